@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PROTOS := $(shell find protos -name '*.proto')
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test proto lint typecheck bench clean
+
+run: proto
+	$(BIN)/ledgerd
+
+test: proto
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Generated gRPC/protobuf code is build output (ledger_api/, not committed).
+proto: $(STAMP) ledger_api/v1/ledger_pb2.py
+
+ledger_api/v1/ledger_pb2.py: $(PROTOS) $(STAMP)
+	mkdir -p ledger_api/v1
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc -Iprotos \
+		--python_out=. --grpc_python_out=. --mypy_out=. --mypy_grpc_out=. $(PROTOS)
+	touch ledger_api/__init__.py ledger_api/v1/__init__.py ledger_api/py.typed
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint: proto
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: proto
+	$(BIN)/mypy
+
+bench: proto
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) ledger_api .ledger .pytest_cache .mypy_cache
