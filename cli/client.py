@@ -1,0 +1,223 @@
+"""A typed client of ``ledger.v1.Ledger``: one method per RPC the CLI uses, plus paging.
+
+Why a facade over the generated stub: the stub's methods are untyped for mypy (grpc ships
+no stubs), every call must go through the transport's metadata/deadline/retry rules, and
+every mutating request must get its ``request_id`` exactly once, before any retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from ledger_api.v1 import ledger_pb2 as pb
+from ledger_api.v1 import ledger_pb2_grpc
+
+from cli.render import to_timestamp
+from cli.transport import Transport, new_request_id
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 100
+LOG_STREAM_TIMEOUT = 3600.0  # a build's logs follow the build; builds end within an hour
+
+
+def paginate(fetch: Callable[[int, str], tuple[Sequence[T], str]], limit: int) -> list[T]:
+    """Fetch pages until ``limit`` items or the end (an empty next token).
+
+    ``fetch(page_size, page_token)`` returns one page and the next token.
+    """
+    items: list[T] = []
+    token = ""
+    seen_tokens: set[str] = set()
+    while len(items) < limit:
+        page, token = fetch(min(MAX_PAGE_SIZE, limit - len(items)), token)
+        items.extend(page)
+        if not token or token in seen_tokens:
+            break
+        seen_tokens.add(token)
+    return items[:limit]
+
+
+class LedgerClient:
+    """The CLI's view of the Ledger service: typed calls with the transport's rules."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._stub: ledger_pb2_grpc.LedgerStub | None = None
+
+    @property
+    def stub(self) -> ledger_pb2_grpc.LedgerStub:
+        if self._stub is None:
+            self._stub = ledger_pb2_grpc.LedgerStub(self.transport.channel)
+        return self._stub
+
+    # ------------------------------------------------------------------ apps
+
+    def create_app(self, name: str) -> pb.App:
+        request = pb.CreateAppRequest(name=name, request_id=new_request_id())
+        return self.transport.unary(self.stub.CreateApp, request, pb.App)
+
+    def get_app(self, name: str) -> pb.App:
+        return self.transport.unary(self.stub.GetApp, pb.GetAppRequest(name=name), pb.App)
+
+    def list_apps(self, limit: int) -> list[pb.App]:
+        def fetch(size: int, token: str) -> tuple[Sequence[pb.App], str]:
+            request = pb.ListAppsRequest(page_size=size, page_token=token)
+            page = self.transport.unary(self.stub.ListApps, request, pb.ListAppsResponse)
+            return page.apps, page.next_page_token
+
+        return paginate(fetch, limit)
+
+    def get_active_release(
+        self, app: str, *, position: int = 0, time: datetime | None = None
+    ) -> pb.GetActiveReleaseResponse:
+        request = pb.GetActiveReleaseRequest(app=app, as_of_position=position)
+        if time is not None:
+            request.as_of_time.CopyFrom(to_timestamp(time))
+        return self.transport.unary(
+            self.stub.GetActiveRelease, request, pb.GetActiveReleaseResponse
+        )
+
+    # ------------------------------------------------------------------ builds
+
+    def create_build(self, app: str, *, image: str, description: str) -> pb.Build:
+        metadata = pb.BuildMetadata(
+            app=app, image=image, description=description, request_id=new_request_id()
+        )
+
+        def messages() -> Iterator[pb.CreateBuildRequest]:
+            yield pb.CreateBuildRequest(metadata=metadata)
+
+        return self.transport.unary(self.stub.CreateBuild, messages, pb.Build)
+
+    def get_build(self, app: str, build_id: str) -> pb.Build:
+        request = pb.GetBuildRequest(app=app, id=build_id)
+        return self.transport.unary(self.stub.GetBuild, request, pb.Build)
+
+    def list_builds(self, app: str, limit: int) -> list[pb.Build]:
+        def fetch(size: int, token: str) -> tuple[Sequence[pb.Build], str]:
+            request = pb.ListBuildsRequest(app=app, page_size=size, page_token=token)
+            page = self.transport.unary(self.stub.ListBuilds, request, pb.ListBuildsResponse)
+            return page.builds, page.next_page_token
+
+        return paginate(fetch, limit)
+
+    def build_logs(self, app: str, build_id: str) -> Iterator[bytes]:
+        request = pb.StreamBuildLogsRequest(app=app, id=build_id)
+        for chunk in self.transport.stream(
+            self.stub.StreamBuildLogs, request, timeout=LOG_STREAM_TIMEOUT
+        ):
+            assert isinstance(chunk, pb.BuildLogChunk)
+            yield chunk.data
+
+    # ------------------------------------------------------------------ releases
+
+    def get_release(self, app: str, release_id: str) -> pb.Release:
+        request = pb.GetReleaseRequest(app=app, id=release_id)
+        return self.transport.unary(self.stub.GetRelease, request, pb.Release)
+
+    def list_releases(self, app: str, limit: int) -> list[pb.Release]:
+        def fetch(size: int, token: str) -> tuple[Sequence[pb.Release], str]:
+            request = pb.ListReleasesRequest(app=app, page_size=size, page_token=token)
+            page = self.transport.unary(
+                self.stub.ListReleases, request, pb.ListReleasesResponse
+            )
+            return page.releases, page.next_page_token
+
+        return paginate(fetch, limit)
+
+    def diff_releases(self, app: str, from_id: str, to_id: str) -> pb.ReleaseDiff:
+        request = pb.DiffReleasesRequest(app=app, from_release_id=from_id, to_release_id=to_id)
+        return self.transport.unary(self.stub.DiffReleases, request, pb.ReleaseDiff)
+
+    # ------------------------------------------------------------------ promotions
+
+    def promote(
+        self, app: str, release_id: str, *, deadline_seconds: int = 0, description: str = ""
+    ) -> pb.Promotion:
+        request = pb.PromoteReleaseRequest(
+            app=app,
+            release_id=release_id,
+            request_id=new_request_id(),
+            deadline_seconds=deadline_seconds,
+            description=description,
+        )
+        return self.transport.unary(self.stub.PromoteRelease, request, pb.Promotion)
+
+    def rollback(
+        self, app: str, release_id: str, *, deadline_seconds: int = 0, description: str = ""
+    ) -> pb.RollbackReleaseResponse:
+        request = pb.RollbackReleaseRequest(
+            app=app,
+            release_id=release_id,
+            request_id=new_request_id(),
+            deadline_seconds=deadline_seconds,
+            description=description,
+        )
+        return self.transport.unary(
+            self.stub.RollbackRelease, request, pb.RollbackReleaseResponse
+        )
+
+    def get_promotion(self, app: str, promotion_id: str) -> pb.Promotion:
+        request = pb.GetPromotionRequest(app=app, id=promotion_id)
+        return self.transport.unary(self.stub.GetPromotion, request, pb.Promotion)
+
+    def list_promotions(self, app: str, limit: int) -> list[pb.Promotion]:
+        def fetch(size: int, token: str) -> tuple[Sequence[pb.Promotion], str]:
+            request = pb.ListPromotionsRequest(app=app, page_size=size, page_token=token)
+            page = self.transport.unary(
+                self.stub.ListPromotions, request, pb.ListPromotionsResponse
+            )
+            return page.promotions, page.next_page_token
+
+        return paginate(fetch, limit)
+
+    def cancel_promotion(self, app: str, promotion_id: str) -> pb.Promotion:
+        request = pb.CancelPromotionRequest(
+            app=app, id=promotion_id, request_id=new_request_id()
+        )
+        return self.transport.unary(self.stub.CancelPromotion, request, pb.Promotion)
+
+    # ------------------------------------------------------------------ environment
+
+    def get_env(self, app: str) -> pb.Env:
+        return self.transport.unary(self.stub.GetEnv, pb.GetEnvRequest(app=app), pb.Env)
+
+    def update_env(self, request: pb.UpdateEnvRequest) -> pb.UpdateEnvResponse:
+        """Send an env change; a ``request_id`` is added when the caller set none."""
+        if not request.request_id:
+            request.request_id = new_request_id()
+        return self.transport.unary(self.stub.UpdateEnv, request, pb.UpdateEnvResponse)
+
+    # ------------------------------------------------------------------ events
+
+    def list_events(self, request: pb.ListEventsRequest, limit: int) -> list[pb.Event]:
+        """Events matching ``request``'s filters, oldest first, at most ``limit``."""
+
+        def fetch(size: int, token: str) -> tuple[Sequence[pb.Event], str]:
+            page_request = pb.ListEventsRequest()
+            page_request.CopyFrom(request)
+            page_request.page_size = size
+            page_request.page_token = token
+            page = self.transport.unary(self.stub.ListEvents, page_request, pb.ListEventsResponse)
+            return page.events, page.next_page_token
+
+        return paginate(fetch, limit)
+
+    def watch_events(self, from_position: int, app: str) -> Iterator[pb.WatchEventsResponse]:
+        """Events after ``from_position``, then live; no deadline (it ends when the user
+        stops it)."""
+        request = pb.WatchEventsRequest(from_position=from_position, app=app)
+        for response in self.transport.stream(self.stub.WatchEvents, request, timeout=None):
+            assert isinstance(response, pb.WatchEventsResponse)
+            yield response
+
+    # ------------------------------------------------------------------ rack
+
+    def rack_releases(self) -> list[pb.RackRelease]:
+        request = pb.ListRackReleasesRequest()
+        response = self.transport.unary(
+            self.stub.ListRackReleases, request, pb.ListRackReleasesResponse
+        )
+        return list(response.releases)

@@ -1,0 +1,166 @@
+"""The ledger application: handles commands on the event store, exactly once.
+
+Built on ``eventsourcing.Application``: every command loads aggregates, lets them
+check invariants and record events, and saves them in ONE transaction together with
+a :class:`RequestRecord` when the caller gave a request id. A concurrent write makes
+the save fail on the recorder's optimistic-concurrency check; the command is then
+re-run on fresh state, so nothing is ever silently merged or lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, replace
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from ledger.commands import Outcome
+from ledger.domain import App, Build, Meta, Promotion, Rack, Release, RequestRecord
+from ledger.errors import Conflict, FailedPrecondition, NotFound
+from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_id
+
+MAX_ATTEMPTS = 20
+A = TypeVar("A", bound=Aggregate)
+Owned = TypeVar("Owned", Build, Release, Promotion)
+Handler = Callable[[list[Aggregate]], Outcome]
+
+
+class LedgerApplication(Application[UUID]):
+    """The event-sourced core: one totally ordered log for every app.
+
+    Persistence (SQLite file, PostgreSQL, or in-memory for unit tests) is chosen by
+    the ``env`` given by the composition root; this class knows no database.
+    """
+
+    name = "Ledger"
+
+    def __init__(self, env: Mapping[str, str] | None = None, snapshot_interval: int = 100):
+        self.snapshotting_intervals = {  # type: ignore[misc]
+            App: snapshot_interval,
+            Promotion: snapshot_interval,
+        }
+        super().__init__(env=env)
+
+    # -- executing commands ---------------------------------------------------
+
+    def execute(self, operation: str, request: Any, meta: Meta, handler: Handler) -> Outcome:
+        """Run ``handler`` and save what it changed, exactly once per request id.
+
+        ``handler`` appends the aggregates it changed to the list it is given and
+        returns the outcome. A retried request (same request id, same request)
+        returns the original outcome and appends nothing.
+        """
+        fingerprint = _fingerprint(operation, request)
+        for attempt in range(MAX_ATTEMPTS):
+            if meta.request_id:
+                previous = self._previous_outcome(meta.request_id, fingerprint)
+                if previous is not None:
+                    return previous
+            changed: list[Aggregate] = []
+            outcome = handler(changed)
+            if not changed:
+                return replace(outcome, position=self.head())
+            if meta.request_id:
+                changed.append(_record(meta, outcome, operation, fingerprint))
+            try:
+                recordings = self.save(*changed)
+            except IntegrityError:
+                time.sleep(0.002 * (attempt + 1))
+                continue
+            return replace(outcome, position=recordings[-1].notification.id)
+        raise Conflict(f"{operation}: too many concurrent changes, try again")
+
+    def _previous_outcome(self, request_id: str, fingerprint: str) -> Outcome | None:
+        try:
+            record: RequestRecord = self.repository.get(
+                RequestRecord.create_id(request_id=request_id)
+            )
+        except AggregateNotFoundError:
+            return None
+        if record.fingerprint != fingerprint:
+            raise FailedPrecondition(
+                f"request_id {request_id} was already used for a different request"
+            )
+        result = dict(record.result)
+        for key in ("added", "changed", "removed"):
+            result[key] = tuple(result.get(key, ()))
+        return replace(Outcome(**result), position=self.head())
+
+    def head(self) -> int:
+        """The position of the newest event in the log (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
+    # -- loading aggregates ---------------------------------------------------
+
+    def app(self, name: str) -> App:
+        check_app_name(name)
+        return cast(App, self._get(App, App.create_id(name), f"app {name} not found"))
+
+    def release(self, app: str, release_id: str) -> Release:
+        return self._owned(Release, RELEASE, release_id, app)
+
+    def build(self, app: str, build_id: str) -> Build:
+        return self._owned(Build, BUILD, build_id, app)
+
+    def promotion(self, app: str, promotion_id: str) -> Promotion:
+        return self._owned(Promotion, PROMOTION, promotion_id, app)
+
+    def _owned(self, kind: type[Owned], prefix: str, public_id: str, app: str) -> Owned:
+        """The aggregate behind a public id, which must belong to ``app`` when given."""
+        check_id(prefix, public_id)
+        found = cast(Owned | None, self._get(kind, kind.create_id(public_id), ""))
+        if found is None or (app and found.app != app):
+            where = f" in app {app}" if app else ""
+            raise NotFound(f"{kind.__name__.lower()} {public_id} not found{where}")
+        return found
+
+    def rack(self) -> Rack | None:
+        return cast(Rack | None, self._get(Rack, Rack.create_id(), ""))
+
+    def _get(self, kind: type[A], aggregate_id: Any, missing: str) -> Any:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            if missing:
+                raise NotFound(missing) from None
+            return None
+        if not isinstance(aggregate, kind):
+            raise NotFound(missing or "not found")
+        return aggregate
+
+    def exists(self, aggregate_id: Any) -> bool:
+        return aggregate_id in self.repository
+
+
+def _record(meta: Meta, outcome: Outcome, operation: str, fingerprint: str) -> RequestRecord:
+    result = asdict(outcome)
+    result.pop("position")
+    for key in ("added", "changed", "removed"):
+        result[key] = list(result[key])
+    return RequestRecord(
+        app=outcome.app,
+        actor=meta.actor,
+        request_id=meta.request_id,
+        operation=operation,
+        fingerprint=fingerprint,
+        result=result,
+    )
+
+
+def _fingerprint(operation: str, request: Any) -> str:
+    body = json.dumps([operation, _plain(request)], sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _plain(request: Any) -> Any:
+    try:
+        return asdict(request)
+    except TypeError:
+        return request

@@ -1,0 +1,29 @@
+"""The domain model: aggregates and the events they record.
+
+Aggregates check invariants, then record events named in the past tense. Every event
+carries the app it concerns, the authenticated actor, and the request id, so the
+global log alone answers who did what, when and why. Event topics are explicit and
+stable (``ledger:<Type>``): the stored log never depends on module paths.
+"""
+
+from ledger.domain.app import App
+from ledger.domain.base import LedgerEvent, Meta, event_type
+from ledger.domain.build import Build
+from ledger.domain.promotion import Cause, Promotion, PromotionStatus
+from ledger.domain.records import Rack, RequestRecord
+from ledger.domain.release import Release, ReleaseReason
+
+__all__ = [
+    "App",
+    "Build",
+    "Cause",
+    "LedgerEvent",
+    "Meta",
+    "Promotion",
+    "PromotionStatus",
+    "Rack",
+    "Release",
+    "ReleaseReason",
+    "RequestRecord",
+    "event_type",
+]

@@ -1,0 +1,203 @@
+"""The App aggregate: env head, release numbering, active release, promotion in flight."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.base import LedgerEvent, Meta
+from ledger.errors import Conflict, FailedPrecondition, NotFound
+from ledger.ids import aggregate_id, check_app_name
+
+
+class App(Aggregate):
+    """A named deployable.
+
+    Holds only what its invariants need: the current environment and its version,
+    the release counter (versions are never reused), the active release and the one
+    promotion allowed in flight. Releases, builds and promotions are aggregates of
+    their own so that an app with 10,000 releases stays small to load.
+    """
+
+    TOPIC = "ledger:App"
+
+    class Created(LedgerEvent, Aggregate.Created):
+        TOPIC = "ledger:AppCreated"
+
+    class EnvChanged(LedgerEvent):
+        """A new env version. ``values`` holds the new values of added and changed keys."""
+
+        TOPIC = "ledger:EnvChanged"
+        env_version: int
+        values: dict[str, str]
+        added: list[str]
+        changed: list[str]
+        removed: list[str]
+        description: str
+
+        def apply(self, aggregate: Any) -> None:
+            env = dict(aggregate.env)
+            for key in self.removed:
+                env.pop(key, None)
+            env.update(self.values)
+            aggregate.env = env
+            aggregate.env_version = self.env_version
+
+    class ReleaseRegistered(LedgerEvent):
+        TOPIC = "ledger:ReleaseRegistered"
+        release_id: str
+        release_version: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.release_count = self.release_version
+            aggregate.latest_release_id = self.release_id
+
+    class PromotionBegun(LedgerEvent):
+        TOPIC = "ledger:PromotionBegun"
+        promotion_id: str
+        release_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.promotion_id = self.promotion_id
+            aggregate.desired_release_id = self.release_id
+
+    class ReleaseActivated(LedgerEvent):
+        TOPIC = "ledger:ReleaseActivated"
+        release_id: str
+        previous_release_id: str
+        promotion_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.active_release_id = self.release_id
+
+    class PromotionSettled(LedgerEvent):
+        TOPIC = "ledger:PromotionSettled"
+        promotion_id: str
+        status: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.promotion_id = ""
+            aggregate.desired_release_id = ""
+
+    @event(Created)
+    def __init__(self, app: str, actor: str, request_id: str) -> None:
+        self.name = app
+        self.env: dict[str, str] = {}
+        self.env_version = 0
+        self.release_count = 0
+        self.latest_release_id = ""
+        self.active_release_id = ""
+        self.promotion_id = ""
+        self.desired_release_id = ""
+
+    @staticmethod
+    def create_id(app: str, actor: str = "", request_id: str = "") -> Any:
+        return aggregate_id("app", app)
+
+    @classmethod
+    def create(cls, name: str, meta: Meta) -> App:
+        check_app_name(name)
+        return cls(app=name, actor=meta.actor, request_id=meta.request_id)
+
+    # -- environment ------------------------------------------------------------
+
+    def change_env(
+        self,
+        meta: Meta,
+        *,
+        set_values: dict[str, str],
+        unset: list[str],
+        replace: bool,
+        expected_version: int | None,
+        description: str,
+    ) -> App.EnvChanged | None:
+        """Record a new env version; None (and nothing recorded) when nothing changes."""
+        if expected_version is not None and expected_version != self.env_version:
+            raise Conflict(
+                f"env of {self.name} is at version {self.env_version}, "
+                f"not {expected_version}: re-read it and try again"
+            )
+        removed = sorted(set(self.env) - set(set_values)) if replace else sorted(unset)
+        missing = [key for key in removed if key not in self.env]
+        if missing:
+            raise NotFound(f"{', '.join(missing)} not set in the env of {self.name}")
+        added = sorted(key for key in set_values if key not in self.env)
+        changed = sorted(k for k, v in set_values.items() if k in self.env and self.env[k] != v)
+        if not (added or changed or removed):
+            return None
+        self.trigger_event(
+            self.EnvChanged,
+            app=self.name,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            env_version=self.env_version + 1,
+            values={key: set_values[key] for key in added + changed},
+            added=added,
+            changed=changed,
+            removed=removed,
+            description=description,
+        )
+        changed_event: App.EnvChanged = self.pending_events[-1]  # type: ignore[assignment]
+        return changed_event
+
+    # -- releases ---------------------------------------------------------------
+
+    def next_release_version(self) -> int:
+        return self.release_count + 1
+
+    def register_release(self, meta: Meta, release_id: str, release_version: int) -> None:
+        if release_version != self.release_count + 1:
+            raise Conflict(f"release v{release_version} of {self.name} is taken")
+        self.trigger_event(
+            self.ReleaseRegistered,
+            app=self.name,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            release_id=release_id,
+            release_version=release_version,
+        )
+
+    # -- promotions -------------------------------------------------------------
+
+    def begin_promotion(self, meta: Meta, promotion_id: str, release_id: str) -> None:
+        if self.promotion_id:
+            raise FailedPrecondition(
+                f"promotion {self.promotion_id} of {self.name} is in flight: "
+                "wait for it to end or cancel it"
+            )
+        self.trigger_event(
+            self.PromotionBegun,
+            app=self.name,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            promotion_id=promotion_id,
+            release_id=release_id,
+        )
+
+    def activate(self, meta: Meta, promotion_id: str, release_id: str) -> None:
+        self._check_in_flight(promotion_id)
+        self.trigger_event(
+            self.ReleaseActivated,
+            app=self.name,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            release_id=release_id,
+            previous_release_id=self.active_release_id,
+            promotion_id=promotion_id,
+        )
+
+    def settle_promotion(self, meta: Meta, promotion_id: str, status: str) -> None:
+        self._check_in_flight(promotion_id)
+        self.trigger_event(
+            self.PromotionSettled,
+            app=self.name,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            promotion_id=promotion_id,
+            status=status,
+        )
+
+    def _check_in_flight(self, promotion_id: str) -> None:
+        if self.promotion_id != promotion_id:
+            raise FailedPrecondition(f"promotion {promotion_id} is not in flight")

@@ -1,0 +1,80 @@
+"""Bookkeeping aggregates: idempotent request records and the rack's own versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.base import LedgerEvent, Meta
+from ledger.ids import aggregate_id
+
+
+class RequestRecord(Aggregate):
+    """The result of a mutating request, keyed by its request id.
+
+    Saved in the same transaction as the request's own events, so a retry with the
+    same id finds it and returns the original result while appending nothing.
+    """
+
+    TOPIC = "ledger:RequestRecord"
+
+    class Created(LedgerEvent, Aggregate.Created):
+        TOPIC = "ledger:RequestRecorded"
+        operation: str
+        fingerprint: str
+        result: dict[str, Any]
+
+    @event(Created)
+    def __init__(
+        self,
+        app: str,
+        actor: str,
+        request_id: str,
+        operation: str,
+        fingerprint: str,
+        result: dict[str, Any],
+    ) -> None:
+        self.operation = operation
+        self.fingerprint = fingerprint
+        self.result = result
+
+    @staticmethod
+    def create_id(request_id: str, **_: Any) -> Any:
+        return aggregate_id("request", request_id)
+
+
+class Rack(Aggregate):
+    """The ledger service itself: records each new server version it starts with."""
+
+    TOPIC = "ledger:Rack"
+
+    class Created(LedgerEvent, Aggregate.Created):
+        TOPIC = "ledger:RackCreated"
+
+    class VersionStarted(LedgerEvent):
+        TOPIC = "ledger:RackVersionStarted"
+        version: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.server_version = self.version
+
+    @event(Created)
+    def __init__(self, app: str, actor: str, request_id: str) -> None:
+        self.server_version = ""
+
+    @staticmethod
+    def create_id(**_: Any) -> Any:
+        return aggregate_id("rack", "rack")
+
+    def start_version(self, meta: Meta, version: str) -> bool:
+        if version == self.server_version:
+            return False
+        self.trigger_event(
+            self.VersionStarted,
+            app="",
+            actor=meta.actor,
+            request_id=meta.request_id,
+            version=version,
+        )
+        return True

@@ -1,0 +1,102 @@
+"""The Release aggregate: an immutable build + full env snapshot, numbered per app."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.domain.base import LedgerEvent, Meta
+from ledger.ids import RELEASE, aggregate_id
+
+
+class ReleaseReason(StrEnum):
+    BUILD = "build"
+    ENV = "env"
+    ROLLBACK = "rollback"
+
+
+class Release(Aggregate):
+    """Immutable once created: one event holds all of it.
+
+    ``parent_id`` names the release it was derived from (the active or chosen base
+    for an env change, the target of a rollback, empty for a build).
+    """
+
+    TOPIC = "ledger:Release"
+
+    class Created(LedgerEvent, Aggregate.Created):
+        TOPIC = "ledger:ReleaseCreated"
+        release_id: str
+        release_version: int
+        build_id: str
+        image: str
+        env: dict[str, str]
+        env_version: int
+        reason: str
+        parent_id: str
+        description: str
+
+    @event(Created)
+    def __init__(
+        self,
+        app: str,
+        actor: str,
+        request_id: str,
+        release_id: str,
+        release_version: int,
+        build_id: str,
+        image: str,
+        env: dict[str, str],
+        env_version: int,
+        reason: str,
+        parent_id: str,
+        description: str,
+    ) -> None:
+        self.app = app
+        self.actor = actor
+        self.release_id = release_id
+        self.release_version = release_version
+        self.build_id = build_id
+        self.image = image
+        self.env = dict(env)
+        self.env_version = env_version
+        self.reason = ReleaseReason(reason)
+        self.parent_id = parent_id
+        self.description = description
+
+    @staticmethod
+    def create_id(release_id: str, **_: Any) -> Any:
+        return aggregate_id(RELEASE, release_id)
+
+    @classmethod
+    def create(
+        cls,
+        meta: Meta,
+        *,
+        app: str,
+        release_id: str,
+        release_version: int,
+        build_id: str,
+        image: str,
+        env: dict[str, str],
+        env_version: int,
+        reason: ReleaseReason,
+        parent_id: str,
+        description: str,
+    ) -> Release:
+        return cls(
+            app=app,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            release_id=release_id,
+            release_version=release_version,
+            build_id=build_id,
+            image=image,
+            env=dict(env),
+            env_version=env_version,
+            reason=reason.value,
+            parent_id=parent_id,
+            description=description,
+        )

@@ -1,0 +1,322 @@
+"""Use cases: the one place where commands become events.
+
+:class:`LedgerService` is what every entry point (gRPC API, web console) calls. It
+validates input, asks the runtime what it must (image ids), lets the aggregates
+decide, saves through :class:`~ledger.application.LedgerApplication` and hands new
+promotions to the :class:`~ledger.promoter.Promoter`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from eventsourcing.domain import Aggregate
+
+from ledger.application import LedgerApplication
+from ledger.commands import (
+    CancelPromotion,
+    CreateApp,
+    CreateBuild,
+    Outcome,
+    PromoteRelease,
+    RollbackRelease,
+    UpdateEnv,
+)
+from ledger.domain import App, Build, Cause, Meta, Promotion, Release, ReleaseReason
+from ledger.domain.promotion import PromotionStatus
+from ledger.errors import AlreadyExists, FailedPrecondition, InvalidArgument
+from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_env_key, new_id
+from ledger.promoter import Promoter
+from ledger.runtime import Runtime
+
+MAX_ENV_KEYS = 1000
+MAX_ENV_VALUE = 64 * 1024
+MAX_TEXT = 1000
+MAX_IMAGE = 512
+MAX_DEADLINE = 24 * 3600
+
+
+class LedgerService:
+    """Commands of the ledger, each atomic and idempotent by request id."""
+
+    def __init__(
+        self,
+        app: LedgerApplication,
+        runtime: Runtime,
+        promoter: Promoter,
+        default_deadline: int = 600,
+    ) -> None:
+        self.ledger = app
+        self.runtime = runtime
+        self.promoter = promoter
+        self.default_deadline = default_deadline
+
+    # -- apps -------------------------------------------------------------------
+
+    def create_app(self, command: CreateApp, meta: Meta) -> Outcome:
+        check_app_name(command.name)
+
+        def handle(changed: list[Aggregate]) -> Outcome:
+            if self.ledger.exists(App.create_id(command.name)):
+                raise AlreadyExists(f"app {command.name} already exists")
+            changed.append(App.create(command.name, meta))
+            return Outcome(app=command.name)
+
+        return self.ledger.execute("CreateApp", command, meta, handle)
+
+    # -- builds -----------------------------------------------------------------
+
+    def create_build(self, command: CreateBuild, meta: Meta) -> Outcome:
+        """Record a build of an image reference; when it succeeds, its release."""
+        _text("description", command.description)
+        image = command.image.strip()
+        if not image or len(image) > MAX_IMAGE or any(c.isspace() for c in image):
+            raise InvalidArgument("image must be a reference like registry/name:tag")
+        self.ledger.app(command.app)
+        image_id = self.runtime.resolve_image(image)
+        build_id = new_id(BUILD)
+
+        def handle(changed: list[Aggregate]) -> Outcome:
+            app = self.ledger.app(command.app)
+            build = Build.create(
+                meta,
+                app=app.name,
+                build_id=build_id,
+                description=command.description,
+                source=f"image:{image}",
+                image=image,
+            )
+            build.start(meta)
+            release = self._new_release(
+                app,
+                meta,
+                build_id=build_id,
+                image=image,
+                env=app.env,
+                env_version=app.env_version,
+                reason=ReleaseReason.BUILD,
+                parent_id="",
+                description=command.description,
+            )
+            build.succeed(meta, image=image, image_id=image_id, release_id=release.release_id)
+            changed.extend([build, release, app])
+            return Outcome(app=app.name, build_id=build_id, release_id=release.release_id)
+
+        return self.ledger.execute("CreateBuild", command, meta, handle)
+
+    # -- environment ------------------------------------------------------------
+
+    def update_env(self, command: UpdateEnv, meta: Meta) -> Outcome:
+        """Change the env; with a release to base on, create a release (and promote it)."""
+        _check_env_change(command)
+        deadline = self._deadline(command.deadline_seconds)
+
+        def handle(changed: list[Aggregate]) -> Outcome:
+            app = self.ledger.app(command.app)
+            base_id = command.base_release_id or app.active_release_id
+            base = self.ledger.release(app.name, base_id) if base_id else None
+            if command.promote and base is None:
+                raise FailedPrecondition(
+                    f"app {app.name} has no active release to apply the change to: "
+                    "name a base release or drop --promote"
+                )
+            if command.promote:
+                self._check_no_promotion(app)
+            event = app.change_env(
+                meta,
+                set_values=dict(command.set_values),
+                unset=list(command.unset),
+                replace=command.replace,
+                expected_version=command.expected_version,
+                description=command.description,
+            )
+            if event is None:
+                return Outcome(app=app.name, env_version=app.env_version)
+            outcome = Outcome(
+                app=app.name,
+                env_version=app.env_version,
+                added=tuple(event.added),
+                changed=tuple(event.changed),
+                removed=tuple(event.removed),
+            )
+            changed.append(app)
+            if base is None:
+                return outcome
+            release = self._new_release(
+                app,
+                meta,
+                build_id=base.build_id,
+                image=base.image,
+                env=app.env,
+                env_version=app.env_version,
+                reason=ReleaseReason.ENV,
+                parent_id=base.release_id,
+                description=command.description,
+            )
+            changed.append(release)
+            promotion_id = ""
+            if command.promote:
+                promotion = self._begin_promotion(app, meta, release, deadline, command.description)
+                changed.append(promotion)
+                promotion_id = promotion.promotion_id
+            return replace(outcome, release_id=release.release_id, promotion_id=promotion_id)
+
+        return self._promoting(self.ledger.execute("UpdateEnv", command, meta, handle))
+
+    # -- promotions -------------------------------------------------------------
+
+    def promote(self, command: PromoteRelease, meta: Meta) -> Outcome:
+        """Start making a release (default: the newest) the active one."""
+        _text("description", command.description)
+        deadline = self._deadline(command.deadline_seconds)
+
+        def handle(changed: list[Aggregate]) -> Outcome:
+            app = self.ledger.app(command.app)
+            release_id = command.release_id or app.latest_release_id
+            if not release_id:
+                raise FailedPrecondition(f"app {app.name} has no release to promote")
+            release = self.ledger.release(app.name, release_id)
+            self._check_no_promotion(app)
+            promotion = self._begin_promotion(app, meta, release, deadline, command.description)
+            changed.extend([promotion, app])
+            return Outcome(app=app.name, release_id=release_id, promotion_id=promotion.promotion_id)
+
+        return self._promoting(self.ledger.execute("PromoteRelease", command, meta, handle))
+
+    def rollback(self, command: RollbackRelease, meta: Meta) -> Outcome:
+        """New release copying the target's build and env (parent = target), promoted.
+
+        The app's env head follows the target's env, so a later env change builds on
+        what is running rather than reviving the values rolled back from.
+        """
+        _text("description", command.description)
+        deadline = self._deadline(command.deadline_seconds)
+
+        def handle(changed: list[Aggregate]) -> Outcome:
+            app = self.ledger.app(command.app)
+            target = self.ledger.release(app.name, command.release_id)
+            self._check_no_promotion(app)
+            description = command.description or f"rollback to v{target.release_version}"
+            app.change_env(
+                meta,
+                set_values=dict(target.env),
+                unset=[],
+                replace=True,
+                expected_version=None,
+                description=description,
+            )
+            release = self._new_release(
+                app,
+                meta,
+                build_id=target.build_id,
+                image=target.image,
+                env=target.env,
+                env_version=app.env_version,
+                reason=ReleaseReason.ROLLBACK,
+                parent_id=target.release_id,
+                description=description,
+            )
+            promotion = self._begin_promotion(app, meta, release, deadline, description)
+            changed.extend([app, release, promotion])
+            return Outcome(
+                app=app.name,
+                release_id=release.release_id,
+                promotion_id=promotion.promotion_id,
+                env_version=app.env_version,
+            )
+
+        return self._promoting(self.ledger.execute("RollbackRelease", command, meta, handle))
+
+    def cancel(self, command: CancelPromotion, meta: Meta) -> Outcome:
+        """Cancel a pending promotion at once; ask a running one to stop and roll back."""
+
+        def handle(changed: list[Aggregate]) -> Outcome:
+            app = self.ledger.app(command.app)
+            promotion = self.ledger.promotion(app.name, command.promotion_id)
+            if promotion.status == PromotionStatus.PENDING:
+                promotion.cancel(meta, Cause("cancelled", f"cancelled by {meta.actor}"))
+                app.settle_promotion(meta, promotion.promotion_id, PromotionStatus.CANCELLED)
+                changed.extend([promotion, app])
+            else:
+                promotion.request_cancel(meta)
+                changed.append(promotion)
+            return Outcome(
+                app=app.name, promotion_id=promotion.promotion_id, release_id=promotion.release_id
+            )
+
+        outcome = self.ledger.execute("CancelPromotion", command, meta, handle)
+        self.promoter.cancel(outcome.promotion_id)
+        return outcome
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _new_release(self, app: App, meta: Meta, **fields: object) -> Release:
+        release_id = new_id(RELEASE)
+        version = app.next_release_version()
+        app.register_release(meta, release_id, version)
+        return Release.create(
+            meta,
+            app=app.name,
+            release_id=release_id,
+            release_version=version,
+            **fields,  # type: ignore[arg-type]
+        )
+
+    def _begin_promotion(
+        self, app: App, meta: Meta, release: Release, deadline: int, description: str
+    ) -> Promotion:
+        promotion = Promotion.request(
+            meta,
+            app=app.name,
+            promotion_id=new_id(PROMOTION),
+            release_id=release.release_id,
+            previous_release_id=app.active_release_id,
+            deadline_seconds=deadline,
+            description=description,
+        )
+        app.begin_promotion(meta, promotion.promotion_id, release.release_id)
+        return promotion
+
+    @staticmethod
+    def _check_no_promotion(app: App) -> None:
+        if app.promotion_id:
+            raise FailedPrecondition(
+                f"promotion {app.promotion_id} of {app.name} is in flight: "
+                "wait for it to end or cancel it"
+            )
+
+    def _deadline(self, seconds: int) -> int:
+        if seconds < 0 or seconds > MAX_DEADLINE:
+            raise InvalidArgument(f"deadline must be between 1 and {MAX_DEADLINE} seconds")
+        return seconds or self.default_deadline
+
+    def _promoting(self, outcome: Outcome) -> Outcome:
+        if outcome.promotion_id:
+            self.promoter.submit(outcome.promotion_id)
+        return outcome
+
+
+def _text(name: str, value: str) -> None:
+    if len(value) > MAX_TEXT:
+        raise InvalidArgument(f"{name} is longer than {MAX_TEXT} characters")
+
+
+def _check_env_change(command: UpdateEnv) -> None:
+    _text("description", command.description)
+    if command.replace and command.unset:
+        raise InvalidArgument("replace sets the whole env: unset makes no sense with it")
+    if not command.replace and not command.set_values and not command.unset:
+        raise InvalidArgument("nothing to change: give keys to set or unset")
+    if len(command.set_values) + len(command.unset) > MAX_ENV_KEYS:
+        raise InvalidArgument(f"at most {MAX_ENV_KEYS} keys per change")
+    overlap = set(command.set_values) & set(command.unset)
+    if overlap:
+        raise InvalidArgument(f"{', '.join(sorted(overlap))} both set and unset")
+    for key, value in command.set_values.items():
+        check_env_key(key)
+        if len(value) > MAX_ENV_VALUE:
+            raise InvalidArgument(f"the value of {key} is longer than {MAX_ENV_VALUE} bytes")
+        if "\x00" in value:
+            raise InvalidArgument(f"the value of {key} contains a NUL byte")
+    for key in command.unset:
+        check_env_key(key)

@@ -1,0 +1,27 @@
+"""The ``record`` runtime: the ledger as system of record of deployments done elsewhere.
+
+A promotion is recorded as started and then succeeded at once; nothing is run.
+"""
+
+from __future__ import annotations
+
+from ledger.domain import Cause
+from ledger.runtime import Progress, RolloutPlan, Runtime
+
+
+class RecordRuntime(Runtime):
+    """Records promotions without acting: every rollout succeeds immediately."""
+
+    name = "record"
+
+    def resolve_image(self, reference: str) -> str:
+        return reference
+
+    def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
+        progress.step("recorded", f"release v{plan.target.version} recorded as running")
+        return None
+
+    def restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
+        previous = f"v{plan.previous.version}" if plan.previous else "nothing"
+        progress.step("restored", f"{previous} recorded as running again")
+        return None
