@@ -31,9 +31,12 @@ class Promoter:
     """Runs promotions in the background, one worker thread per promotion in flight."""
 
     def __init__(self, app: LedgerApplication, runtime: Runtime, max_workers: int = 16):
+        """``max_workers=0`` runs each promotion to its end inside ``submit`` (for tests)."""
         self.ledger = app
         self.runtime = runtime
-        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="promotion")
+        self._executor = (
+            ThreadPoolExecutor(max_workers, thread_name_prefix="promotion") if max_workers else None
+        )
         self._cancelled: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -41,6 +44,11 @@ class Promoter:
     def submit(self, promotion_id: str) -> Future[None]:
         with self._lock:
             self._cancelled.setdefault(promotion_id, threading.Event())
+        if self._executor is None:
+            done: Future[None] = Future()
+            self._run_safely(promotion_id)
+            done.set_result(None)
+            return done
         return self._executor.submit(self._run_safely, promotion_id)
 
     def cancel(self, promotion_id: str) -> None:
@@ -55,7 +63,8 @@ class Promoter:
 
     def close(self) -> None:
         self._closed = True
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=False)
 
     # -- the state machine ------------------------------------------------------
 
