@@ -5,13 +5,17 @@ BIN    := $(VENV)/bin
 PROTOS := $(shell find protos -name '*.proto')
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test proto lint typecheck bench clean
+.PHONY: run test system-deps proto lint typecheck bench clean
 
 run: proto
 	$(BIN)/ledgerd
 
-test: proto
+test: system-deps proto
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Debian packages the tests need (PostgreSQL server binaries, ...): installs only what is missing.
+system-deps:
+	bash scripts/install-system-deps.sh
 
 # Generated gRPC/protobuf code is build output (ledger_api/, not committed).
 proto: $(STAMP) ledger_api/v1/ledger_pb2.py

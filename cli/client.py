@@ -11,11 +11,10 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from ledger_api.v1 import ledger_pb2 as pb
-from ledger_api.v1 import ledger_pb2_grpc
-
 from cli.render import to_timestamp
 from cli.transport import Transport, new_request_id
+from ledger_api.v1 import ledger_pb2 as pb
+from ledger_api.v1 import ledger_pb2_grpc
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
@@ -120,9 +119,7 @@ class LedgerClient:
     def list_releases(self, app: str, limit: int) -> list[pb.Release]:
         def fetch(size: int, token: str) -> tuple[Sequence[pb.Release], str]:
             request = pb.ListReleasesRequest(app=app, page_size=size, page_token=token)
-            page = self.transport.unary(
-                self.stub.ListReleases, request, pb.ListReleasesResponse
-            )
+            page = self.transport.unary(self.stub.ListReleases, request, pb.ListReleasesResponse)
             return page.releases, page.next_page_token
 
         return paginate(fetch, limit)
@@ -155,9 +152,7 @@ class LedgerClient:
             deadline_seconds=deadline_seconds,
             description=description,
         )
-        return self.transport.unary(
-            self.stub.RollbackRelease, request, pb.RollbackReleaseResponse
-        )
+        return self.transport.unary(self.stub.RollbackRelease, request, pb.RollbackReleaseResponse)
 
     def get_promotion(self, app: str, promotion_id: str) -> pb.Promotion:
         request = pb.GetPromotionRequest(app=app, id=promotion_id)
@@ -174,9 +169,7 @@ class LedgerClient:
         return paginate(fetch, limit)
 
     def cancel_promotion(self, app: str, promotion_id: str) -> pb.Promotion:
-        request = pb.CancelPromotionRequest(
-            app=app, id=promotion_id, request_id=new_request_id()
-        )
+        request = pb.CancelPromotionRequest(app=app, id=promotion_id, request_id=new_request_id())
         return self.transport.unary(self.stub.CancelPromotion, request, pb.Promotion)
 
     # ------------------------------------------------------------------ environment

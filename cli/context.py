@@ -7,7 +7,6 @@ Commands get this object from click (``ctx.obj``) and write only through it.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -99,11 +98,3 @@ def session_of(ctx: click.Context) -> Session:
     obj = ctx.find_root().obj
     assert isinstance(obj, Session)
     return obj
-
-
-def default_stdout() -> IO[str]:
-    return sys.stdout
-
-
-def default_stderr() -> IO[str]:
-    return sys.stderr

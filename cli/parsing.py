@@ -58,9 +58,7 @@ def duration(text: str) -> timedelta:
     """Parse a duration like ``90s``, ``15m``, ``2h``, ``3d``, ``1w`` or ``1h30m``."""
     if not _DURATION.match(text):
         raise click.BadParameter(f"{text!r} is not a duration like 15m, 2h or 3d")
-    seconds = sum(
-        int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text)
-    )
+    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
     return timedelta(seconds=seconds)
 
 

@@ -7,11 +7,10 @@ promotion that it will never finish.
 
 from __future__ import annotations
 
-from ledger_api.v1 import ledger_pb2 as pb
-
 from cli import tables
 from cli.context import Session
 from cli.errors import CliError, PromotionDidNotSucceed
+from ledger_api.v1 import ledger_pb2 as pb
 
 PROMOTION_TERMINAL = frozenset(
     {"succeeded", "failed", "rolled_back", "rollback_failed", "cancelled"}

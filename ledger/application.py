@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import Environment
 
 from ledger.commands import Outcome
 from ledger.domain import App, Build, Meta, Promotion, Rack, Release, RequestRecord
@@ -47,6 +48,18 @@ class LedgerApplication(Application[UUID]):
             Promotion: snapshot_interval,
         }
         super().__init__(env=env)
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """Only the env given by the composition root: ``os.environ`` never leaks in.
+
+        (The library would otherwise merge the whole process environment, where a
+        stray ``POSTGRES_*`` or ``LEDGER_*`` variable could silently redirect the store.)
+        """
+        merged = dict(type(self).env)
+        if type(self).is_snapshotting_enabled or type(self).snapshotting_intervals:
+            merged["IS_SNAPSHOTTING_ENABLED"] = "y"
+        merged.update(env or {})
+        return Environment(name, merged)
 
     # -- executing commands ---------------------------------------------------
 

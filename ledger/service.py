@@ -22,7 +22,7 @@ from ledger.commands import (
     RollbackRelease,
     UpdateEnv,
 )
-from ledger.domain import App, Build, Cause, Meta, Promotion, Release, ReleaseReason
+from ledger.domain import App, Build, Cause, Meta, Promotion, Rack, Release, ReleaseReason
 from ledger.domain.promotion import PromotionStatus
 from ledger.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_env_key, new_id
@@ -247,6 +247,21 @@ class LedgerService:
         outcome = self.ledger.execute("CancelPromotion", command, meta, handle)
         self.promoter.cancel(outcome.promotion_id)
         return outcome
+
+    # -- rack -------------------------------------------------------------------
+
+    def record_rack_version(self, version: str, meta: Meta) -> Outcome:
+        """Record the server version a ``ledgerd`` starts with; nothing if unchanged."""
+        if not version or len(version) > 100:
+            raise InvalidArgument("a rack version is 1-100 characters")
+
+        def handle(changed: list[Aggregate]) -> Outcome:
+            rack = self.ledger.rack() or Rack(app="", actor=meta.actor, request_id=meta.request_id)
+            if rack.start_version(meta, version):
+                changed.append(rack)
+            return Outcome(app="")
+
+        return self.ledger.execute("RecordRackVersion", version, meta, handle)
 
     # -- helpers ----------------------------------------------------------------
 

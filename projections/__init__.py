@@ -1,0 +1,77 @@
+"""Read models fed by the event log with tracking: exactly once, rebuildable from zero.
+
+The composition root calls::
+
+    views = open_views(views_env(ledger_env))           # a ReadModel (LedgerViews)
+    worker = ProjectionWorker(ledger_app, views, listeners=[...])
+    worker.start()                                      # views.wait_for now uses it
+    ...                                                 # after each command: worker.notify()
+    worker.stop(); views.close()
+
+``rebuild(ledger_app, views)`` empties the views and projects the log again from 0.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any, cast
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.sqlite import SQLiteFactory
+from eventsourcing.utils import Environment
+
+from projections.env import POPO, SQLITE, postgres_env, sqlite_env, views_env
+from projections.store import LedgerViews, PostgresLedgerViews, SQLiteLedgerViews
+from projections.worker import ProjectionWorker
+
+VIEWS_NAME = "LedgerViews"  # env prefix (LEDGERVIEWS_*) and PostgreSQL tracking table prefix
+REBUILD_BATCH = 1000
+
+__all__ = [
+    "VIEWS_NAME",
+    "LedgerViews",
+    "ProjectionWorker",
+    "open_views",
+    "postgres_env",
+    "rebuild",
+    "sqlite_env",
+    "views_env",
+]
+
+
+def open_views(env: Mapping[str, str], upstream: str = "Ledger") -> LedgerViews:
+    """Construct the views the library's way (tables created if missing).
+
+    ``env`` is an eventsourcing env (see :func:`views_env`); keys may be prefixed with
+    ``LEDGERVIEWS_``. ``upstream`` is the name of the application whose log is projected.
+    """
+    settings = dict(env)
+    if settings.get("PERSISTENCE_MODULE", POPO) == POPO:
+        memory = f"file:ledger-views-{uuid.uuid4().hex}?mode=memory&cache=shared"
+        settings = {"PERSISTENCE_MODULE": SQLITE, "SQLITE_DBNAME": memory}
+    settings[f"{VIEWS_NAME.upper()}_SINGLE_ROW_TRACKING"] = "t"  # batches record their max
+    factory: Any = InfrastructureFactory.construct(Environment(VIEWS_NAME, settings))
+    views: LedgerViews
+    if isinstance(factory, SQLiteFactory):
+        views = cast(SQLiteLedgerViews, factory.tracking_recorder(SQLiteLedgerViews))
+    elif isinstance(factory, PostgresFactory):
+        views = factory.tracking_recorder(PostgresLedgerViews)
+    else:
+        raise ValueError(f"no views for persistence module {settings['PERSISTENCE_MODULE']}")
+    views.upstream = upstream
+    return views
+
+
+def rebuild(
+    ledger_app: Application[Any], views: LedgerViews, batch_size: int = REBUILD_BATCH
+) -> int:
+    """Empty the views and project the whole log again; return the events applied.
+
+    Stop the worker of these views first (or accept that its listeners see old events
+    again): the result is the same rows as the live projection.
+    """
+    views.reset(ledger_app.name)
+    return ProjectionWorker(ledger_app, views, batch_size=batch_size).catch_up()

@@ -7,14 +7,14 @@ set -euo pipefail
 log() { echo "install-system-deps: $*"; }
 
 SUDO=()
-if [[ $(id -u) -ne 0 ]]; then
-  command -v sudo >/dev/null || { log "not root and no sudo: run this as root" >&2; exit 1; }
-  SUDO=(sudo)
-fi
 
 APT_UPDATED=0
 apt_install() {
   command -v apt-get >/dev/null || { log "no apt-get: install $* by hand" >&2; exit 1; }
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { log "missing $*: run this as root" >&2; exit 1; }
+    SUDO=(sudo)
+  fi
   if [[ $APT_UPDATED -eq 0 ]]; then
     log "apt-get update"
     "${SUDO[@]}" apt-get update -q

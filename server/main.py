@@ -1,2 +1,119 @@
-def main() -> None:
-    raise SystemExit("not yet")
+"""``ledgerd``: serve the ledger over gRPC, or rebuild its projections.
+
+Settings are read once from ``LEDGER_*`` variables and passed down; bad settings are
+one line on stderr and exit status 2. Logs never contain environment values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+
+import click
+from eventsourcing.persistence import PersistenceError
+
+from ledger.errors import LedgerError
+from ledger.settings import Settings
+from server.bootstrap import Container, backend_name, bootstrap, package_version
+
+log = logging.getLogger("ledgerd")
+
+SHUTDOWN_GRACE_SECONDS = 5.0
+EXIT_SETTINGS = 2
+EXIT_FAILURE = 1
+NOISY_LOGGERS = ("asyncio", "grpc", "eventsourcing", "psycopg")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except LedgerError as error:
+        click.echo(f"ledgerd: {error}", err=True)
+        raise SystemExit(EXIT_SETTINGS) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    named = logging.getLevelName(settings.log_level)
+    level = named if isinstance(named, int) else logging.INFO
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # Libraries log warnings and errors only; LEDGER_LOG_LEVEL=DEBUG adds ledgerd's
+    # own lines (one per request), not the libraries' internals.
+    for noisy in NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(package_version(), prog_name="ledgerd")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Deploy Ledger server. Without a command: serve."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(serve)
+
+
+@main.command()
+def serve() -> None:
+    """Serve the ledger over gRPC on $LEDGER_LISTEN (default 127.0.0.1:50051)."""
+    settings = _settings()
+    _configure_logging(settings)
+    try:
+        asyncio.run(_serve(settings))
+    except PersistenceError as error:
+        click.echo(f"ledgerd: the database is unavailable: {error}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    except (LedgerError, OSError, RuntimeError) as error:
+        click.echo(f"ledgerd: {error}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+
+
+async def _serve(settings: Settings) -> None:
+    from server.grpc_server import LedgerServer, serve  # grpc loads only when serving
+
+    def announce(server: LedgerServer) -> None:
+        click.echo(
+            f"ledgerd {package_version()} listening on {server.address} "
+            f"({backend_name(settings)}, runtime {settings.runtime})",
+            err=True,
+        )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(settings, stop, announce, SHUTDOWN_GRACE_SECONDS)
+
+
+@main.group()
+def projections() -> None:
+    """Maintain the read models."""
+
+
+@projections.command("rebuild")
+def rebuild_command() -> None:
+    """Drop the projections and rebuild them from log position 0."""
+    settings = _settings()
+    _configure_logging(settings)
+    try:
+        container = bootstrap(settings)
+        try:
+            count, seconds = _rebuild(container)
+        finally:
+            container.close()
+    except (LedgerError, PersistenceError) as error:
+        click.echo(f"ledgerd: {error}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    rate = count / seconds if seconds > 0 else float(count)
+    click.echo(f"rebuilt projections from {count} events in {seconds:.2f} s ({rate:.0f} events/s)")
+
+
+def _rebuild(container: Container) -> tuple[int, float]:
+    from projections import rebuild
+
+    started = time.perf_counter()
+    count = rebuild(container.ledger, container.views)
+    return int(count), time.perf_counter() - started

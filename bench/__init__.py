@@ -1,0 +1,1 @@
+"""Benchmark suite of Deploy Ledger: run ``.venv/bin/python bench/run.py`` (see README.md)."""

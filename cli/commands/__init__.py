@@ -1,0 +1,1 @@
+"""The ``ledgerctl`` verbs, one module per resource (Convox's command names)."""

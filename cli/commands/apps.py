@@ -1,0 +1,74 @@
+"""``ledgerctl apps``: list, create and inspect apps, including "what was live then"."""
+
+from __future__ import annotations
+
+import click
+
+from cli import parsing, render, views
+from cli.context import Session
+from cli.options import json_option, limit_option, pass_session
+from cli.tables import key_values, version, when
+
+
+@click.group(invoke_without_command=True)
+@json_option
+@limit_option()
+@pass_session
+def apps(session: Session, limit: int) -> None:
+    """List apps, or create and inspect one."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
+    items = session.client.list_apps(limit)
+    session.emit([render.app(a) for a in items], lambda: views.apps_table(items))
+
+
+@apps.command("create")
+@json_option
+@click.argument("name")
+@pass_session
+def apps_create(session: Session, name: str) -> None:
+    """Create the app NAME (lower-case letters, digits and -, at most 30)."""
+    app = session.client.create_app(name)
+    session.emit(render.app(app), lambda: f"created app {app.name}")
+
+
+@apps.command("info")
+@json_option
+@click.argument("name")
+@click.option(
+    "--at",
+    "at",
+    metavar="X",
+    help="Show the active release as of X: a log position (integer), an RFC 3339 time, "
+    "or a duration ago (2h). Other fields are current.",
+)
+@pass_session
+def apps_info(session: Session, name: str, at: str | None) -> None:
+    """Show the app NAME and its active release (now, or as of --at X)."""
+    when_asked = parsing.as_of(at, session.now()) if at is not None else parsing.AsOf()
+    app = session.client.get_app(name)
+    active = session.client.get_active_release(
+        name, position=when_asked.position, time=when_asked.time
+    )
+    data = render.app(app)
+    data["active_release"] = render.optional_release(active, "release")
+    data["as_of_position"] = active.position
+    data["as_of_time"] = render.format_time(when_asked.time) if when_asked.time else None
+    if at is not None:
+        # The whole answer is "as of X": the active release id too.
+        data["active_release_id"] = active.release.id if active.HasField("release") else None
+
+    def human() -> str:
+        label = "Active release" if at is None else f"Active release as of {at}"
+        if active.HasField("release"):
+            r = active.release
+            release = f"{version(r.version)} {r.id} (build {r.build_id or '-'})"
+        else:
+            release = "none"
+        pairs = [(label, release), ("Log position", str(active.position))]
+        if at is None and active.HasField("release"):
+            pairs.insert(1, ("Activated", when(active.release, "last_activated_at")))
+        extra = key_values(pairs)
+        return views.app_block(app) + "\n\n" + extra
+
+    session.emit(data, human)

@@ -1,0 +1,87 @@
+"""The audit timeline's view of an event: its own fields, with environment values masked.
+
+Every event of the log is shown except ``RequestRecorded`` (idempotency bookkeeping).
+The data is the event's own fields as JSON; who, when, which app and which request are
+columns of their own. Env values are replaced by ``***`` here, before anything is stored
+or handed to a listener, so no view table and no watcher ever sees one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+from eventsourcing.domain import DomainEventProtocol
+
+from ledger.domain import App, Release, RequestRecord
+from projections.views import EventView
+
+MASK = "***"
+HIDDEN_FIELDS = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "app",
+        "actor",
+        "request_id",
+    }
+)
+MASKED_FIELDS: dict[type[Any], str] = {App.EnvChanged: "values", Release.Created: "env"}
+NOT_AUDITED: frozenset[type[Any]] = frozenset({RequestRecord.Created})
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str, check_circular=False
+)
+# The C encoder the line above would build on every call, built once (~30 % faster).
+_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_FAST = (
+    None
+    if _C_ENCODER is None
+    else _C_ENCODER(None, str, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+)
+
+
+class Projectable(NamedTuple):
+    """A decoded event with its log position and public type (from its stored topic)."""
+
+    position: int
+    type: str
+    event: DomainEventProtocol[Any]
+
+
+def audited(event: object) -> bool:
+    return type(event) not in NOT_AUDITED
+
+
+def audit_data(event: Any) -> dict[str, Any]:
+    """The event's own fields, env values masked."""
+    data = {k: v for k, v in vars(event).items() if k not in HIDDEN_FIELDS}
+    masked = MASKED_FIELDS.get(type(event))
+    if masked is not None and isinstance(data.get(masked), dict):
+        data[masked] = dict.fromkeys(data[masked], MASK)
+    return data
+
+
+def audit_entry(item: Projectable) -> EventView | None:
+    """The event as the audit timeline shows it; None if it is not shown."""
+    event: Any = item.event
+    if not audited(event):
+        return None
+    return EventView(
+        position=item.position,
+        type=item.type,
+        app=getattr(event, "app", ""),
+        actor=getattr(event, "actor", ""),
+        time=event.timestamp,
+        request_id=getattr(event, "request_id", ""),
+        data=audit_data(event),
+    )
+
+
+def to_json(value: object) -> str:
+    """Compact, key-sorted JSON: equal values always give equal text."""
+    if _FAST is None or isinstance(value, str):
+        return _ENCODER.encode(value)
+    return "".join(_FAST(value, 0))

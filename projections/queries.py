@@ -1,0 +1,147 @@
+"""The queries of :class:`projections.reader.ReadModel` over the projection tables.
+
+Written once for both databases (see :mod:`projections.sql`); each query runs in one
+read transaction, so a promotion and its steps, for instance, come from one snapshot.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
+
+from projections import rows, sql
+from projections.views import (
+    AppView,
+    BuildView,
+    EnvChangeView,
+    EventView,
+    PromotionView,
+    RackReleaseView,
+    ReleaseView,
+)
+
+
+class ReadQueries(ABC):
+    """The read model's queries; the store supplies transactions, dialect and position."""
+
+    dialect: sql.Dialect
+
+    @abstractmethod
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        """A cursor inside one database transaction (committed only if ``commit``)."""
+
+    @abstractmethod
+    def position(self) -> int:
+        """The last log position the projections have processed."""
+
+    def _rows(self, statement: str, *params: object) -> list[Any]:
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(self.dialect.sql(statement), params)
+            return list(cursor.fetchall())
+
+    def _row(self, statement: str, *params: object) -> Any:
+        found = self._rows(statement, *params)
+        return found[0] if found else None
+
+    def get_app(self, name: str) -> AppView | None:
+        row = self._row(sql.SELECT_APP, name)
+        return None if row is None else rows.app(row)
+
+    def list_apps(self, after: str = "", limit: int = 50) -> list[AppView]:
+        return [rows.app(row) for row in self._rows(sql.LIST_APPS, after, limit)]
+
+    def get_release(self, release_id: str) -> ReleaseView | None:
+        row = self._row(sql.SELECT_RELEASE, release_id)
+        return None if row is None else rows.release(row)
+
+    def list_releases(
+        self, app: str, before_version: int = 0, limit: int = 50
+    ) -> list[ReleaseView]:
+        found = self._rows(sql.LIST_RELEASES, app, before_version or sql.BIG, limit)
+        return [rows.release(row) for row in found]
+
+    def get_build(self, build_id: str) -> BuildView | None:
+        row = self._row(sql.SELECT_BUILD, build_id)
+        return None if row is None else rows.build(row)
+
+    def list_builds(self, app: str, before_position: int = 0, limit: int = 50) -> list[BuildView]:
+        found = self._rows(sql.LIST_BUILDS, app, before_position or sql.BIG, limit)
+        return [rows.build(row) for row in found]
+
+    def get_promotion(self, promotion_id: str) -> PromotionView | None:
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(self.dialect.sql(sql.SELECT_PROMOTION), (promotion_id,))
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            cursor.execute(self.dialect.sql(sql.SELECT_STEPS), (promotion_id,))
+            steps = tuple(rows.step(step) for step in cursor.fetchall())
+        return rows.promotion(row, steps)
+
+    def list_promotions(
+        self, app: str, before_position: int = 0, limit: int = 50
+    ) -> list[PromotionView]:
+        found = self._rows(sql.LIST_PROMOTIONS, app, before_position or sql.BIG, limit)
+        return [rows.promotion(row) for row in found]
+
+    def promotions_in_flight(self) -> list[PromotionView]:
+        return [rows.promotion(row) for row in self._rows(sql.PROMOTIONS_IN_FLIGHT)]
+
+    def env_history(
+        self, app: str, before_version: int = 0, limit: int = 50
+    ) -> list[EnvChangeView]:
+        found = self._rows(sql.ENV_HISTORY, app, before_version or sql.BIG, limit)
+        return [rows.env_change(row) for row in found]
+
+    def list_events(
+        self,
+        *,
+        app: str = "",
+        types: Sequence[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_position: int = 0,
+        limit: int = 100,
+    ) -> list[EventView]:
+        """Oldest first; ``since`` is inclusive, ``until`` exclusive."""
+        where: list[str] = ["position > ?"]
+        params: list[object] = [after_position]
+        if app:
+            where.append("app = ?")
+            params.append(app)
+        if types:
+            where.append("type IN " + sql.in_list(len(types)))
+            params.extend(types)
+        if since is not None:
+            where.append("time >= ?")
+            params.append(sql.timestamp(since))
+        if until is not None:
+            where.append("time < ?")
+            params.append(sql.timestamp(until))
+        statement = "SELECT * FROM {events} WHERE " + " AND ".join(where)
+        found = self._rows(statement + " ORDER BY position LIMIT ?", *params, limit)
+        return [rows.event(row) for row in found]
+
+    def active_release_as_of(
+        self, app: str, *, position: int = 0, time: datetime | None = None
+    ) -> tuple[str, int]:
+        if time is not None:
+            at = sql.timestamp(time)
+            with self._transaction(commit=False) as cursor:
+                cursor.execute(self.dialect.sql(sql.LAST_POSITION_AT_TIME), (at,))
+                last = cursor.fetchone()
+                cursor.execute(self.dialect.sql(sql.ACTIVATION_AT_TIME), (app, at))
+                found = cursor.fetchone()
+            answered_at = int((last["position"] if last else None) or 0)
+        else:
+            head = self.position()
+            answered_at = min(position, head) if position else head
+            found = self._row(sql.ACTIVATION_AT_POSITION, app, answered_at)
+        return (found["release_id"] if found else ""), answered_at
+
+    def rack_releases(self) -> list[RackReleaseView]:
+        """Newest first."""
+        return [rows.rack_release(row) for row in self._rows(sql.LIST_RACK_RELEASES)]

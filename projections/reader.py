@@ -1,0 +1,91 @@
+"""The read side's interface, as the API and the console see it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from projections.views import (
+    AppView,
+    BuildView,
+    EnvChangeView,
+    EventView,
+    PromotionView,
+    RackReleaseView,
+    ReleaseView,
+)
+
+
+class ReadModel(Protocol):
+    """Queries over the materialised projections.
+
+    Lists are keyset-paginated: pass the cursor of the last item of the previous page
+    (``after``/``before``) and a ``limit``; the caller builds opaque page tokens.
+    """
+
+    def position(self) -> int:
+        """The last log position the projections have processed."""
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Block until the projections reached ``position``; False on timeout."""
+
+    def get_app(self, name: str) -> AppView | None: ...
+
+    def list_apps(self, after: str = "", limit: int = 50) -> list[AppView]:
+        """Apps by name, names greater than ``after``."""
+
+    def get_release(self, release_id: str) -> ReleaseView | None: ...
+
+    def list_releases(
+        self, app: str, before_version: int = 0, limit: int = 50
+    ) -> list[ReleaseView]:
+        """Newest first; versions lower than ``before_version`` when it is not 0."""
+
+    def get_build(self, build_id: str) -> BuildView | None: ...
+
+    def list_builds(self, app: str, before_position: int = 0, limit: int = 50) -> list[BuildView]:
+        """Newest first (by the position of BuildCreated)."""
+
+    def get_promotion(self, promotion_id: str) -> PromotionView | None:
+        """With its steps."""
+
+    def list_promotions(
+        self, app: str, before_position: int = 0, limit: int = 50
+    ) -> list[PromotionView]:
+        """Newest first, without steps."""
+
+    def promotions_in_flight(self) -> list[PromotionView]:
+        """Every promotion whose status is not terminal (for resuming after a crash)."""
+
+    def env_history(
+        self, app: str, before_version: int = 0, limit: int = 50
+    ) -> list[EnvChangeView]:
+        """Newest first."""
+
+    def list_events(
+        self,
+        *,
+        app: str = "",
+        types: Sequence[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_position: int = 0,
+        limit: int = 100,
+    ) -> list[EventView]:
+        """Oldest first, positions greater than ``after_position``."""
+
+    def active_release_as_of(
+        self, app: str, *, position: int = 0, time: datetime | None = None
+    ) -> tuple[str, int]:
+        """(release id or '', position answered at) as of a log position or a time.
+
+        With neither, as of now. The position is the newest log position at or
+        before the requested point.
+        """
+
+    def rack_releases(self) -> list[RackReleaseView]: ...
+
+
+EventListener = Callable[[list[EventView]], None]
+"""Called by the projection worker after each committed batch, oldest first."""

@@ -1,0 +1,224 @@
+"""The projection tables and every SQL statement on them, written once for both databases.
+
+Reads are spelled out; writes (one-row INSERT, UPDATE by primary key) are generated from
+the tables' keys. Statements use ``?`` placeholders and ``{table}`` names;
+:class:`Dialect` turns them into
+what sqlite3 (``?``, bare table names in the views' own file) or psycopg (``%s``,
+schema-qualified ``ledger_view_*`` names in the events' database) expects. Values are
+stored portably: timestamps as microseconds since the Unix epoch (BIGINT: exact, and
+ordered and compared the same on both), booleans as 0/1 integers, JSON as text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+TABLES = (
+    "apps",
+    "releases",
+    "builds",
+    "promotions",
+    "promotion_steps",
+    "env_changes",
+    "activations",
+    "events",
+    "rack_releases",
+)
+TERMINAL_PROMOTION_STATUSES = ("succeeded", "rolled_back", "rollback_failed", "cancelled")
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS {apps} (
+        name TEXT PRIMARY KEY, created_at BIGINT NOT NULL, actor TEXT NOT NULL,
+        env_version INTEGER NOT NULL, active_release_id TEXT NOT NULL,
+        promotion_id TEXT NOT NULL, desired_release_id TEXT NOT NULL,
+        release_count INTEGER NOT NULL, latest_release_id TEXT NOT NULL,
+        position BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {releases} (
+        id TEXT PRIMARY KEY, app TEXT NOT NULL, version INTEGER NOT NULL,
+        build_id TEXT NOT NULL, image TEXT NOT NULL, env_version INTEGER NOT NULL,
+        env_keys TEXT NOT NULL, reason TEXT NOT NULL, parent_id TEXT NOT NULL,
+        description TEXT NOT NULL, actor TEXT NOT NULL, created_at BIGINT NOT NULL,
+        position BIGINT NOT NULL, ever_active INTEGER NOT NULL, last_activated_at BIGINT)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS {ix}releases_app_version ON {releases} (app, version)",
+    """CREATE TABLE IF NOT EXISTS {builds} (
+        id TEXT PRIMARY KEY, app TEXT NOT NULL, status TEXT NOT NULL,
+        description TEXT NOT NULL, image TEXT NOT NULL, source TEXT NOT NULL,
+        actor TEXT NOT NULL, created_at BIGINT NOT NULL, position BIGINT NOT NULL,
+        release_id TEXT NOT NULL, started_at BIGINT, ended_at BIGINT, error TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS {ix}builds_app_position ON {builds} (app, position)",
+    """CREATE TABLE IF NOT EXISTS {promotions} (
+        id TEXT PRIMARY KEY, app TEXT NOT NULL, release_id TEXT NOT NULL,
+        previous_release_id TEXT NOT NULL, status TEXT NOT NULL, actor TEXT NOT NULL,
+        description TEXT NOT NULL, deadline_seconds INTEGER NOT NULL,
+        created_at BIGINT NOT NULL, position BIGINT NOT NULL, started_at BIGINT,
+        ended_at BIGINT, cause TEXT)""",
+    "CREATE INDEX IF NOT EXISTS {ix}promotions_app_position ON {promotions} (app, position)",
+    "CREATE INDEX IF NOT EXISTS {ix}promotions_status ON {promotions} (status)",
+    """CREATE TABLE IF NOT EXISTS {promotion_steps} (
+        promotion_id TEXT NOT NULL, position BIGINT NOT NULL, time BIGINT NOT NULL,
+        kind TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY (promotion_id, position))""",
+    """CREATE TABLE IF NOT EXISTS {env_changes} (
+        app TEXT NOT NULL, env_version INTEGER NOT NULL, added TEXT NOT NULL,
+        changed TEXT NOT NULL, removed TEXT NOT NULL, description TEXT NOT NULL,
+        actor TEXT NOT NULL, time BIGINT NOT NULL, position BIGINT NOT NULL,
+        PRIMARY KEY (app, env_version))""",
+    """CREATE TABLE IF NOT EXISTS {activations} (
+        position BIGINT PRIMARY KEY, app TEXT NOT NULL, release_id TEXT NOT NULL,
+        promotion_id TEXT NOT NULL, time BIGINT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS {ix}activations_app_position ON {activations} (app, position)",
+    "CREATE INDEX IF NOT EXISTS {ix}activations_app_time ON {activations} (app, time)",
+    """CREATE TABLE IF NOT EXISTS {events} (
+        position BIGINT PRIMARY KEY, type TEXT NOT NULL, app TEXT NOT NULL,
+        actor TEXT NOT NULL, time BIGINT NOT NULL, request_id TEXT NOT NULL,
+        data TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS {ix}events_app_position ON {events} (app, position)",
+    "CREATE INDEX IF NOT EXISTS {ix}events_time ON {events} (time)",
+    """CREATE TABLE IF NOT EXISTS {rack_releases} (
+        position BIGINT PRIMARY KEY, version TEXT NOT NULL, started_at BIGINT NOT NULL)""",
+)
+
+# -- writes: generated from the tables' keys, so each shape is spelled in one place ---------
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "apps": ("name",),
+    "releases": ("id",),
+    "builds": ("id",),
+    "promotions": ("id",),
+    "promotion_steps": ("promotion_id", "position"),
+    "env_changes": ("app", "env_version"),
+    "activations": ("position",),
+    "events": ("position",),
+    "rack_releases": ("position",),
+}
+
+INSERT_ONLY = frozenset(
+    {"events", "activations", "promotion_steps", "env_changes", "rack_releases"}
+)
+
+
+def insert(table: str, columns: tuple[str, ...]) -> str:
+    """``INSERT`` of one row of ``columns`` (a duplicate key is an IntegrityError)."""
+    names = ", ".join(columns)
+    return f"INSERT INTO {{{table}}} ({names}) VALUES " + in_list(len(columns))
+
+
+def update(table: str, columns: tuple[str, ...]) -> str:
+    """``UPDATE`` of ``columns`` of the row with the given key (parameters: values, key)."""
+    assignments = ", ".join(f"{column} = ?" for column in columns)
+    where = " AND ".join(f"{column} = ?" for column in KEYS[table])
+    return f"UPDATE {{{table}}} SET {assignments} WHERE {where}"
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+SELECT_APP = "SELECT * FROM {apps} WHERE name = ?"
+LIST_APPS = "SELECT * FROM {apps} WHERE name > ? ORDER BY name LIMIT ?"
+_RELEASE_COLUMNS = (
+    "SELECT r.*, (a.active_release_id = r.id) AS active FROM {releases} r"
+    " LEFT JOIN {apps} a ON a.name = r.app"
+)
+SELECT_RELEASE = _RELEASE_COLUMNS + " WHERE r.id = ?"
+LIST_RELEASES = (
+    _RELEASE_COLUMNS + " WHERE r.app = ? AND r.version < ? ORDER BY r.version DESC LIMIT ?"
+)
+SELECT_BUILD = "SELECT * FROM {builds} WHERE id = ?"
+LIST_BUILDS = "SELECT * FROM {builds} WHERE app = ? AND position < ? ORDER BY position DESC LIMIT ?"
+SELECT_PROMOTION = "SELECT * FROM {promotions} WHERE id = ?"
+SELECT_STEPS = "SELECT * FROM {promotion_steps} WHERE promotion_id = ? ORDER BY position"
+LIST_PROMOTIONS = (
+    "SELECT * FROM {promotions} WHERE app = ? AND position < ? ORDER BY position DESC LIMIT ?"
+)
+PROMOTIONS_IN_FLIGHT = (
+    "SELECT * FROM {promotions} WHERE status NOT IN ("
+    + ", ".join(f"'{status}'" for status in TERMINAL_PROMOTION_STATUSES)
+    + ") ORDER BY position"
+)
+ENV_HISTORY = (
+    "SELECT * FROM {env_changes} WHERE app = ? AND env_version < ?"
+    " ORDER BY env_version DESC LIMIT ?"
+)
+ACTIVATION_AT_POSITION = (
+    "SELECT release_id FROM {activations} WHERE app = ? AND position <= ?"
+    " ORDER BY position DESC LIMIT 1"
+)
+ACTIVATION_AT_TIME = (
+    "SELECT release_id FROM {activations} WHERE app = ? AND time <= ?"
+    " ORDER BY position DESC LIMIT 1"
+)
+LAST_POSITION_AT_TIME = "SELECT MAX(position) AS position FROM {events} WHERE time <= ?"
+LIST_RACK_RELEASES = "SELECT * FROM {rack_releases} ORDER BY position DESC"
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+BIG = 2**62  # "no upper bound" for keyset pagination on positions and versions
+
+_TABLE_NAME = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one database spells our statements: placeholders and qualified table names.
+
+    ``table_prefix`` is prepended to each logical table name (``apps`` ->
+    ``"public".ledger_view_apps`` on PostgreSQL). ``index_prefix`` keeps index names
+    unique where they share a namespace with other tables.
+    """
+
+    name: str
+    placeholder: str
+    table_prefix: str
+    index_prefix: str
+    _cache: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def sql(self, statement: str) -> str:
+        """The statement ready to execute (memoised: statements are module constants)."""
+        translated = self._cache.get(statement)
+        if translated is None:
+            translated = _TABLE_NAME.sub(self._name, statement)
+            if self.placeholder != "?":
+                translated = translated.replace("?", self.placeholder)
+            self._cache[statement] = translated
+        return translated
+
+    def table(self, name: str) -> str:
+        return self.table_prefix + name
+
+    def _name(self, match: re.Match[str]) -> str:
+        key = match.group(1)
+        return self.index_prefix if key == "ix" else self.table(key)
+
+    def schema(self) -> list[str]:
+        return [self.sql(statement) for statement in SCHEMA]
+
+
+SQLITE = Dialect("sqlite", "?", "ledger_view_", "ledger_view_")
+
+
+def postgres_dialect(schema: str) -> Dialect:
+    return Dialect("postgres", "%s", f"{quote_ident(schema)}.ledger_view_", "ledger_view_")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def in_list(count: int) -> str:
+    """``(?, ?, …)`` for an IN clause of ``count`` values (at least one)."""
+    return "(" + ", ".join("?" * max(count, 1)) + ")"
+
+
+def timestamp(value: datetime) -> int:
+    """A time as stored: microseconds since 1970-01-01 UTC (naive times are taken as UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - EPOCH) // MICROSECOND
+
+
+def parse_timestamp(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+def optional_timestamp(value: int | None) -> datetime | None:
+    return None if value is None else EPOCH + timedelta(microseconds=value)

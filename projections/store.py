@@ -1,0 +1,244 @@
+"""The materialised views: eventsourcing tracking recorders that also own the view tables.
+
+:class:`LedgerViews` holds everything that does not depend on the database: applying a
+batch of events (row changes plus the tracking row, in ONE transaction, so a batch is
+applied exactly once), emptying the views for a rebuild, and (from
+:class:`~projections.queries.ReadQueries`) the queries of ``ReadModel``.
+:class:`SQLiteLedgerViews` and :class:`PostgresLedgerViews` add only the driver glue:
+how to open a transaction, how to record tracking, where the tables live.
+
+A ``LedgerViews`` *is* a ``ReadModel``. ``wait_for`` uses the condition variable of the
+:class:`~projections.worker.ProjectionWorker` running in this process when one is
+attached (``views.waiter``), else polls the tracking row (another process projects).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
+
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.sql import SQL
+
+from projections import rows, sql
+from projections.audit import Projectable
+from projections.projector import AUDIT_COLUMNS, Change, Insert, project
+from projections.queries import ReadQueries
+from projections.views import EventView
+
+UPSTREAM = "Ledger"  # LedgerApplication.name: the tracking row we read and write
+RowKey = tuple[str, tuple[object, ...]]
+
+
+class Waiter(Protocol):
+    """Something that knows when a position is projected (the worker in this process)."""
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool: ...
+
+
+class LedgerViews(ReadQueries, TrackingRecorder, ABC):
+    """Projection tables with exactly-once tracking, and the read model over them."""
+
+    upstream: str = UPSTREAM
+    waiter: Waiter | None = None
+
+    @abstractmethod
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        """Record ``tracking`` with the library's insert (IntegrityError if not newer)."""
+
+    @property
+    @abstractmethod
+    def tracking_table(self) -> str: ...
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the database connections."""
+
+    # -- writing ------------------------------------------------------------------------
+
+    def apply_batch(
+        self, items: Sequence[Projectable], tracking: Tracking, *, with_views: bool = True
+    ) -> list[EventView]:
+        """Apply events in one transaction that also records ``tracking`` (the last id).
+
+        Raises ``eventsourcing.persistence.IntegrityError`` and changes nothing when the
+        tracking row is already at or past ``tracking`` or an event was applied already.
+        Returns the audit entries of the batch, oldest first (none unless ``with_views``).
+        """
+        pending = PendingWrites()
+        views: list[EventView] = []
+        for item in items:
+            changes, audit_row, view = project(item, with_views)
+            for change in changes:
+                pending.add(change)
+            if audit_row is not None:
+                pending.append("events", AUDIT_COLUMNS, audit_row)
+            if view is not None:
+                views.append(view)
+        with self._transaction(commit=True) as cursor:
+            self._track(cursor, tracking)
+            for statement, rows_ in pending.statements():
+                translated = self.dialect.sql(statement)
+                if len(rows_) == 1:
+                    cursor.execute(translated, rows_[0])
+                else:
+                    cursor.executemany(translated, rows_)
+        return views
+
+    def reset(self, application_name: str = "") -> None:
+        """Empty every view table and forget the position: the next catch-up rebuilds."""
+        with self._transaction(commit=True) as cursor:
+            for table in sql.TABLES:
+                cursor.execute(f"DELETE FROM {self.dialect.table(table)}")
+            cursor.execute(
+                f"DELETE FROM {self.tracking_table} WHERE application_name = "
+                + self.dialect.placeholder,
+                (application_name or self.upstream,),
+            )
+
+    def dump(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every view table, in a stable order (for tests and audits)."""
+        with self._transaction(commit=False) as cursor:
+            dumped = {}
+            for table in sql.TABLES:
+                cursor.execute(f"SELECT * FROM {self.dialect.table(table)} ORDER BY 1, 2")
+                dumped[table] = [tuple(rows.values(row)) for row in cursor.fetchall()]
+            return dumped
+
+    # -- position -----------------------------------------------------------------------
+
+    def position(self) -> int:
+        return self.max_tracking_id(self.upstream) or 0
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        if self.waiter is not None:
+            return self.waiter.wait_for(position, timeout)
+        deadline = time.monotonic() + timeout
+        while self.position() < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+
+class PendingWrites:
+    """A batch's row changes, folded into as few statements as give the same end state.
+
+    Rows of insert-only tables are appended as they come. An update of a row inserted
+    in this batch changes the pending row; other updates merge per row (values are
+    constants, so later ones win) and run after the inserts (they touch older rows).
+    An insert drops pending updates of its key: in order they would have found no row.
+    """
+
+    def __init__(self) -> None:
+        self.appended: dict[tuple[str, tuple[str, ...]], list[tuple[object, ...]]] = {}
+        self.inserted: dict[RowKey, dict[str, object]] = {}
+        self.updated: dict[RowKey, dict[str, object]] = {}
+
+    def append(self, table: str, columns: tuple[str, ...], row: tuple[object, ...]) -> None:
+        """A row of an insert-only table (a duplicate key fails in the database)."""
+        self.appended.setdefault((table, columns), []).append(row)
+
+    def add(self, change: Change) -> None:
+        if isinstance(change, Insert):
+            if change.table in sql.INSERT_ONLY:
+                self.append(change.table, tuple(change.row), tuple(change.row.values()))
+                return
+            key = (change.table, tuple(change.row[column] for column in sql.KEYS[change.table]))
+            if key in self.inserted:
+                raise IntegrityError(f"{change.table} row {key[1]} inserted twice in one batch")
+            self.updated.pop(key, None)
+            self.inserted[key] = change.row
+            return
+        if change.table in sql.INSERT_ONLY:
+            raise ValueError(f"{change.table} rows are never updated")
+        key = (change.table, change.key)
+        row = self.inserted.get(key)
+        if row is not None:
+            row.update(change.values)
+        else:
+            self.updated.setdefault(key, {}).update(change.values)
+
+    def statements(self) -> list[tuple[str, list[tuple[object, ...]]]]:
+        """(statement, parameter rows) to run in this order."""
+        batches = {
+            (table, True, columns): rows_ for (table, columns), rows_ in self.appended.items()
+        }
+        for (table, _), row in self.inserted.items():
+            batches.setdefault((table, True, tuple(row)), []).append(tuple(row.values()))
+        for (table, key), values in self.updated.items():
+            batches.setdefault((table, False, tuple(values)), []).append((*values.values(), *key))
+        return [
+            ((sql.insert if is_insert else sql.update)(table, columns), rows_)
+            for (table, is_insert, columns), rows_ in batches.items()
+        ]
+
+
+class SQLiteLedgerViews(LedgerViews, SQLiteTrackingRecorder):
+    """The views in an SQLite file of their own (SQLite's table names are fixed per file).
+
+    Writes run with ``synchronous=NORMAL``: in WAL mode that survives a process crash,
+    and a power cut can only lose whole recent batches together with their tracking,
+    which the worker then projects again. The events file keeps the library's setting.
+    """
+
+    dialect = sql.SQLITE
+    tracking_table = "tracking"
+
+    def __init__(self, datastore: SQLiteDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.dialect.schema()]
+
+    @contextmanager
+    def _sqlite_transaction(self, commit: bool) -> Iterator[SQLiteCursor]:
+        with self.datastore.get_connection(commit=commit) as connection:
+            if commit:  # may not be changed inside a transaction
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA synchronous = NORMAL")
+            with connection.transaction(commit=commit) as cursor:
+                yield cursor
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[SQLiteCursor]:
+        return self._sqlite_transaction(commit)
+
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        self._insert_tracking(cursor, tracking)
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class PostgresLedgerViews(LedgerViews, PostgresTrackingRecorder):
+    """The views as ``ledger_view_*`` tables in the events' PostgreSQL database."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.dialect = sql.postgres_dialect(self.datastore.schema)
+        schema = sql.quote_ident(self.datastore.schema)
+        self._tracking_table = f"{schema}.{sql.quote_ident(self.tracking_table_name)}"
+        self.sql_create_statements.extend(SQL(s).format() for s in self.dialect.schema())
+
+    @property
+    def tracking_table(self) -> str:
+        return self._tracking_table
+
+    @contextmanager
+    def _pg_transaction(self, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        return self._pg_transaction(commit)
+
+    def _track(self, cursor: Any, tracking: Tracking) -> None:
+        self._insert_tracking(cursor, tracking)
+
+    def close(self) -> None:
+        self.datastore.close()

@@ -1,0 +1,120 @@
+"""Read models: what projections materialise and what readers (API, console) get.
+
+Plain frozen dataclasses, free of any storage detail. Environment values never
+appear here: views carry keys only; ``EventView.data`` has values masked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class AppView:
+    name: str
+    created_at: datetime
+    actor: str
+    env_version: int = 0
+    active_release_id: str = ""
+    promotion_id: str = ""  # the promotion in flight
+    desired_release_id: str = ""
+    release_count: int = 0
+    latest_release_id: str = ""
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    id: str
+    app: str
+    version: int
+    build_id: str
+    image: str
+    env_version: int
+    env_keys: tuple[str, ...]
+    reason: str
+    parent_id: str
+    description: str
+    actor: str
+    created_at: datetime
+    position: int
+    active: bool = False
+    ever_active: bool = False
+    last_activated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BuildView:
+    id: str
+    app: str
+    status: str
+    description: str
+    image: str
+    source: str
+    actor: str
+    created_at: datetime
+    position: int
+    release_id: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class StepView:
+    position: int
+    time: datetime
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PromotionView:
+    id: str
+    app: str
+    release_id: str
+    previous_release_id: str
+    status: str
+    actor: str
+    description: str
+    deadline_seconds: int
+    created_at: datetime
+    position: int
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    cause: dict[str, Any] | None = None
+    steps: tuple[StepView, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class EnvChangeView:
+    app: str
+    env_version: int
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+    description: str
+    actor: str
+    time: datetime
+    position: int
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One entry of the audit timeline (the global log, values masked)."""
+
+    position: int
+    type: str
+    app: str
+    actor: str
+    time: datetime
+    request_id: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RackReleaseView:
+    version: str
+    started_at: datetime
+    position: int

@@ -1,0 +1,163 @@
+"""The composition root: ONE :func:`bootstrap` builds the whole object graph.
+
+Nothing here runs at import time and nothing connects before :func:`bootstrap` is
+called. Persistence is chosen from :class:`~ledger.settings.Settings` and handed to
+the libraries as explicit env mappings (the process environment is never consulted
+here): SQLite files under ``data_dir`` by default, PostgreSQL when a database URL is
+set. :meth:`Container.start` brings a ``ledgerd`` process up (projections running and
+caught up, rack version recorded, promotions in flight resumed); :meth:`Container.close`
+takes it down in the reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib import metadata
+
+from ledger.application import LedgerApplication
+from ledger.domain import Meta
+from ledger.errors import Unavailable
+from ledger.promoter import Promoter
+from ledger.runtime import Runtime
+from ledger.service import LedgerService
+from ledger.settings import Settings
+from projections import ProjectionWorker, open_views
+from projections.store import LedgerViews
+from runtime.record import RecordRuntime
+from server.broadcast import Broadcaster
+
+log = logging.getLogger("ledgerd")
+
+SYSTEM = Meta(actor="ledgerd")
+POSTGRES_LOCK_TIMEOUT = "5"
+POSTGRES_POOL_SIZE = "2"
+POSTGRES_MAX_OVERFLOW = "8"
+POSTGRES_CONNECT_TIMEOUT = "10"
+STARTUP_CATCH_UP_TIMEOUT = 600.0
+
+
+def ledger_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing env of the ledger application (events and snapshots)."""
+    env = {
+        "IS_SNAPSHOTTING_ENABLED": "y",
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+    }
+    env.update(_persistence(settings, "events.sqlite"))
+    return env
+
+
+def views_env(settings: Settings) -> dict[str, str]:
+    """The env of the projections: their own SQLite file, or the same PostgreSQL database."""
+    return _persistence(settings, "views.sqlite")
+
+
+def _persistence(settings: Settings, sqlite_file: str) -> dict[str, str]:
+    target = settings.postgres
+    if target is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(settings.data_dir / sqlite_file),
+        }
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": target.dbname,
+        "POSTGRES_HOST": target.host,
+        "POSTGRES_PORT": str(target.port),
+        "POSTGRES_USER": target.user,
+        "POSTGRES_PASSWORD": target.password,
+        "POSTGRES_LOCK_TIMEOUT": POSTGRES_LOCK_TIMEOUT,
+        "POSTGRES_POOL_SIZE": POSTGRES_POOL_SIZE,
+        "POSTGRES_MAX_OVERFLOW": POSTGRES_MAX_OVERFLOW,
+        "POSTGRES_CONNECT_TIMEOUT": POSTGRES_CONNECT_TIMEOUT,
+    }
+
+
+def backend_name(settings: Settings) -> str:
+    return "sqlite" if settings.postgres is None else "postgresql"
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("deploy-ledger")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def make_runtime(settings: Settings) -> Runtime:
+    if settings.runtime == "record":
+        return RecordRuntime()
+    raise Unavailable(f"runtime {settings.runtime} is not available in this build")
+
+
+@dataclass
+class Container:
+    """Everything one ``ledgerd`` process holds, built once by :func:`bootstrap`."""
+
+    settings: Settings
+    ledger: LedgerApplication
+    runtime: Runtime
+    promoter: Promoter
+    service: LedgerService
+    views: LedgerViews
+    worker: ProjectionWorker
+    broadcaster: Broadcaster
+    started: bool = field(default=False)
+
+    @property
+    def backend(self) -> str:
+        return backend_name(self.settings)
+
+    def start(self, version: str | None = None) -> None:
+        """Run projections, record the rack version, resume promotions in flight."""
+        self.worker.start()
+        self.started = True
+        outcome = self.service.record_rack_version(version or package_version(), SYSTEM)
+        self.worker.notify()
+        if not self.worker.wait_for(outcome.position, STARTUP_CATCH_UP_TIMEOUT):
+            raise Unavailable("the projections did not catch up with the log in time")
+        in_flight = [promotion.id for promotion in self.views.promotions_in_flight()]
+        if in_flight:
+            log.warning("resuming %d promotion(s) in flight", len(in_flight))
+            self.promoter.resume(in_flight)
+
+    def close(self) -> None:
+        """Stop promotions, then projections, then close the stores (reverse order)."""
+        self.promoter.close()
+        if self.started:
+            self.worker.stop()
+        _close_views(self.views)
+        self.ledger.close()
+
+
+def _close_views(views: LedgerViews) -> None:
+    datastore = getattr(views, "datastore", None)
+    close = getattr(views, "close", None) or getattr(datastore, "close", None)
+    if close is not None:
+        close()
+
+
+def bootstrap(settings: Settings) -> Container:
+    """Build the object graph for ``settings``; nothing runs until ``start()``."""
+    ledger = LedgerApplication(
+        env=ledger_env(settings), snapshot_interval=settings.snapshot_interval
+    )
+    runtime = make_runtime(settings)
+    promoter = Promoter(ledger, runtime)
+    service = LedgerService(
+        ledger, runtime, promoter, default_deadline=settings.promotion_deadline_seconds
+    )
+    views = open_views(views_env(settings))
+    broadcaster = Broadcaster()
+    worker = ProjectionWorker(ledger, views, listeners=[broadcaster.publish])
+    return Container(
+        settings=settings,
+        ledger=ledger,
+        runtime=runtime,
+        promoter=promoter,
+        service=service,
+        views=views,
+        worker=worker,
+        broadcaster=broadcaster,
+    )

@@ -1,0 +1,160 @@
+"""Read-model views (``projections.views``) to API messages (``ledger.v1``).
+
+One function per message so every RPC renders a resource the same way. Environment
+values only ever enter a message through :func:`release` with an explicit ``env``
+(GetRelease) and :func:`env`: views carry keys only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from ledger_api.v1 import ledger_pb2 as pb
+from projections.views import (
+    AppView,
+    BuildView,
+    EventView,
+    PromotionView,
+    RackReleaseView,
+    ReleaseView,
+    StepView,
+)
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    """A protobuf timestamp (None stays unset); naive datetimes are taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def to_datetime(stamp: Timestamp) -> datetime:
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
+def app(view: AppView, promotion: PromotionView | None = None) -> pb.App:
+    message = pb.App(
+        name=view.name,
+        active_release_id=view.active_release_id,
+        env_version=view.env_version,
+        desired_release_id=view.desired_release_id,
+        release_count=view.release_count,
+        latest_release_id=view.latest_release_id,
+        created_at=timestamp(view.created_at),
+        actor=view.actor,
+    )
+    if promotion is not None:
+        message.promotion.CopyFrom(promotion_message(promotion))
+    return message
+
+
+def build(view: BuildView) -> pb.Build:
+    return pb.Build(
+        id=view.id,
+        app=view.app,
+        status=view.status,
+        description=view.description,
+        image=view.image,
+        release_id=view.release_id,
+        created_at=timestamp(view.created_at),
+        started_at=timestamp(view.started_at),
+        ended_at=timestamp(view.ended_at),
+        actor=view.actor,
+        error=view.error,
+        source=view.source,
+    )
+
+
+def release(view: ReleaseView, env: Mapping[str, str] | None = None) -> pb.Release:
+    """A release; ``env`` (the values) only when the caller asked for one release."""
+    message = pb.Release(
+        id=view.id,
+        app=view.app,
+        version=view.version,
+        build_id=view.build_id,
+        env_version=view.env_version,
+        reason=view.reason,
+        parent_id=view.parent_id,
+        description=view.description,
+        actor=view.actor,
+        created_at=timestamp(view.created_at),
+        active=view.active,
+        ever_active=view.ever_active,
+        last_activated_at=timestamp(view.last_activated_at),
+        env_keys=sorted(env) if env is not None else list(view.env_keys),
+        image=view.image,
+    )
+    if env is not None:
+        message.env.update(env)
+    return message
+
+
+def promotion_message(view: PromotionView) -> pb.Promotion:
+    cause = view.cause or {}
+    return pb.Promotion(
+        id=view.id,
+        app=view.app,
+        release_id=view.release_id,
+        previous_release_id=view.previous_release_id,
+        status=view.status,
+        reason=str(cause.get("message", "")),
+        cause=_cause(cause) if cause else None,
+        created_at=timestamp(view.created_at),
+        started_at=timestamp(view.started_at),
+        ended_at=timestamp(view.ended_at),
+        actor=view.actor,
+        deadline_seconds=view.deadline_seconds,
+        steps=[_step(step) for step in view.steps],
+        description=view.description,
+    )
+
+
+def _cause(cause: Mapping[str, Any]) -> pb.PromotionCause:
+    return pb.PromotionCause(
+        kind=str(cause.get("kind", "")),
+        message=str(cause.get("message", "")),
+        service=str(cause.get("service", "")),
+        container=str(cause.get("container", "")),
+        exit_code=int(cause.get("exit_code", 0) or 0),
+        last_response=str(cause.get("last_response", "")),
+        output=str(cause.get("output", "")),
+    )
+
+
+def _step(step: StepView) -> pb.PromotionStep:
+    return pb.PromotionStep(
+        position=step.position, time=timestamp(step.time), kind=step.kind, message=step.message
+    )
+
+
+def env(app_name: str, version: int, values: Mapping[str, str]) -> pb.Env:
+    message = pb.Env(app=app_name, version=version)
+    message.values.update(values)
+    return message
+
+
+def event(view: EventView) -> pb.Event:
+    return pb.Event(
+        position=view.position,
+        type=view.type,
+        app=view.app,
+        actor=view.actor,
+        time=timestamp(view.time),
+        request_id=view.request_id,
+        data=json.dumps(view.data, sort_keys=True, default=str, separators=(",", ":")),
+    )
+
+
+def rack_release(view: RackReleaseView) -> pb.RackRelease:
+    return pb.RackRelease(
+        version=view.version, started_at=timestamp(view.started_at), position=view.position
+    )

@@ -1,0 +1,121 @@
+"""The grpc.aio server: the Ledger servicer plus health checking and reflection.
+
+grpc.aio rather than the thread-pool server because WatchEvents streams live for
+hours: in aio a watcher is a coroutine, not a pinned thread (notes/grpc.md §1.1).
+Options follow notes/grpc.md §1.4: keepalive that lets watch clients ping every
+30-60 s, connections recycled every ~30 min so long-lived watchers rebalance,
+4 MiB requests, and a generous concurrent-RPC ceiling as an overload guard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from ledger.settings import Settings
+from ledger_api.v1 import ledger_pb2, ledger_pb2_grpc
+from server.backend import Backend
+from server.bootstrap import Container, bootstrap
+from server.servicers import LedgerServicer
+
+log = logging.getLogger("ledgerd")
+
+SERVICE_NAME: str = ledger_pb2.DESCRIPTOR.services_by_name["Ledger"].full_name
+HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+MAX_RECEIVE_BYTES = 4 * 1024 * 1024
+MAX_CONCURRENT_RPCS = 10_000
+DEFAULT_GRACE_SECONDS = 5.0
+
+
+def server_options() -> list[tuple[str, int]]:
+    # Jitter the connection age so that watchers do not all reconnect at once.
+    age_ms = 30 * 60_000 + random.randint(0, 5 * 60_000)
+    return [
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 30_000),
+        ("grpc.http2.max_ping_strikes", 2),
+        ("grpc.max_connection_age_ms", age_ms),
+        ("grpc.max_connection_age_grace_ms", 5 * 60_000),
+        ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+        # A second ledgerd on a busy port must fail, not silently share it.
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+class LedgerServer:
+    """One listening ``ledgerd``: serves the container's ledger on ``listen``.
+
+    Must be started and stopped on the event loop it serves from.
+    """
+
+    def __init__(self, container: Container, listen: str) -> None:
+        self.container = container
+        self.listen = listen
+        self.port = 0
+        self.backend = Backend(container)
+        self.health = health.aio.HealthServicer()
+        self._server = grpc.aio.server(
+            options=server_options(), maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS
+        )
+        ledger_pb2_grpc.add_LedgerServicer_to_server(LedgerServicer(self.backend), self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        reflection.enable_server_reflection(
+            (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), self._server
+        )
+
+    async def start(self) -> int:
+        """Bind, start serving, report SERVING; returns the port bound."""
+        self.port = self._server.add_insecure_port(self.listen)
+        if not self.port:
+            raise OSError(f"cannot listen on {self.listen}")
+        self.container.broadcaster.bind(asyncio.get_running_loop(), self.container.views.position())
+        await self._server.start()
+        for name in ("", SERVICE_NAME):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        return self.port
+
+    async def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+        """NOT_SERVING first (so balancers drain us), end watch streams, then stop."""
+        await self.health.enter_graceful_shutdown()
+        self.container.broadcaster.close()
+        await self._server.stop(grace)
+        await asyncio.to_thread(self.backend.close)
+
+    async def wait_for_termination(self) -> None:
+        await self._server.wait_for_termination()
+
+    @property
+    def address(self) -> str:
+        host = self.listen.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    ready: Callable[[LedgerServer], None] = lambda server: None,
+    grace: float = DEFAULT_GRACE_SECONDS,
+) -> None:
+    """Bootstrap, start, serve until ``stop`` is set, then shut down gracefully.
+
+    The one serving path, used by ``ledgerd`` and by the in-process test server.
+    """
+    container = bootstrap(settings)
+    try:
+        await asyncio.to_thread(container.start)
+        server = LedgerServer(container, settings.listen)
+        await server.start()
+        ready(server)
+        await stop.wait()
+        log.info("shutting down")
+        await server.stop(grace)
+    finally:
+        await asyncio.to_thread(container.close)
