@@ -186,7 +186,7 @@ class LedgerClient:
     # ------------------------------------------------------------------ events
 
     def list_events(self, request: pb.ListEventsRequest, limit: int) -> list[pb.Event]:
-        """Events matching ``request``'s filters, oldest first, at most ``limit``."""
+        """Events matching ``request``'s filters in its order, at most ``limit``."""
 
         def fetch(size: int, token: str) -> tuple[Sequence[pb.Event], str]:
             page_request = pb.ListEventsRequest()
@@ -198,10 +198,12 @@ class LedgerClient:
 
         return paginate(fetch, limit)
 
-    def watch_events(self, from_position: int, app: str) -> Iterator[pb.WatchEventsResponse]:
-        """Events after ``from_position``, then live; no deadline (it ends when the user
-        stops it)."""
-        request = pb.WatchEventsRequest(from_position=from_position, app=app)
+    def watch_events(self, from_position: int | None, app: str) -> Iterator[pb.WatchEventsResponse]:
+        """Events after ``from_position`` (None: from the log's head), then live; no
+        deadline (it ends when the user stops it)."""
+        request = pb.WatchEventsRequest(
+            from_position=from_position or 0, app=app, from_head=from_position is None
+        )
         for response in self.transport.stream(self.stub.WatchEvents, request, timeout=None):
             assert isinstance(response, pb.WatchEventsResponse)
             yield response

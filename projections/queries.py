@@ -104,11 +104,16 @@ class ReadQueries(ABC):
         since: datetime | None = None,
         until: datetime | None = None,
         after_position: int = 0,
+        before_position: int = 0,
+        newest_first: bool = False,
         limit: int = 100,
     ) -> list[EventView]:
-        """Oldest first; ``since`` is inclusive, ``until`` exclusive."""
+        """Oldest first unless ``newest_first``; ``since`` is inclusive, ``until`` exclusive."""
         where: list[str] = ["position > ?"]
         params: list[object] = [after_position]
+        if before_position:
+            where.append("position < ?")
+            params.append(before_position)
         if app:
             where.append("app = ?")
             params.append(app)
@@ -122,7 +127,8 @@ class ReadQueries(ABC):
             where.append("time < ?")
             params.append(sql.timestamp(until))
         statement = "SELECT * FROM {events} WHERE " + " AND ".join(where)
-        found = self._rows(statement + " ORDER BY position LIMIT ?", *params, limit)
+        order = " ORDER BY position DESC" if newest_first else " ORDER BY position"
+        found = self._rows(statement + order + " LIMIT ?", *params, limit)
         return [rows.event(row) for row in found]
 
     def active_release_as_of(

@@ -71,9 +71,12 @@ class ReadModel(Protocol):
         since: datetime | None = None,
         until: datetime | None = None,
         after_position: int = 0,
+        before_position: int = 0,
+        newest_first: bool = False,
         limit: int = 100,
     ) -> list[EventView]:
-        """Oldest first, positions greater than ``after_position``."""
+        """Positions greater than ``after_position`` (and lower than ``before_position``
+        when it is not 0), oldest first unless ``newest_first``."""
 
     def active_release_as_of(
         self, app: str, *, position: int = 0, time: datetime | None = None

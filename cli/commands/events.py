@@ -46,19 +46,19 @@ def history(
 ) -> None:
     """Show the event log: who did what, when.
 
-    Oldest first; -a filters by app.
+    The newest events matching (at most --limit), printed oldest first; -a filters by app.
     """
     now = session.now()
     start = parsing.point_in_time(since, now) if since is not None else None
     end = parsing.point_in_time(until, now) if until is not None else None
     if start is not None and end is not None and start > end:
         raise click.UsageError(f"--since {since} is after --until {until}")
-    request = pb.ListEventsRequest(app=session.app or "", types=list(types))
+    request = pb.ListEventsRequest(app=session.app or "", types=list(types), newest_first=True)
     if start is not None:
         request.since.CopyFrom(render.to_timestamp(start))
     if end is not None:
         request.until.CopyFrom(render.to_timestamp(end))
-    items = session.client.list_events(request, limit)
+    items = list(reversed(session.client.list_events(request, limit)))
     session.emit(
         [render.event(e) for e in items],
         lambda: table(
@@ -76,13 +76,12 @@ def history(
     "--from",
     "from_position",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
+    default=None,
     metavar="N",
-    help="Start after log position N (0: the whole log), then follow live.",
+    help="Replay from after log position N (0: the whole log) first; default: only new events.",
 )
 @pass_session
-def watch(session: Session, from_position: int) -> None:
+def watch(session: Session, from_position: int | None) -> None:
     """Follow the event log live.
 
     One line per event (JSON Lines with --json); Ctrl-C ends it. A dropped
@@ -95,9 +94,11 @@ def watch(session: Session, from_position: int) -> None:
             try:
                 for response in session.client.watch_events(position, session.app or ""):
                     received = True
+                    if position is None:
+                        position = response.head_position
                     for event in response.events:
                         _print_event(session, event)
-                        position = max(position, event.position)
+                        position = max(position or 0, event.position)
             except grpc.RpcError as error:
                 # Opening is retried by the transport; a stream that was up and then
                 # dropped is resumed, anything else is reported.

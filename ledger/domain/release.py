@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -15,6 +16,16 @@ class ReleaseReason(StrEnum):
     BUILD = "build"
     ENV = "env"
     ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True)
+class ReleaseDiff:
+    """What differs from one release to another: the build, and env keys (never values)."""
+
+    build_changed: bool
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
 
 
 class Release(Aggregate):
@@ -99,4 +110,14 @@ class Release(Aggregate):
             reason=reason.value,
             parent_id=parent_id,
             description=description,
+        )
+
+    def diff(self, newer: Release) -> ReleaseDiff:
+        """How ``newer`` differs from this release."""
+        before, after = self.env, newer.env
+        return ReleaseDiff(
+            build_changed=self.build_id != newer.build_id,
+            added=tuple(sorted(set(after) - set(before))),
+            changed=tuple(sorted(k for k in set(before) & set(after) if before[k] != after[k])),
+            removed=tuple(sorted(set(before) - set(after))),
         )

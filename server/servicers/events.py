@@ -33,15 +33,23 @@ class EventsServicer(ServicerBase):
             raise InvalidArgument("after_position must not be negative")
         since = convert.to_datetime(request.since) if request.HasField("since") else None
         until = convert.to_datetime(request.until) if request.HasField("until") else None
-        scope = ["ListEvents", request.app, types, str(since), str(until), request.after_position]
+        scope = [
+            "ListEvents", request.app, types, str(since), str(until), request.after_position,
+            request.newest_first,
+        ]  # fmt: skip
         paging = page_request(request.page_size, request.page_token, scope)
+        cursor = int_cursor(paging)
         views = await self.backend.run(
             self.backend.reader.list_events,
             app=request.app,
             types=types,
             since=since,
             until=until,
-            after_position=max(request.after_position, int_cursor(paging)),
+            after_position=request.after_position
+            if request.newest_first
+            else max(request.after_position, cursor),
+            before_position=cursor if request.newest_first else 0,
+            newest_first=request.newest_first,
             limit=paging.size + 1,
         )
         page = paginate(paging, views, lambda view: view.position)
@@ -59,7 +67,10 @@ class EventsServicer(ServicerBase):
         if request.app:
             # Only the name is checked: watching an app about to be created is fine.
             check_app_name(request.app)
-        watch = Watch(self.backend, request.from_position, request.app)
+        start = request.from_position
+        if request.from_head:
+            start = await self.backend.run(self.backend.reader.position)
+        watch = Watch(self.backend, start, request.app)
         try:
             async for response in watch.responses():
                 yield response

@@ -45,21 +45,20 @@ class ReleasesServicer(ServicerBase):
 
     @rpc
     async def DiffReleases(self, request: pb.DiffReleasesRequest, context: Any) -> pb.ReleaseDiff:
-        older = await self.release_with_env(request.app, request.from_release_id)
-        newer = await self.release_with_env(request.app, request.to_release_id)
-        before, after = dict(older.env), dict(newer.env)
-        diff = pb.ReleaseDiff(
-            from_release=older,
-            to_release=newer,
-            build_changed=older.build_id != newer.build_id,
-            added=sorted(set(after) - set(before)),
-            changed=sorted(key for key in set(before) & set(after) if before[key] != after[key]),
-            removed=sorted(set(before) - set(after)),
+        older = await self.release_view(request.app, request.from_release_id)
+        newer = await self.release_view(request.app, request.to_release_id)
+        ledger = self.backend.service.ledger
+        before = await self.backend.run(ledger.release, older.app, older.id)
+        after = await self.backend.run(ledger.release, newer.app, newer.id)
+        diff = before.diff(after)
+        return pb.ReleaseDiff(
+            from_release=convert.release(older),
+            to_release=convert.release(newer),
+            build_changed=diff.build_changed,
+            added=diff.added,
+            changed=diff.changed,
+            removed=diff.removed,
         )
-        # Values are secrets: the diff names keys only.
-        diff.from_release.ClearField("env")
-        diff.to_release.ClearField("env")
-        return diff
 
     @rpc
     async def GetActiveRelease(

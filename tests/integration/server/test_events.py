@@ -118,3 +118,35 @@ def _read_until(
         if done(positions):
             return positions
     return positions
+
+
+def test_events_newest_first_page_back_in_time(ledgerd_client: LedgerStub) -> None:
+    _create_apps(ledgerd_client, "app", 4)
+    oldest_first = [event.position for event in all_events(ledgerd_client)]
+
+    first = ledgerd_client.ListEvents(pb.ListEventsRequest(newest_first=True, page_size=3))
+    second = ledgerd_client.ListEvents(
+        pb.ListEventsRequest(newest_first=True, page_size=3, page_token=first.next_page_token)
+    )
+
+    newest = [event.position for event in [*first.events, *second.events]]
+    assert newest == list(reversed(oldest_first))[:6]
+
+
+def test_watch_events_from_head_sends_only_new_events(ledgerd_client: LedgerStub) -> None:
+    create_app(ledgerd_client, "old")
+    stream = ledgerd_client.WatchEvents(
+        pb.WatchEventsRequest(from_head=True), timeout=WATCH_TIMEOUT
+    )
+    heartbeat = next(stream)  # the (empty) backlog is done: live from here
+    assert not heartbeat.events
+    create_app(ledgerd_client, "new")
+
+    events: list[pb.Event] = []
+    while not events:
+        events.extend(next(stream).events)
+    stream.cancel()
+
+    assert events[0].app == "new"
+    assert events[0].position > heartbeat.head_position
+    assert all(event.app == "new" for event in events)
