@@ -50,6 +50,16 @@ class Session:
             self._client = LedgerClient(transport)
         return self._client
 
+    def configure(
+        self, *, host: str | None, token: str | None, as_json: bool, app: str | None
+    ) -> None:
+        """Apply the global options; unset ones fall back to ``LEDGER_HOST``,
+        ``LEDGER_TOKEN`` and ``LEDGER_APP`` (a blank token means none)."""
+        self.host = host or self.environ.get("LEDGER_HOST") or DEFAULT_HOST
+        self.token = (token or self.environ.get("LEDGER_TOKEN") or "").strip() or None
+        self.json = as_json
+        self.app = app or self.environ.get("LEDGER_APP") or None
+
     def close(self) -> None:
         """Close the channel, if one was opened."""
         if self._client is not None:

@@ -77,11 +77,7 @@ def root(
     ctx: click.Context, host: str | None, token: str | None, as_json: bool, app: str | None
 ) -> None:
     """Deploy Ledger: builds, releases, environments and promotions, with full history."""
-    session = session_of(ctx)
-    session.host = host or session.environ.get("LEDGER_HOST") or DEFAULT_HOST
-    session.token = (token or session.environ.get("LEDGER_TOKEN") or "").strip() or None
-    session.json = as_json
-    session.app = app or session.environ.get("LEDGER_APP") or None
+    session_of(ctx).configure(host=host, token=token, as_json=as_json, app=app)
 
 
 for _command in (apps, build, deploy, builds, releases, env, promotions, history, watch, rack):

@@ -139,8 +139,8 @@ class Broadcaster:
         self.head = max(self.head, events[-1].position)
         for subscription in self._by_app.get("", ()):
             subscription.offer(events)
-        if len(self._by_app) <= 1:
-            return
+        if not self._by_app.keys() - {""}:
+            return  # nobody watches a single app
         per_app: dict[str, list[EventView]] = {}
         for event in events:
             if event.app in self._by_app:

@@ -1,0 +1,136 @@
+"""``ledgerctl watch``: the backlog, then live events, until Ctrl-C; it rides out a restart.
+
+Run as the installed ``ledgerctl`` in a subprocess so that Ctrl-C is a real SIGINT.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.cli.runner import SQLITE_ONLY, USER, Ledgerctl
+from tests.support.ledgerd import InProcessLedgerd
+
+pytestmark = SQLITE_ONLY
+
+LEDGERCTL = Path(sys.executable).with_name("ledgerctl")
+LINE_TIMEOUT = 10.0
+
+
+class Watch:
+    """``ledgerctl --json watch --from 0 [ARGS]`` in a subprocess, its stdout read line by
+    line. No LEDGER_APP: it follows the whole log unless ``-a`` is given."""
+
+    def __init__(self, address: str, *argv: str) -> None:
+        environ = {**os.environ, "LEDGER_HOST": address, "USER": USER}
+        environ.pop("LEDGER_APP", None)
+        self.process = subprocess.Popen(
+            [str(LEDGERCTL), "--json", "watch", "--from", "0", *argv],
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line)
+
+    def events_until(
+        self, event_type: str, timeout: float = LINE_TIMEOUT
+    ) -> list[dict[str, object]]:
+        """The events printed up to and including the first one of ``event_type``."""
+        events: list[dict[str, object]] = []
+        while not events or events[-1]["type"] != event_type:
+            events.append(json.loads(self._lines.get(timeout=timeout)))
+        return events
+
+    def interrupt(self) -> tuple[int, str]:
+        """Ctrl-C: the exit code and what it wrote on stderr."""
+        self.process.send_signal(signal.SIGINT)
+        _, stderr = self.process.communicate(timeout=LINE_TIMEOUT)
+        return self.process.returncode, stderr
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture
+def watching(ledgerd: InProcessLedgerd) -> Iterator[Callable[..., Watch]]:
+    """Start ``watch`` subprocesses; all are killed at the end."""
+    started: list[Watch] = []
+
+    def start(*argv: str) -> Watch:
+        started.append(Watch(ledgerd.address, *argv))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.kill()
+
+
+def test_watch_prints_the_backlog_then_live_events_and_ctrl_c_ends_it_with_0(
+    web: Ledgerctl, watching: Callable[..., Watch]
+) -> None:
+    watch = watching()
+    backlog = watch.events_until("AppCreated")
+    web.ok("env", "set", "A=1")
+
+    live = watch.events_until("EnvChanged")
+    code, stderr = watch.interrupt()
+
+    assert (code, stderr) == (0, "")
+    assert [event["app"] for event in backlog if event["type"] == "AppCreated"] == ["web"]
+    assert [(event["type"], event["app"]) for event in live] == [("EnvChanged", "web")]
+    positions = [event["position"] for event in backlog + live]
+    assert positions == sorted(set(positions))  # type: ignore[type-var]
+
+
+def test_watch_of_one_app_prints_its_live_events_only(
+    web: Ledgerctl, watching: Callable[..., Watch]
+) -> None:
+    watch = watching("-a", "web")
+    watch.events_until("AppCreated")
+    web.ok("apps", "create", "api")
+    web.ok("env", "set", "A=1")
+
+    live = watch.events_until("EnvChanged", timeout=3)
+    code, _ = watch.interrupt()
+
+    assert code == 0
+    assert [(event["type"], event["app"]) for event in live] == [("EnvChanged", "web")]
+
+
+def test_watch_resumes_after_ledgerd_restarts_without_repeating_events(
+    ledgerd: InProcessLedgerd, web: Ledgerctl, watching: Callable[..., Watch]
+) -> None:
+    watch = watching()
+    web.ok("env", "set", "A=1")
+    before = watch.events_until("EnvChanged")
+
+    ledgerd.stop()
+    restarted = dataclasses.replace(ledgerd.settings, listen=ledgerd.address)
+    with InProcessLedgerd(restarted):
+        web.ok("env", "set", "A=2")
+        after = watch.events_until("EnvChanged")
+        code, stderr = watch.interrupt()
+
+    assert (code, stderr) == (0, "")
+    assert [event["type"] for event in after] == ["EnvChanged"]
+    positions = [event["position"] for event in before + after]
+    assert positions == sorted(set(positions))  # type: ignore[type-var]
