@@ -12,8 +12,13 @@ takes it down in the reverse order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
+
+import psycopg
+from eventsourcing.persistence import OperationalError
 
 from ledger.application import LedgerApplication
 from ledger.domain import Meta
@@ -35,6 +40,9 @@ POSTGRES_POOL_SIZE = "2"
 POSTGRES_MAX_OVERFLOW = "8"
 POSTGRES_CONNECT_TIMEOUT = "10"
 STARTUP_CATCH_UP_TIMEOUT = 600.0
+# Session advisory lock held while a process creates its tables (any bigint; "ledger").
+SCHEMA_LOCK_KEY = 0x6C6564676572
+SCHEMA_LOCK_TIMEOUT = "60s"
 
 
 def ledger_env(settings: Settings) -> dict[str, str]:
@@ -72,6 +80,44 @@ def _persistence(settings: Settings, sqlite_file: str) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": POSTGRES_MAX_OVERFLOW,
         "POSTGRES_CONNECT_TIMEOUT": POSTGRES_CONNECT_TIMEOUT,
     }
+
+
+@contextmanager
+def creating_tables(settings: Settings) -> Iterator[None]:
+    """Let one process at a time create its tables in a shared PostgreSQL database.
+
+    The library creates tables (and composite types) with ``IF NOT EXISTS`` at
+    construction, which is not safe concurrently: ``ledgerd`` processes started
+    together fail with ``duplicate key value violates unique constraint
+    "pg_type_typname_nsp_index"`` or ``tuple concurrently updated``. A session-level
+    advisory lock on the database serialises the constructions; the later ones then
+    find the tables made. Nothing to do for SQLite (one process per data dir).
+    """
+    target = settings.postgres
+    if target is None:
+        yield
+        return
+    try:
+        connection = psycopg.connect(
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            password=target.password,
+            dbname=target.dbname,
+            connect_timeout=int(POSTGRES_CONNECT_TIMEOUT),
+            autocommit=True,
+        )
+    except psycopg.Error as error:
+        raise OperationalError(f"could not connect to create tables: {error}") from error
+    with connection:  # the lock goes with the session when the connection closes
+        try:
+            connection.execute(f"SET lock_timeout = '{SCHEMA_LOCK_TIMEOUT}'")
+            connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        except psycopg.Error as error:
+            raise OperationalError(
+                f"could not lock the schema to create tables: {error}"
+            ) from error
+        yield
 
 
 def backend_name(settings: Settings) -> str:
@@ -140,15 +186,20 @@ def _close_views(views: LedgerViews) -> None:
 
 def bootstrap(settings: Settings) -> Container:
     """Build the object graph for ``settings``; nothing runs until ``start()``."""
-    ledger = LedgerApplication(
-        env=ledger_env(settings), snapshot_interval=settings.snapshot_interval
-    )
+    with creating_tables(settings):
+        ledger = LedgerApplication(
+            env=ledger_env(settings), snapshot_interval=settings.snapshot_interval
+        )
+        try:
+            views = open_views(views_env(settings))
+        except BaseException:
+            ledger.close()
+            raise
     runtime = make_runtime(settings)
     promoter = Promoter(ledger, runtime)
     service = LedgerService(
         ledger, runtime, promoter, default_deadline=settings.promotion_deadline_seconds
     )
-    views = open_views(views_env(settings))
     broadcaster = Broadcaster()
     worker = ProjectionWorker(ledger, views, listeners=[broadcaster.publish])
     return Container(
