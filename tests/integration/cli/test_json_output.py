@@ -5,43 +5,10 @@ from __future__ import annotations
 import re
 
 from tests.integration.cli.runner import SQLITE_ONLY, Ledgerctl
+from tests.support.contract import APP_KEYS, BUILD_KEYS, PROMOTION_KEYS, RELEASE_KEYS
 
 pytestmark = SQLITE_ONLY
 
-RELEASE_KEYS = {
-    "id",
-    "version",
-    "app",
-    "build_id",
-    "env_version",
-    "reason",
-    "parent_id",
-    "description",
-    "actor",
-    "created_at",
-    "active",
-}
-BUILD_KEYS = {
-    "id",
-    "app",
-    "status",
-    "description",
-    "image",
-    "release_id",
-    "started_at",
-    "ended_at",
-}
-PROMOTION_KEYS = {
-    "id",
-    "app",
-    "release_id",
-    "previous_release_id",
-    "status",
-    "reason",
-    "started_at",
-    "ended_at",
-}
-APP_KEYS = {"name", "active_release_id", "env_version", "promotion"}
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 

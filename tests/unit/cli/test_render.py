@@ -9,41 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from cli import render
 from ledger_api.v1 import ledger_pb2 as pb
-
-RELEASE_KEYS = {
-    "id",
-    "version",
-    "app",
-    "build_id",
-    "env_version",
-    "reason",
-    "parent_id",
-    "description",
-    "actor",
-    "created_at",
-    "active",
-}
-BUILD_KEYS = {
-    "id",
-    "app",
-    "status",
-    "description",
-    "image",
-    "release_id",
-    "started_at",
-    "ended_at",
-}
-PROMOTION_KEYS = {
-    "id",
-    "app",
-    "release_id",
-    "previous_release_id",
-    "status",
-    "reason",
-    "started_at",
-    "ended_at",
-}
-APP_KEYS = {"name", "active_release_id", "env_version", "promotion"}
+from tests.support.contract import APP_KEYS, BUILD_KEYS, PROMOTION_KEYS, RELEASE_KEYS
 
 
 def ts(seconds: int, nanos: int = 0) -> Timestamp:
