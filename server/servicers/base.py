@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from ledger.errors import NotFound
 from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_id
 from projections.views import BuildView, PromotionView, ReleaseView
 from server.backend import Backend
+
+View = TypeVar("View", BuildView, PromotionView, ReleaseView)
 
 
 class ServicerBase:
@@ -16,38 +21,29 @@ class ServicerBase:
 
     async def release_view(self, app: str, release_id: str) -> ReleaseView:
         """A release, which must belong to ``app`` when given (NOT_FOUND otherwise)."""
-        _check(app)
-        check_id(RELEASE, release_id)
-        view = await self.backend.run(self.backend.reader.get_release, release_id)
-        if view is None or (app and view.app != app):
-            raise NotFound(f"release {release_id} not found{_where(app)}")
-        return view
+        return await self._owned(
+            RELEASE, "release", self.backend.reader.get_release, app, release_id
+        )
 
     async def build_view(self, app: str, build_id: str) -> BuildView:
-        _check(app)
-        check_id(BUILD, build_id)
-        view = await self.backend.run(self.backend.reader.get_build, build_id)
-        if view is None or (app and view.app != app):
-            raise NotFound(f"build {build_id} not found{_where(app)}")
-        return view
+        return await self._owned(BUILD, "build", self.backend.reader.get_build, app, build_id)
 
     async def promotion_view(self, app: str, promotion_id: str) -> PromotionView:
-        _check(app)
-        check_id(PROMOTION, promotion_id)
-        view = await self.backend.run(self.backend.reader.get_promotion, promotion_id)
+        get = self.backend.reader.get_promotion
+        return await self._owned(PROMOTION, "promotion", get, app, promotion_id)
+
+    async def _owned(
+        self, kind: str, noun: str, get: Callable[[str], View | None], app: str, public_id: str
+    ) -> View:
+        if app:
+            check_app_name(app)
+        check_id(kind, public_id)
+        view = await self.backend.run(get, public_id)
         if view is None or (app and view.app != app):
-            raise NotFound(f"promotion {promotion_id} not found{_where(app)}")
+            where = f" in app {app}" if app else ""
+            raise NotFound(f"{noun} {public_id} not found{where}")
         return view
 
     async def check_app(self, app: str) -> None:
         """INVALID_ARGUMENT for a malformed name, NOT_FOUND for an unknown app."""
         await self.backend.app_view(app)
-
-
-def _check(app: str) -> None:
-    if app:
-        check_app_name(app)
-
-
-def _where(app: str) -> str:
-    return f" in app {app}" if app else ""
