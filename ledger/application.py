@@ -9,8 +9,10 @@ re-run on fresh state, so nothing is ever silently merged or lost.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
@@ -24,7 +26,7 @@ from eventsourcing.utils import Environment
 
 from ledger.commands import Outcome
 from ledger.domain import App, Build, Meta, Promotion, Rack, Release, RequestRecord
-from ledger.errors import Conflict, FailedPrecondition, NotFound
+from ledger.errors import Conflict, FailedPrecondition, LedgerError, NotFound
 from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_id
 
 MAX_ATTEMPTS = 20
@@ -48,6 +50,7 @@ class LedgerApplication(Application[UUID]):
             Promotion: snapshot_interval,
         }
         super().__init__(env=env)
+        self._save_lock = threading.Lock()
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """Only the env given by the composition root: ``os.environ`` never leaks in.
@@ -68,29 +71,52 @@ class LedgerApplication(Application[UUID]):
 
         ``handler`` appends the aggregates it changed to the list it is given and
         returns the outcome. A retried request (same request id, same request)
-        returns the original outcome and appends nothing.
+        returns the original outcome and appends nothing: its request record is saved
+        with the changes, so the duplicate's save fails and the original is found.
+        The record is looked up only then, keeping the common path free of reads.
         """
         fingerprint = _fingerprint(operation, request)
         for attempt in range(MAX_ATTEMPTS):
-            if meta.request_id:
-                previous = self._previous_outcome(meta.request_id, fingerprint)
-                if previous is not None:
-                    return previous
             changed: list[Aggregate] = []
-            outcome = handler(changed)
+            try:
+                outcome = handler(changed)
+            except LedgerError:
+                # A retry may be refused by what the original did (the app exists now).
+                previous = self._previous_outcome(meta.request_id, fingerprint)
+                if previous is None:
+                    raise
+                return previous
             if not changed:
                 return replace(outcome, position=self.head())
             if meta.request_id:
                 changed.append(_record(meta, outcome, operation, fingerprint))
             try:
-                recordings = self.save(*changed)
+                # Saves are serialised in the process (the databases serialise writers
+                # anyway), so the aggregate cache is updated in commit order.
+                with self._save_lock:
+                    recordings = self.save(*changed)
             except IntegrityError:
+                previous = self._previous_outcome(meta.request_id, fingerprint)
+                if previous is not None:
+                    return previous
+                self._forget(changed)
                 time.sleep(0.002 * (attempt + 1))
                 continue
             return replace(outcome, position=recordings[-1].notification.id)
         raise Conflict(f"{operation}: too many concurrent changes, try again")
 
+    def _forget(self, aggregates: list[Aggregate]) -> None:
+        """Drop cached copies that lost a race: the retry reads them from the store."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate in aggregates:
+            with contextlib.suppress(KeyError):
+                cache.get(aggregate.id, evict=True)
+
     def _previous_outcome(self, request_id: str, fingerprint: str) -> Outcome | None:
+        if not request_id:
+            return None
         try:
             record: RequestRecord = self.repository.get(
                 RequestRecord.create_id(request_id=request_id)
@@ -117,7 +143,8 @@ class LedgerApplication(Application[UUID]):
         return cast(App, self._get(App, App.create_id(name), f"app {name} not found"))
 
     def release(self, app: str, release_id: str) -> Release:
-        return self._owned(Release, RELEASE, release_id, app)
+        # Releases never change after creation: the cached object can be shared.
+        return self._owned(Release, RELEASE, release_id, app, copy=False)
 
     def build(self, app: str, build_id: str) -> Build:
         return self._owned(Build, BUILD, build_id, app)
@@ -125,10 +152,12 @@ class LedgerApplication(Application[UUID]):
     def promotion(self, app: str, promotion_id: str) -> Promotion:
         return self._owned(Promotion, PROMOTION, promotion_id, app)
 
-    def _owned(self, kind: type[Owned], prefix: str, public_id: str, app: str) -> Owned:
+    def _owned(
+        self, kind: type[Owned], prefix: str, public_id: str, app: str, copy: bool = True
+    ) -> Owned:
         """The aggregate behind a public id, which must belong to ``app`` when given."""
         check_id(prefix, public_id)
-        found = cast(Owned | None, self._get(kind, kind.create_id(public_id), ""))
+        found = cast(Owned | None, self._get(kind, kind.create_id(public_id), "", copy))
         if found is None or (app and found.app != app):
             where = f" in app {app}" if app else ""
             raise NotFound(f"{kind.__name__.lower()} {public_id} not found{where}")
@@ -137,9 +166,9 @@ class LedgerApplication(Application[UUID]):
     def rack(self) -> Rack | None:
         return cast(Rack | None, self._get(Rack, Rack.create_id(), ""))
 
-    def _get(self, kind: type[A], aggregate_id: Any, missing: str) -> Any:
+    def _get(self, kind: type[A], aggregate_id: Any, missing: str, copy: bool = True) -> Any:
         try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id, deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             if missing:
                 raise NotFound(missing) from None

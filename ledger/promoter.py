@@ -43,12 +43,16 @@ class Promoter:
 
     def submit(self, promotion_id: str) -> Future[None]:
         with self._lock:
-            self._cancelled.setdefault(promotion_id, threading.Event())
+            if promotion_id in self._cancelled:  # already running here (a retried request)
+                done: Future[None] = Future()
+                done.set_result(None)
+                return done
+            self._cancelled[promotion_id] = threading.Event()
         if self._executor is None:
-            done: Future[None] = Future()
             self._run_safely(promotion_id)
-            done.set_result(None)
-            return done
+            finished: Future[None] = Future()
+            finished.set_result(None)
+            return finished
         return self._executor.submit(self._run_safely, promotion_id)
 
     def cancel(self, promotion_id: str) -> None:

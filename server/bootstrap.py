@@ -11,11 +11,13 @@ takes it down in the reverse order.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import IO
 
 import psycopg
 from eventsourcing.persistence import OperationalError
@@ -52,6 +54,10 @@ def ledger_env(settings: Settings) -> dict[str, str]:
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
     }
     env.update(_persistence(settings, "events.sqlite"))
+    if settings.postgres is None:
+        # One ledgerd owns a SQLite data dir (see data_dir_lock), so the aggregate cache
+        # sees every write: it need not re-read the store on each get.
+        env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
     return env
 
 
@@ -80,6 +86,36 @@ def _persistence(settings: Settings, sqlite_file: str) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": POSTGRES_MAX_OVERFLOW,
         "POSTGRES_CONNECT_TIMEOUT": POSTGRES_CONNECT_TIMEOUT,
     }
+
+
+class DataDirLock:
+    """An exclusive lock on a SQLite data dir: one ``ledgerd`` (or rebuild) at a time.
+
+    Several processes on one SQLite ledger would each keep projections and caches of
+    their own; PostgreSQL is the way to serve one ledger from several processes.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._file: IO[str] | None = None
+        if settings.postgres is not None:
+            return
+        path = settings.data_dir / "ledgerd.lock"
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise Unavailable(
+                f"another ledgerd is using the data dir {settings.data_dir}: stop it first "
+                "(use PostgreSQL to serve one ledger from several processes)"
+            ) from None
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file releases the lock
+            self._file = None
 
 
 @contextmanager
@@ -149,6 +185,7 @@ class Container:
     views: LedgerViews
     worker: ProjectionWorker
     broadcaster: Broadcaster
+    lock: DataDirLock
     started: bool = field(default=False)
 
     @property
@@ -175,6 +212,7 @@ class Container:
             self.worker.stop()
         _close_views(self.views)
         self.ledger.close()
+        self.lock.release()
 
 
 def _close_views(views: LedgerViews) -> None:
@@ -186,15 +224,20 @@ def _close_views(views: LedgerViews) -> None:
 
 def bootstrap(settings: Settings) -> Container:
     """Build the object graph for ``settings``; nothing runs until ``start()``."""
-    with creating_tables(settings):
-        ledger = LedgerApplication(
-            env=ledger_env(settings), snapshot_interval=settings.snapshot_interval
-        )
-        try:
-            views = open_views(views_env(settings))
-        except BaseException:
-            ledger.close()
-            raise
+    lock = DataDirLock(settings)
+    try:
+        with creating_tables(settings):
+            ledger = LedgerApplication(
+                env=ledger_env(settings), snapshot_interval=settings.snapshot_interval
+            )
+            try:
+                views = open_views(views_env(settings))
+            except BaseException:
+                ledger.close()
+                raise
+    except BaseException:
+        lock.release()
+        raise
     runtime = make_runtime(settings)
     promoter = Promoter(ledger, runtime)
     service = LedgerService(
@@ -211,4 +254,5 @@ def bootstrap(settings: Settings) -> Container:
         views=views,
         worker=worker,
         broadcaster=broadcaster,
+        lock=lock,
     )

@@ -96,6 +96,24 @@ def test_projections_rebuild_replays_the_log_and_prints_count_and_rate(
         assert LedgerStub(channel).GetApp(pb.GetAppRequest(name="web")) == before
 
 
+def test_a_second_ledgerd_on_the_same_sqlite_data_dir_is_refused_and_changes_nothing(
+    ledgerd_process: Callable[..., LedgerdProcess], tmp_path: Path
+) -> None:
+    process = ledgerd_process()
+    with grpc.insecure_channel(process.address) as channel:
+        create_app(LedgerStub(channel), "web")
+
+    second = _ledgerd(tmp_path, {}, "serve")
+    rebuild = _ledgerd(tmp_path, {}, "projections", "rebuild")
+
+    for result in (second, rebuild):
+        assert result.returncode == 1
+        assert "another ledgerd is using the data dir" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    with grpc.insecure_channel(process.address) as channel:
+        assert LedgerStub(channel).GetApp(pb.GetAppRequest(name="web")).name == "web"
+
+
 def _ledgerd(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from server.main import main; main()", *args]
     environment = {"LEDGER_DATA": str(tmp_path / "ledger"), "LEDGER_LISTEN": "127.0.0.1:0", **env}
