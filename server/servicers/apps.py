@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ledger import commands
-from ledger.errors import FailedPrecondition, InvalidArgument
+from ledger.errors import FailedPrecondition, InvalidArgument, NotFound
+from ledger.ids import check_app_name
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import AppView, BuildView
 from server import convert
@@ -43,8 +44,14 @@ class AppsServicer(ServicerBase):
         return pb.ListAppsResponse(apps=apps, next_page_token=page.next_page_token)
 
     async def _app(self, name: str) -> pb.App:
-        view = await self.backend.app_view(name)
-        return (await self.backend.run(self._with_promotions, [view]))[0]
+        check_app_name(name)
+        return await self.backend.run(self._load_app, name)  # one trip off the loop
+
+    def _load_app(self, name: str) -> pb.App:
+        view = self.backend.reader.get_app(name)
+        if view is None:
+            raise NotFound(f"app {name} not found")
+        return self._with_promotions([view])[0]
 
     def _with_promotions(self, views: list[AppView]) -> list[pb.App]:
         get_promotion = self.backend.reader.get_promotion
