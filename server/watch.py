@@ -17,7 +17,6 @@ import grpc
 
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import EventView
-from server import convert
 from server.backend import Backend
 from server.broadcast import Subscription
 
@@ -93,7 +92,7 @@ class Watch:
                 yield self._response([])
 
     def _response(self, events: Iterable[EventView]) -> pb.WatchEventsResponse:
-        messages = [convert.event(event) for event in events]
+        messages = [self.backend.broadcaster.message(event) for event in events]
         if messages:
             self.sent = messages[-1].position
         head = max(self.backend.broadcaster.head, self.sent)
