@@ -627,6 +627,24 @@ async def case_watch(bed: Bed) -> None:
             note=f"p50 {detail['lag_p50_ms']:.0f} ms, max {detail['lag_max_ms']:.0f} ms",
         )
     )
+    base = next(
+        (
+            r.value
+            for r in ctx.rows
+            if (r.case, r.backend) == ("write", backend) and "own" in r.figure
+        ),
+        float("nan"),
+    )
+    ctx.emit(
+        Row(
+            "watch",
+            backend,
+            f"writers' rate with {streams} streams open vs without (write case, own apps)",
+            result.rate / base,
+            "x",
+            note=f"{result.rate:.0f} vs {base:.0f} cmd/s",
+        )
+    )
     messages = detail["responses_total"] / window
     ctx.emit(
         Row(

@@ -52,12 +52,6 @@ def pids_named(comm: str) -> list[int]:
     return found
 
 
-def own_ticks() -> int:
-    """CPU of this process and of its reaped children."""
-    t = os.times()
-    return round((t.user + t.system + t.children_user + t.children_system) * HZ)
-
-
 @dataclass
 class CpuMeter:
     """CPU used during a measurement: by the server(s), by us (client) and by others.

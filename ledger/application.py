@@ -30,6 +30,7 @@ from ledger.errors import Conflict, FailedPrecondition, LedgerError, NotFound
 from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_id
 
 MAX_ATTEMPTS = 20
+SCOPE_LOCKS = 64
 A = TypeVar("A", bound=Aggregate)
 Owned = TypeVar("Owned", Build, Release, Promotion)
 Handler = Callable[[list[Aggregate]], Outcome]
@@ -51,6 +52,7 @@ class LedgerApplication(Application[UUID]):
         }
         super().__init__(env=env)
         self._save_lock = threading.Lock()
+        self._scope_locks = [threading.Lock() for _ in range(SCOPE_LOCKS)]
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """Only the env given by the composition root: ``os.environ`` never leaks in.
@@ -66,7 +68,9 @@ class LedgerApplication(Application[UUID]):
 
     # -- executing commands ---------------------------------------------------
 
-    def execute(self, operation: str, request: Any, meta: Meta, handler: Handler) -> Outcome:
+    def execute(
+        self, operation: str, request: Any, meta: Meta, handler: Handler, scope: str = ""
+    ) -> Outcome:
         """Run ``handler`` and save what it changed, exactly once per request id.
 
         ``handler`` appends the aggregates it changed to the list it is given and
@@ -74,7 +78,17 @@ class LedgerApplication(Application[UUID]):
         returns the original outcome and appends nothing: its request record is saved
         with the changes, so the duplicate's save fails and the original is found.
         The record is looked up only then, keeping the common path free of reads.
+
+        Commands with the same ``scope`` (an app name) run one at a time in this
+        process: they would only conflict on the app's stream and retry each other
+        into starvation. Conflicts with other processes are still retried.
         """
+        if not scope:
+            return self._execute(operation, request, meta, handler)
+        with self._scope_locks[hash(scope) % len(self._scope_locks)]:
+            return self._execute(operation, request, meta, handler)
+
+    def _execute(self, operation: str, request: Any, meta: Meta, handler: Handler) -> Outcome:
         fingerprint = _fingerprint(operation, request)
         for attempt in range(MAX_ATTEMPTS):
             changed: list[Aggregate] = []

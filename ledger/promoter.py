@@ -198,7 +198,8 @@ class Promoter:
             changed.insert(0, promotion)
             return Outcome(app=promotion.app, promotion_id=promotion_id)
 
-        return self.ledger.execute("PromotionStep", promotion_id, SYSTEM, handle).position
+        app = self.ledger.promotion("", promotion_id).app
+        return self.ledger.execute("PromotionStep", promotion_id, SYSTEM, handle, app).position
 
     def cancel_requested(self, promotion_id: str) -> bool:
         with self._lock:

@@ -62,7 +62,7 @@ class LedgerService:
             changed.append(App.create(command.name, meta))
             return Outcome(app=command.name)
 
-        return self.ledger.execute("CreateApp", command, meta, handle)
+        return self.ledger.execute("CreateApp", command, meta, handle, command.name)
 
     # -- builds -----------------------------------------------------------------
 
@@ -102,7 +102,7 @@ class LedgerService:
             changed.extend([build, release, app])
             return Outcome(app=app.name, build_id=build_id, release_id=release.release_id)
 
-        return self.ledger.execute("CreateBuild", command, meta, handle)
+        return self.ledger.execute("CreateBuild", command, meta, handle, command.app)
 
     # -- environment ------------------------------------------------------------
 
@@ -161,7 +161,7 @@ class LedgerService:
                 promotion_id = promotion.promotion_id
             return replace(outcome, release_id=release.release_id, promotion_id=promotion_id)
 
-        return self._promoting(self.ledger.execute("UpdateEnv", command, meta, handle))
+        return self._promoting(self.ledger.execute("UpdateEnv", command, meta, handle, command.app))
 
     # -- promotions -------------------------------------------------------------
 
@@ -181,7 +181,9 @@ class LedgerService:
             changed.extend([promotion, app])
             return Outcome(app=app.name, release_id=release_id, promotion_id=promotion.promotion_id)
 
-        return self._promoting(self.ledger.execute("PromoteRelease", command, meta, handle))
+        return self._promoting(
+            self.ledger.execute("PromoteRelease", command, meta, handle, command.app)
+        )
 
     def rollback(self, command: RollbackRelease, meta: Meta) -> Outcome:
         """New release copying the target's build and env (parent = target), promoted.
@@ -225,7 +227,9 @@ class LedgerService:
                 env_version=app.env_version,
             )
 
-        return self._promoting(self.ledger.execute("RollbackRelease", command, meta, handle))
+        return self._promoting(
+            self.ledger.execute("RollbackRelease", command, meta, handle, command.app)
+        )
 
     def cancel(self, command: CancelPromotion, meta: Meta) -> Outcome:
         """Cancel a pending promotion at once; ask a running one to stop and roll back."""
@@ -244,7 +248,7 @@ class LedgerService:
                 app=app.name, promotion_id=promotion.promotion_id, release_id=promotion.release_id
             )
 
-        outcome = self.ledger.execute("CancelPromotion", command, meta, handle)
+        outcome = self.ledger.execute("CancelPromotion", command, meta, handle, command.app)
         self.promoter.cancel(outcome.promotion_id)
         return outcome
 
