@@ -14,7 +14,7 @@ from projections.views import AppView, BuildView
 from server import convert
 from server.backend import meta_of
 from server.errors import rpc
-from server.paging import int_cursor, page_request, paginate, str_cursor
+from server.paging import page_request, paginate, str_cursor
 from server.servicers.base import ServicerBase
 
 SOURCE_NEEDS_DOCKER = "building from source needs the docker runtime"
@@ -80,12 +80,8 @@ class AppsServicer(ServicerBase):
     async def ListBuilds(
         self, request: pb.ListBuildsRequest, context: Any
     ) -> pb.ListBuildsResponse:
-        await self.check_app(request.app)
-        paging = page_request(request.page_size, request.page_token, ["ListBuilds", request.app])
-        views = await self.backend.run(
-            self.backend.reader.list_builds, request.app, int_cursor(paging), paging.size + 1
-        )
-        page = paginate(paging, views, lambda view: view.position)
+        reader = self.backend.reader
+        page = await self.app_page("ListBuilds", request, reader.list_builds, _position)
         return pb.ListBuildsResponse(
             builds=[convert.build(view) for view in page.items],
             next_page_token=page.next_page_token,
@@ -123,3 +119,7 @@ def _status_line(view: BuildView) -> str:
     if view.error:
         line += f": {view.error}"
     return line + "\n"
+
+
+def _position(view: BuildView) -> int:
+    return view.position

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ledger.errors import NotFound
 from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_id
 from projections.views import BuildView, PromotionView, ReleaseView
 from server.backend import Backend
+from server.paging import Page, int_cursor, page_request, paginate
 
 View = TypeVar("View", BuildView, PromotionView, ReleaseView)
+Item = TypeVar("Item")
 
 
 class ServicerBase:
@@ -43,6 +45,19 @@ class ServicerBase:
             where = f" in app {app}" if app else ""
             raise NotFound(f"{noun} {public_id} not found{where}")
         return view
+
+    async def app_page(
+        self,
+        method: str,
+        request: Any,
+        fetch: Callable[[str, int, int], list[Item]],
+        key: Callable[[Item], int],
+    ) -> Page[Item]:
+        """One page of a per-app list keyed by a number (version, position), newest first."""
+        await self.check_app(request.app)
+        paging = page_request(request.page_size, request.page_token, [method, request.app])
+        views = await self.backend.run(fetch, request.app, int_cursor(paging), paging.size + 1)
+        return paginate(paging, views, key)
 
     async def check_app(self, app: str) -> None:
         """INVALID_ARGUMENT for a malformed name, NOT_FOUND for an unknown app."""

@@ -8,10 +8,10 @@ from typing import Any
 from ledger import commands
 from ledger.errors import InvalidArgument
 from ledger_api.v1 import ledger_pb2 as pb
+from projections.views import PromotionView, ReleaseView
 from server import convert
 from server.backend import meta_of
 from server.errors import rpc
-from server.paging import int_cursor, page_request, paginate
 from server.servicers.base import ServicerBase
 
 
@@ -32,12 +32,8 @@ class ReleasesServicer(ServicerBase):
     async def ListReleases(
         self, request: pb.ListReleasesRequest, context: Any
     ) -> pb.ListReleasesResponse:
-        await self.check_app(request.app)
-        paging = page_request(request.page_size, request.page_token, ["ListReleases", request.app])
-        views = await self.backend.run(
-            self.backend.reader.list_releases, request.app, int_cursor(paging), paging.size + 1
-        )
-        page = paginate(paging, views, lambda view: view.version)
+        reader = self.backend.reader
+        page = await self.app_page("ListReleases", request, reader.list_releases, _version)
         return pb.ListReleasesResponse(
             releases=[convert.release(view) for view in page.items],
             next_page_token=page.next_page_token,
@@ -121,13 +117,8 @@ class ReleasesServicer(ServicerBase):
     async def ListPromotions(
         self, request: pb.ListPromotionsRequest, context: Any
     ) -> pb.ListPromotionsResponse:
-        await self.check_app(request.app)
-        scope = ["ListPromotions", request.app]
-        paging = page_request(request.page_size, request.page_token, scope)
-        views = await self.backend.run(
-            self.backend.reader.list_promotions, request.app, int_cursor(paging), paging.size + 1
-        )
-        page = paginate(paging, views, lambda view: view.position)
+        reader = self.backend.reader
+        page = await self.app_page("ListPromotions", request, reader.list_promotions, _position)
         return pb.ListPromotionsResponse(
             promotions=[convert.promotion_message(view) for view in page.items],
             next_page_token=page.next_page_token,
@@ -141,3 +132,11 @@ class ReleasesServicer(ServicerBase):
         command = commands.CancelPromotion(app=request.app, promotion_id=request.id)
         outcome = await self.backend.execute(self.backend.service.cancel, command, meta)
         return convert.promotion_message(await self.promotion_view("", outcome.promotion_id))
+
+
+def _version(view: ReleaseView) -> int:
+    return view.version
+
+
+def _position(view: PromotionView) -> int:
+    return view.position
