@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 from ledger.domain import Cause
+from ledger.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,12 @@ class ReleaseSpec:
     build_id: str
     image: str
     env: Mapping[str, str]
+    manifest: Manifest = field(default_factory=Manifest.default)
+    images: Mapping[str, str] = field(default_factory=dict)
+
+    def image_of(self, service: str) -> str:
+        """The image a service runs: its own build's image, else the release's image."""
+        return self.images.get(service) or self.image
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,37 @@ class RolloutPlan:
     previous: ReleaseSpec | None
     deadline_seconds: int
     started_at: datetime
+
+
+class BuildFailed(Exception):
+    """A build from source failed (bad Dockerfile, failing step): the build is recorded failed.
+
+    The message says why in a line; the full output is in the build's log.
+    """
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """One build from source: ``source`` is a directory holding the unpacked tarball."""
+
+    app: str
+    build_id: str
+    source: Path
+    manifest: Manifest
+
+
+@dataclass(frozen=True)
+class BuiltImages:
+    """What a build produced: per service, the image tag and the image id."""
+
+    tags: Mapping[str, str]
+    ids: Mapping[str, str]
+
+
+class BuildLog(Protocol):
+    """Where a runtime writes a build's output as it happens."""
+
+    def write(self, text: str) -> None: ...
 
 
 class Progress(Protocol):
@@ -59,6 +98,19 @@ class Runtime(ABC):
     @abstractmethod
     def resolve_image(self, reference: str) -> str:
         """The id of the image ``reference`` names; raise ``NotFound`` if it has none."""
+
+    @abstractmethod
+    def build(self, request: BuildRequest, log: BuildLog) -> BuiltImages:
+        """Build one image per service that has ``build``; raise ``BuildFailed`` on error."""
+
+    def reconcile(self, running: Mapping[str, ReleaseSpec | None]) -> None:
+        """At start: leave only each idle app's active release running (default: nothing).
+
+        ``running`` maps every app with no promotion in flight to its active release.
+        """
+
+    def close(self) -> None:
+        """Release connections."""
 
     @abstractmethod
     def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:

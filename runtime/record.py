@@ -6,7 +6,15 @@ A promotion is recorded as started and then succeeded at once; nothing is run.
 from __future__ import annotations
 
 from ledger.domain import Cause
-from ledger.runtime import Progress, RolloutPlan, Runtime
+from ledger.runtime import (
+    BuildFailed,
+    BuildLog,
+    BuildRequest,
+    BuiltImages,
+    Progress,
+    RolloutPlan,
+    Runtime,
+)
 
 
 class RecordRuntime(Runtime):
@@ -16,6 +24,11 @@ class RecordRuntime(Runtime):
 
     def resolve_image(self, reference: str) -> str:
         return reference
+
+    def build(self, request: BuildRequest, log: BuildLog) -> BuiltImages:
+        raise BuildFailed(
+            "the record runtime builds nothing: run ledgerd with LEDGER_RUNTIME=docker"
+        )
 
     def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
         progress.step("recorded", f"release v{plan.target.version} recorded as running")
