@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import IO, Any, TypeVar
 
 from cli.render import to_timestamp
 from cli.transport import Transport, new_request_id
@@ -19,6 +19,8 @@ from ledger_api.v1 import ledger_pb2_grpc
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
 LOG_STREAM_TIMEOUT = 3600.0  # a build's logs follow the build; builds end within an hour
+UPLOAD_TIMEOUT = 3600.0  # a source upload may be large; it is still bounded
+CHUNK_SIZE = 64 * 1024
 
 
 def paginate(fetch: Callable[[int, str], tuple[Sequence[T], str]], limit: int) -> list[T]:
@@ -53,9 +55,17 @@ class LedgerClient:
 
     # ------------------------------------------------------------------ apps
 
-    def create_app(self, name: str) -> pb.App:
-        request = pb.CreateAppRequest(name=name, request_id=new_request_id())
+    def create_app(self, name: str, deadline_seconds: int = 0) -> pb.App:
+        request = pb.CreateAppRequest(
+            name=name, request_id=new_request_id(), deadline_seconds=deadline_seconds
+        )
         return self.transport.unary(self.stub.CreateApp, request, pb.App)
+
+    def update_app(self, name: str, *, deadline_seconds: int) -> pb.App:
+        request = pb.UpdateAppRequest(
+            name=name, request_id=new_request_id(), deadline_seconds=deadline_seconds
+        )
+        return self.transport.unary(self.stub.UpdateApp, request, pb.App)
 
     def get_app(self, name: str) -> pb.App:
         return self.transport.unary(self.stub.GetApp, pb.GetAppRequest(name=name), pb.App)
@@ -90,6 +100,45 @@ class LedgerClient:
 
         return self.transport.unary(self.stub.CreateBuild, messages, pb.Build)
 
+    def create_source_build(
+        self,
+        app: str,
+        source: IO[bytes],
+        *,
+        size: int,
+        digest: str,
+        description: str,
+        progress: Callable[[int], None] = lambda sent: None,
+    ) -> pb.Build:
+        """Stream a source tarball after the metadata, ``CHUNK_SIZE`` bytes a message;
+        ``progress(bytes sent)`` after each chunk. A retry sends it all again under the
+        same request id (the server then starts one build, not two)."""
+        metadata = pb.BuildMetadata(
+            app=app,
+            description=description,
+            request_id=new_request_id(),
+            size=size,
+            source_digest=digest,
+        )
+
+        def messages() -> Iterator[pb.CreateBuildRequest]:
+            source.seek(0)
+            yield pb.CreateBuildRequest(metadata=metadata)
+            sent = 0
+            while chunk := source.read(CHUNK_SIZE):
+                yield pb.CreateBuildRequest(chunk=chunk)
+                sent += len(chunk)
+                progress(sent)
+
+        def attempt() -> Any:
+            metadata_ = self.transport.metadata()
+            return self.stub.CreateBuild(messages(), timeout=UPLOAD_TIMEOUT, metadata=metadata_)
+
+        response = self.transport.retrying(attempt)
+        if not isinstance(response, pb.Build):
+            raise TypeError(f"expected Build, got {type(response).__name__}")
+        return response
+
     def get_build(self, app: str, build_id: str) -> pb.Build:
         request = pb.GetBuildRequest(app=app, id=build_id)
         return self.transport.unary(self.stub.GetBuild, request, pb.Build)
@@ -102,13 +151,18 @@ class LedgerClient:
 
         return paginate(fetch, limit)
 
-    def build_logs(self, app: str, build_id: str) -> Iterator[bytes]:
-        request = pb.StreamBuildLogsRequest(app=app, id=build_id)
+    def build_logs(
+        self, app: str, build_id: str, *, from_seq: int = 0, follow: bool = True
+    ) -> Iterator[pb.BuildLogChunk]:
+        """The build's log after chunk ``from_seq``; with ``follow``, until the build ends."""
+        request = pb.StreamBuildLogsRequest(
+            app=app, id=build_id, from_seq=from_seq, no_follow=not follow
+        )
         for chunk in self.transport.stream(
             self.stub.StreamBuildLogs, request, timeout=LOG_STREAM_TIMEOUT
         ):
             assert isinstance(chunk, pb.BuildLogChunk)
-            yield chunk.data
+            yield chunk
 
     # ------------------------------------------------------------------ releases
 
@@ -131,7 +185,13 @@ class LedgerClient:
     # ------------------------------------------------------------------ promotions
 
     def promote(
-        self, app: str, release_id: str, *, deadline_seconds: int = 0, description: str = ""
+        self,
+        app: str,
+        release_id: str,
+        *,
+        deadline_seconds: int = 0,
+        description: str = "",
+        queue: bool = False,
     ) -> pb.Promotion:
         request = pb.PromoteReleaseRequest(
             app=app,
@@ -139,11 +199,18 @@ class LedgerClient:
             request_id=new_request_id(),
             deadline_seconds=deadline_seconds,
             description=description,
+            queue=queue,
         )
         return self.transport.unary(self.stub.PromoteRelease, request, pb.Promotion)
 
     def rollback(
-        self, app: str, release_id: str, *, deadline_seconds: int = 0, description: str = ""
+        self,
+        app: str,
+        release_id: str,
+        *,
+        deadline_seconds: int = 0,
+        description: str = "",
+        queue: bool = False,
     ) -> pb.RollbackReleaseResponse:
         request = pb.RollbackReleaseRequest(
             app=app,
@@ -151,6 +218,7 @@ class LedgerClient:
             request_id=new_request_id(),
             deadline_seconds=deadline_seconds,
             description=description,
+            queue=queue,
         )
         return self.transport.unary(self.stub.RollbackRelease, request, pb.RollbackReleaseResponse)
 

@@ -93,3 +93,12 @@ def wait_options(function: F) -> F:
         is_flag=True,
         help="Wait until the promotion ends; exit 3 unless it succeeded.",
     )(function)
+
+
+def queue_option(function: F) -> F:
+    """``--queue`` on a command that starts a promotion."""
+    return click.option(
+        "--queue",
+        is_flag=True,
+        help="If a promotion is in flight, wait behind it instead of failing.",
+    )(function)

@@ -84,6 +84,7 @@ def build(message: ledger_pb2.Build) -> JsonDict:
         "actor": message.actor,
         "error": message.error,
         "source": message.source,
+        "images": dict(sorted(message.images.items())),
     }
 
 
@@ -125,6 +126,7 @@ def promotion(message: ledger_pb2.Promotion) -> JsonDict:
         "actor": message.actor,
         "description": message.description,
         "deadline_seconds": message.deadline_seconds,
+        "queued": message.queued,
         "cause": cause(message.cause) if message.HasField("cause") else None,
         "steps": [step(s) for s in message.steps],
     }
@@ -142,6 +144,8 @@ def app(message: ledger_pb2.App) -> JsonDict:
         "release_count": message.release_count,
         "created_at": timestamp(message, "created_at"),
         "actor": message.actor,
+        "deadline_seconds": message.deadline_seconds or None,
+        "queued_promotion_ids": list(message.queued_promotion_ids),
     }
 
 

@@ -91,6 +91,8 @@ def build_block(b: pb.Build) -> str:
         ("Elapsed", tables.elapsed(b, "started_at", "ended_at")),
         ("Actor", text(b.actor)),
     ]
+    if b.images:
+        pairs.append(("Images", " ".join(f"{k}={v}" for k, v in sorted(b.images.items()))))
     if b.error:
         pairs.append(("Error", b.error))
     return key_values(pairs)
@@ -118,6 +120,8 @@ def promotions_table(promotions: Sequence[pb.Promotion]) -> str:
 def promotion_line(p: pb.Promotion) -> str:
     """``promotion P… of R… running``: one promotion in a sentence."""
     line = f"promotion {p.id} of {p.release_id or MISSING} {p.status}"
+    if p.queued:
+        line += " (queued)"
     if p.reason:
         line += f": {p.reason}"
     return tables.clean(line)

@@ -7,21 +7,26 @@ promotion that it will never finish.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import grpc
+
 from cli import tables
 from cli.context import Session
-from cli.errors import CliError, PromotionDidNotSucceed
+from cli.errors import CliError, PromotionDidNotSucceed, status_code
 from ledger_api.v1 import ledger_pb2 as pb
 
 PROMOTION_TERMINAL = frozenset(
     {"succeeded", "failed", "rolled_back", "rollback_failed", "cancelled"}
 )
 BUILD_TERMINAL = frozenset({"succeeded", "failed"})
-POLL_INTERVAL = 0.25
+POLL_INTERVAL = 0.1  # GetPromotion is cheap; a deploy learns its verdict within 0.1 s
 BUILD_POLL_INTERVAL = 0.5
 DEFAULT_DEADLINE = 600
 # Past its deadline a promotion still has to roll back; give that time too before giving up.
 ROLLBACK_ALLOWANCE = 600
 BUILD_WAIT_LIMIT = 3600.0
+LOG_RECONNECTS = 5  # a log stream cut by a restarting ledgerd resumes where it stopped
 
 
 def step_line(step: pb.PromotionStep) -> str:
@@ -85,6 +90,40 @@ def wait_for_build(session: Session, build: pb.Build) -> pb.Build:
         session.sleep(BUILD_POLL_INTERVAL)
         current = session.client.get_build(current.app or session.require_app(), current.id)
     return current
+
+
+def follow_build_log(
+    session: Session,
+    app: str,
+    build_id: str,
+    write: Callable[[bytes], None],
+    *,
+    follow: bool = True,
+) -> None:
+    """Write a build's log with ``write`` as ledgerd stores it; with ``follow``, until the
+    build ends. A stream cut by an unreachable server resumes after the last chunk."""
+    last_seq = 0
+    for attempt in range(LOG_RECONNECTS + 1):
+        try:
+            for chunk in session.client.build_logs(app, build_id, from_seq=last_seq, follow=follow):
+                write(chunk.data)
+                last_seq = max(last_seq, chunk.seq)
+            return
+        except grpc.RpcError as error:
+            if status_code(error) != grpc.StatusCode.UNAVAILABLE or attempt == LOG_RECONNECTS:
+                raise
+        session.sleep(BUILD_POLL_INTERVAL * (attempt + 1))
+
+
+def write_to_stderr(session: Session) -> Callable[[bytes], None]:
+    """A ``write`` for :func:`follow_build_log` that prints to stderr (stdout keeps the
+    command's result)."""
+
+    def write(data: bytes) -> None:
+        session.stderr.write(data.decode("utf-8", errors="replace"))
+        session.stderr.flush()
+
+    return write
 
 
 def check_build(build: pb.Build) -> str:

@@ -12,12 +12,32 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class CreateApp:
     name: str
+    deadline_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class UpdateApp:
+    """Change an app's settings: its promotion deadline (0: the server's default)."""
+
+    name: str
+    deadline_seconds: int = 0
 
 
 @dataclass(frozen=True)
 class CreateBuild:
     app: str
     image: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BuildFromSource:
+    """Build the source tarball uploaded with the request (``size`` bytes, sha256
+    ``digest``: what the client announced, 0 and "" when it did not)."""
+
+    app: str
+    size: int = 0
+    digest: str = ""
     description: str = ""
 
 
@@ -40,6 +60,7 @@ class PromoteRelease:
     release_id: str = ""
     description: str = ""
     deadline_seconds: int = 0
+    queue: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,7 @@ class RollbackRelease:
     release_id: str
     description: str = ""
     deadline_seconds: int = 0
+    queue: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +91,8 @@ class Outcome:
     build_id: str = ""
     release_id: str = ""
     promotion_id: str = ""
+    queued: bool = False
+    next_promotion_id: str = ""  # a queued promotion that began because this one ended
     env_version: int = 0
     added: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()

@@ -12,14 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 from eventsourcing.domain import Aggregate
 
 from ledger.application import LedgerApplication
 from ledger.commands import Outcome
-from ledger.domain import Cause, Meta, Promotion
+from ledger.domain import App, Cause, Meta, Promotion
 from ledger.domain.promotion import PromotionStatus
 from ledger.runtime import ReleaseSpec, RolloutPlan, Runtime
 
@@ -27,13 +29,50 @@ log = logging.getLogger(__name__)
 SYSTEM = Meta(actor="ledgerd")
 
 
+class Claims(Protocol):
+    """Who drives a promotion when several ``ledgerd`` share one ledger.
+
+    ``claim(promotion_id)`` is a context manager yielding True when this process now
+    owns the promotion (until the context ends or the process dies), False when
+    another live process does. One process per ledger (SQLite) always owns them all.
+    """
+
+    def claim(self, promotion_id: str) -> AbstractContextManager[bool]: ...
+
+
+class LocalClaims:
+    """Claims for a ledger served by one process: every promotion is ours."""
+
+    @contextmanager
+    def claim(self, promotion_id: str) -> Iterator[bool]:
+        yield True
+
+
+def begin_next_queued(ledger: LedgerApplication, app: App, meta: Meta) -> Promotion | None:
+    """When no promotion is in flight, begin the first queued one (returned to save)."""
+    promotion_id = app.next_queued
+    if not promotion_id:
+        return None
+    promotion = ledger.promotion(app.name, promotion_id)
+    promotion.dequeue(meta, previous_release_id=app.active_release_id)
+    app.begin_promotion(meta, promotion_id, promotion.release_id)
+    return promotion
+
+
 class Promoter:
     """Runs promotions in the background, one worker thread per promotion in flight."""
 
-    def __init__(self, app: LedgerApplication, runtime: Runtime, max_workers: int = 16):
+    def __init__(
+        self,
+        app: LedgerApplication,
+        runtime: Runtime,
+        max_workers: int = 16,
+        claims: Claims | None = None,
+    ):
         """``max_workers=0`` runs each promotion to its end inside ``submit`` (for tests)."""
         self.ledger = app
         self.runtime = runtime
+        self.claims: Claims = claims or LocalClaims()
         self._executor = (
             ThreadPoolExecutor(max_workers, thread_name_prefix="promotion") if max_workers else None
         )
@@ -74,7 +113,9 @@ class Promoter:
 
     def _run_safely(self, promotion_id: str) -> None:
         try:
-            self._run(promotion_id)
+            with self.claims.claim(promotion_id) as ours:
+                if ours:
+                    self._run(promotion_id)
         except Exception:
             log.exception("promotion %s stopped on an unexpected error", promotion_id)
         finally:
@@ -83,6 +124,8 @@ class Promoter:
 
     def _run(self, promotion_id: str) -> None:
         promotion = self.ledger.promotion("", promotion_id)
+        if promotion.status == PromotionStatus.PENDING and promotion.queued:
+            return  # its turn comes when the promotion ahead of it settles
         if promotion.status == PromotionStatus.PENDING:
             self._transition(promotion_id, lambda p, changed: p.start(SYSTEM))
             promotion = self.ledger.promotion("", promotion_id)
@@ -119,9 +162,9 @@ class Promoter:
             return Cause("runtime_error", f"{type(error).__name__}: {error}")
 
     def _plan(self, promotion: Promotion) -> RolloutPlan:
-        target = self._spec(promotion.app, promotion.release_id)
+        target = self.spec(promotion.app, promotion.release_id)
         previous = (
-            self._spec(promotion.app, promotion.previous_release_id)
+            self.spec(promotion.app, promotion.previous_release_id)
             if promotion.previous_release_id
             else None
         )
@@ -134,7 +177,8 @@ class Promoter:
             started_at=promotion.started_at or promotion.created_on,
         )
 
-    def _spec(self, app: str, release_id: str) -> ReleaseSpec:
+    def spec(self, app: str, release_id: str) -> ReleaseSpec:
+        """What the runtime needs to run a release."""
         release = self.ledger.release(app, release_id)
         return ReleaseSpec(
             app=app,
@@ -143,6 +187,8 @@ class Promoter:
             build_id=release.build_id,
             image=release.image,
             env=dict(release.env),
+            manifest=release.parsed_manifest,
+            images=dict(release.images),
         )
 
     # -- recorded transitions -----------------------------------------------------
@@ -155,7 +201,7 @@ class Promoter:
             app.settle_promotion(SYSTEM, promotion_id, PromotionStatus.SUCCEEDED)
             changed.append(app)
 
-        self._transition(promotion_id, change)
+        self._settle(promotion_id, change)
 
     def _fail(self, promotion_id: str, cause: Cause) -> None:
         def change(promotion: Promotion, changed: list[Aggregate]) -> None:
@@ -171,7 +217,7 @@ class Promoter:
             app.settle_promotion(SYSTEM, promotion_id, promotion.status)
             changed.append(app)
 
-        self._transition(promotion_id, change)
+        self._settle(promotion_id, change)
 
     def _cancel(self, promotion_id: str, restore_cause: Cause | None) -> None:
         message = "cancelled"
@@ -184,7 +230,27 @@ class Promoter:
             app.settle_promotion(SYSTEM, promotion_id, PromotionStatus.CANCELLED)
             changed.append(app)
 
-        self._transition(promotion_id, change)
+        self._settle(promotion_id, change)
+
+    def _settle(
+        self, promotion_id: str, change: Callable[[Promotion, list[Aggregate]], None]
+    ) -> None:
+        """Record the end of a promotion, and in the same transaction begin the next queued."""
+        following: list[str] = []
+
+        def settle(promotion: Promotion, changed: list[Aggregate]) -> None:
+            following.clear()  # the transaction may be retried on fresh state
+            change(promotion, changed)
+            app = next(a for a in changed if isinstance(a, App))
+            next_promotion = begin_next_queued(self.ledger, app, SYSTEM)
+            if next_promotion is not None:
+                changed.append(next_promotion)
+                following.append(next_promotion.promotion_id)
+
+        self._transition(promotion_id, settle)
+        for next_id in following:
+            if not self._closed:
+                self.submit(next_id)
 
     def record_step(self, promotion_id: str, kind: str, message: str) -> None:
         self._transition(promotion_id, lambda p, changed: p.record_step(SYSTEM, kind, message))

@@ -94,6 +94,7 @@ class Runtime(ABC):
     """Runs releases. Implemented by adapters (``record``, ``docker``)."""
 
     name: str
+    keeps_containers = False  # True: reconcile() is called at start with every idle app
 
     @abstractmethod
     def resolve_image(self, reference: str) -> str:
@@ -108,9 +109,11 @@ class Runtime(ABC):
 
         ``running`` maps every app with no promotion in flight to its active release.
         """
+        return None
 
     def close(self) -> None:
         """Release connections."""
+        return None
 
     @abstractmethod
     def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:

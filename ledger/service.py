@@ -1,9 +1,10 @@
-"""Use cases: the one place where commands become events.
+"""Use cases of apps, env, releases and promotions: where those commands become events.
 
 :class:`LedgerService` is what every entry point (gRPC API, web console) calls. It
-validates input, asks the runtime what it must (image ids), lets the aggregates
-decide, saves through :class:`~ledger.application.LedgerApplication` and hands new
-promotions to the :class:`~ledger.promoter.Promoter`.
+validates input, lets the aggregates decide, saves through
+:class:`~ledger.application.LedgerApplication` and hands new promotions to the
+:class:`~ledger.promoter.Promoter`. Builds have their own use cases
+(:class:`~ledger.building.BuildService`).
 """
 
 from __future__ import annotations
@@ -16,23 +17,22 @@ from ledger.application import LedgerApplication
 from ledger.commands import (
     CancelPromotion,
     CreateApp,
-    CreateBuild,
     Outcome,
     PromoteRelease,
     RollbackRelease,
+    UpdateApp,
     UpdateEnv,
 )
-from ledger.domain import App, Build, Cause, Meta, Promotion, Rack, Release, ReleaseReason
+from ledger.domain import App, Cause, Meta, Promotion, Rack, Release, ReleaseReason
 from ledger.domain.promotion import PromotionStatus
 from ledger.errors import AlreadyExists, FailedPrecondition, InvalidArgument
-from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_env_key, new_id
-from ledger.promoter import Promoter
+from ledger.ids import PROMOTION, RELEASE, check_app_name, check_env_key, new_id
+from ledger.promoter import Promoter, begin_next_queued
 from ledger.runtime import Runtime
 
 MAX_ENV_KEYS = 1000
 MAX_ENV_VALUE = 64 * 1024
 MAX_TEXT = 1000
-MAX_IMAGE = 512
 MAX_DEADLINE = 24 * 3600
 
 
@@ -55,61 +55,36 @@ class LedgerService:
 
     def create_app(self, command: CreateApp, meta: Meta) -> Outcome:
         check_app_name(command.name)
+        _check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
             if self.ledger.exists(App.create_id(command.name)):
                 raise AlreadyExists(f"app {command.name} already exists")
-            changed.append(App.create(command.name, meta))
+            app = App.create(command.name, meta)
+            app.change_deadline(meta, command.deadline_seconds)
+            changed.append(app)
             return Outcome(app=command.name)
 
         return self.ledger.execute("CreateApp", command, meta, handle, command.name)
 
-    # -- builds -----------------------------------------------------------------
-
-    def create_build(self, command: CreateBuild, meta: Meta) -> Outcome:
-        """Record a build of an image reference; when it succeeds, its release."""
-        _text("description", command.description)
-        image = command.image.strip()
-        if not image or len(image) > MAX_IMAGE or any(c.isspace() for c in image):
-            raise InvalidArgument("image must be a reference like registry/name:tag")
-        self.ledger.app(command.app)
-        image_id = self.runtime.resolve_image(image)
-        build_id = new_id(BUILD)
+    def update_app(self, command: UpdateApp, meta: Meta) -> Outcome:
+        """Change an app's settings (its promotion deadline); nothing recorded if unchanged."""
+        _check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
-            app = self.ledger.app(command.app)
-            build = Build.create(
-                meta,
-                app=app.name,
-                build_id=build_id,
-                description=command.description,
-                source=f"image:{image}",
-                image=image,
-            )
-            build.start(meta)
-            release = self._new_release(
-                app,
-                meta,
-                build_id=build_id,
-                image=image,
-                env=app.env,
-                env_version=app.env_version,
-                reason=ReleaseReason.BUILD,
-                parent_id="",
-                description=command.description,
-            )
-            build.succeed(meta, image=image, image_id=image_id, release_id=release.release_id)
-            changed.extend([build, release, app])
-            return Outcome(app=app.name, build_id=build_id, release_id=release.release_id)
+            app = self.ledger.app(command.name)
+            if app.change_deadline(meta, command.deadline_seconds):
+                changed.append(app)
+            return Outcome(app=app.name)
 
-        return self.ledger.execute("CreateBuild", command, meta, handle, command.app)
+        return self.ledger.execute("UpdateApp", command, meta, handle, command.name)
 
     # -- environment ------------------------------------------------------------
 
     def update_env(self, command: UpdateEnv, meta: Meta) -> Outcome:
         """Change the env; with a release to base on, create a release (and promote it)."""
         _check_env_change(command)
-        deadline = self._deadline(command.deadline_seconds)
+        _check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
             app = self.ledger.app(command.app)
@@ -152,10 +127,13 @@ class LedgerService:
                 reason=ReleaseReason.ENV,
                 parent_id=base.release_id,
                 description=command.description,
+                manifest=base.manifest,
+                images=base.images,
             )
             changed.append(release)
             promotion_id = ""
             if command.promote:
+                deadline = self._deadline(command.deadline_seconds, app)
                 promotion = self._begin_promotion(app, meta, release, deadline, command.description)
                 changed.append(promotion)
                 promotion_id = promotion.promotion_id
@@ -168,7 +146,7 @@ class LedgerService:
     def promote(self, command: PromoteRelease, meta: Meta) -> Outcome:
         """Start making a release (default: the newest) the active one."""
         _text("description", command.description)
-        deadline = self._deadline(command.deadline_seconds)
+        _check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
             app = self.ledger.app(command.app)
@@ -176,10 +154,19 @@ class LedgerService:
             if not release_id:
                 raise FailedPrecondition(f"app {app.name} has no release to promote")
             release = self.ledger.release(app.name, release_id)
-            self._check_no_promotion(app)
-            promotion = self._begin_promotion(app, meta, release, deadline, command.description)
+            if not command.queue:
+                self._check_no_promotion(app)
+            deadline = self._deadline(command.deadline_seconds, app)
+            promotion = self._begin_promotion(
+                app, meta, release, deadline, command.description, queue=command.queue
+            )
             changed.extend([promotion, app])
-            return Outcome(app=app.name, release_id=release_id, promotion_id=promotion.promotion_id)
+            return Outcome(
+                app=app.name,
+                release_id=release_id,
+                promotion_id=promotion.promotion_id,
+                queued=promotion.queued,
+            )
 
         return self._promoting(
             self.ledger.execute("PromoteRelease", command, meta, handle, command.app)
@@ -192,12 +179,14 @@ class LedgerService:
         what is running rather than reviving the values rolled back from.
         """
         _text("description", command.description)
-        deadline = self._deadline(command.deadline_seconds)
+        _check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
             app = self.ledger.app(command.app)
             target = self.ledger.release(app.name, command.release_id)
-            self._check_no_promotion(app)
+            if not command.queue:
+                self._check_no_promotion(app)
+            deadline = self._deadline(command.deadline_seconds, app)
             description = command.description or f"rollback to v{target.release_version}"
             app.change_env(
                 meta,
@@ -217,13 +206,18 @@ class LedgerService:
                 reason=ReleaseReason.ROLLBACK,
                 parent_id=target.release_id,
                 description=description,
+                manifest=target.manifest,
+                images=target.images,
             )
-            promotion = self._begin_promotion(app, meta, release, deadline, description)
+            promotion = self._begin_promotion(
+                app, meta, release, deadline, description, queue=command.queue
+            )
             changed.extend([app, release, promotion])
             return Outcome(
                 app=app.name,
                 release_id=release.release_id,
                 promotion_id=promotion.promotion_id,
+                queued=promotion.queued,
                 env_version=app.env_version,
             )
 
@@ -237,19 +231,29 @@ class LedgerService:
         def handle(changed: list[Aggregate]) -> Outcome:
             app = self.ledger.app(command.app)
             promotion = self.ledger.promotion(app.name, command.promotion_id)
+            next_id = ""
             if promotion.status == PromotionStatus.PENDING:
                 promotion.cancel(meta, Cause("cancelled", f"cancelled by {meta.actor}"))
                 app.settle_promotion(meta, promotion.promotion_id, PromotionStatus.CANCELLED)
                 changed.extend([promotion, app])
+                following = begin_next_queued(self.ledger, app, meta)
+                if following is not None:
+                    changed.append(following)
+                    next_id = following.promotion_id
             else:
                 promotion.request_cancel(meta)
                 changed.append(promotion)
             return Outcome(
-                app=app.name, promotion_id=promotion.promotion_id, release_id=promotion.release_id
+                app=app.name,
+                promotion_id=promotion.promotion_id,
+                release_id=promotion.release_id,
+                next_promotion_id=next_id,
             )
 
         outcome = self.ledger.execute("CancelPromotion", command, meta, handle, command.app)
         self.promoter.cancel(outcome.promotion_id)
+        if outcome.next_promotion_id:
+            self.promoter.submit(outcome.next_promotion_id)
         return outcome
 
     # -- rack -------------------------------------------------------------------
@@ -282,18 +286,33 @@ class LedgerService:
         )
 
     def _begin_promotion(
-        self, app: App, meta: Meta, release: Release, deadline: int, description: str
+        self,
+        app: App,
+        meta: Meta,
+        release: Release,
+        deadline: int,
+        description: str,
+        queue: bool = False,
     ) -> Promotion:
+        """Begin now, or (``queue`` and one in flight) queue behind the one in flight.
+
+        A queued promotion learns the release it replaces when its turn comes.
+        """
+        queued = queue and bool(app.promotion_id)
         promotion = Promotion.request(
             meta,
             app=app.name,
             promotion_id=new_id(PROMOTION),
             release_id=release.release_id,
-            previous_release_id=app.active_release_id,
+            previous_release_id="" if queued else app.active_release_id,
             deadline_seconds=deadline,
             description=description,
+            queued=queued,
         )
-        app.begin_promotion(meta, promotion.promotion_id, release.release_id)
+        if queued:
+            app.queue_promotion(meta, promotion.promotion_id, release.release_id)
+        else:
+            app.begin_promotion(meta, promotion.promotion_id, release.release_id)
         return promotion
 
     @staticmethod
@@ -304,15 +323,19 @@ class LedgerService:
                 "wait for it to end or cancel it"
             )
 
-    def _deadline(self, seconds: int) -> int:
-        if seconds < 0 or seconds > MAX_DEADLINE:
-            raise InvalidArgument(f"deadline must be between 1 and {MAX_DEADLINE} seconds")
-        return seconds or self.default_deadline
+    def _deadline(self, seconds: int, app: App) -> int:
+        """The promotion's own deadline, else the app's, else the server's default."""
+        return seconds or app.deadline_seconds or self.default_deadline
 
     def _promoting(self, outcome: Outcome) -> Outcome:
-        if outcome.promotion_id:
+        if outcome.promotion_id and not outcome.queued:
             self.promoter.submit(outcome.promotion_id)
         return outcome
+
+
+def _check_deadline(seconds: int) -> None:
+    if seconds < 0 or seconds > MAX_DEADLINE:
+        raise InvalidArgument(f"deadline must be between 1 and {MAX_DEADLINE} seconds")
 
 
 def _text(name: str, value: str) -> None:

@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from ledger.errors import InvalidArgument
 
-RUNTIMES = ("record",)
+RUNTIMES = ("record", "docker")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class Settings:
     snapshot_interval: int = 100
     aggregate_cache_size: int = 1000
     log_level: str = "INFO"
+    docker_host: str = ""  # empty: the engine's default socket (or DOCKER_HOST)
+    max_source_bytes: int = 512 * 1024 * 1024
+    build_workers: int = 4
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -52,6 +55,9 @@ class Settings:
             snapshot_interval=_int(env, "LEDGER_SNAPSHOT_INTERVAL", 100),
             aggregate_cache_size=_int(env, "LEDGER_AGGREGATE_CACHE", 1000),
             log_level=env.get("LEDGER_LOG_LEVEL", "INFO").upper(),
+            docker_host=env.get("LEDGER_DOCKER_HOST", env.get("DOCKER_HOST", "")),
+            max_source_bytes=_int(env, "LEDGER_MAX_SOURCE_BYTES", 512 * 1024 * 1024),
+            build_workers=_int(env, "LEDGER_BUILD_WORKERS", 4),
         )
         settings.validate()
         return settings

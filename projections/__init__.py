@@ -23,11 +23,13 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment
 
+from projections import sql
 from projections.env import POPO, SQLITE, postgres_env, sqlite_env, views_env
 from projections.store import LedgerViews, PostgresLedgerViews, SQLiteLedgerViews
 from projections.worker import ProjectionWorker
 
-VIEWS_NAME = "LedgerViews"  # env prefix (LEDGERVIEWS_*) and PostgreSQL tracking table prefix
+# Env prefix and PostgreSQL tracking table prefix; versioned with the tables.
+VIEWS_NAME = f"LedgerViewsV{sql.SCHEMA_VERSION}"
 REBUILD_BATCH = 1000
 
 __all__ = [

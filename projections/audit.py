@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from eventsourcing.domain import DomainEventProtocol
 
-from ledger.domain import App, Release, RequestRecord
+from ledger.domain import App, Build, Release, RequestRecord
 from projections.views import EventView
 
 MASK = "***"
@@ -29,6 +29,9 @@ HIDDEN_FIELDS = frozenset(
     }
 )
 MASKED_FIELDS: dict[type[Any], str] = {App.EnvChanged: "values", Release.Created: "env"}
+# Build output has a table of its own (build_logs); the timeline gives its size only, so
+# that history and watchers are not flooded with it.
+SIZED_FIELDS: dict[type[Any], str] = {Build.LogAppended: "text"}
 NOT_AUDITED: frozenset[type[Any]] = frozenset({RequestRecord.Created})
 
 _ENCODER = json.JSONEncoder(
@@ -56,11 +59,14 @@ def audited(event: object) -> bool:
 
 
 def audit_data(event: Any) -> dict[str, Any]:
-    """The event's own fields, env values masked."""
+    """The event's own fields, env values masked, build output replaced by its length."""
     data = {k: v for k, v in vars(event).items() if k not in HIDDEN_FIELDS}
     masked = MASKED_FIELDS.get(type(event))
     if masked is not None and isinstance(data.get(masked), dict):
         data[masked] = dict.fromkeys(data[masked], MASK)
+    sized = SIZED_FIELDS.get(type(event))
+    if sized is not None and isinstance(data.get(sized), str):
+        data[f"{sized}_length"] = len(data.pop(sized))
     return data
 
 

@@ -2,7 +2,8 @@
 
 The views live in the same kind of database as the events: a separate SQLite file
 next to the events file (SQLite table names are fixed per file), or the same
-PostgreSQL database (tables ``ledger_view_*`` and ``ledgerviews_tracking``).
+PostgreSQL database (tables ``ledger_view<N>_*`` and ``ledgerviewsv<N>_tracking``, N the
+schema version).
 """
 
 from __future__ import annotations

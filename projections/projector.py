@@ -81,9 +81,19 @@ def _app_created(e: App.Created, position: int, time: int) -> list[Change]:
         "desired_release_id": "",
         "release_count": 0,
         "latest_release_id": "",
+        "deadline_seconds": 0,
         "position": position,
     }
     return [Insert("apps", row)]
+
+
+def _deadline_changed(e: App.DeadlineChanged, position: int, time: int) -> list[Change]:
+    return [Update("apps", (e.app,), {"deadline_seconds": e.deadline_seconds})]
+
+
+def _promotion_dequeued(e: Promotion.Dequeued, position: int, time: int) -> list[Change]:
+    values: dict[str, object] = {"queued": 0, "previous_release_id": e.previous_release_id}
+    return [Update("promotions", (e.promotion_id,), values)]
 
 
 def _env_changed(e: App.EnvChanged, position: int, time: int) -> list[Change]:
@@ -172,6 +182,7 @@ def _build_created(e: Build.Created, position: int, time: int) -> list[Change]:
         "started_at": None,
         "ended_at": None,
         "error": "",
+        "images": "{}",
     }
     return [Insert("builds", row)]
 
@@ -186,8 +197,19 @@ def _build_succeeded(e: Build.Succeeded, position: int, time: int) -> list[Chang
         "image": e.image,
         "release_id": e.release_id,
         "ended_at": time,
+        "images": to_json(e.images),
     }
     return [Update("builds", (e.build_id,), values)]
+
+
+def _build_log_appended(e: Build.LogAppended, position: int, time: int) -> list[Change]:
+    row: dict[str, object] = {
+        "build_id": e.build_id,
+        "seq": e.seq,
+        "text": e.text,
+        "position": position,
+    }
+    return [Insert("build_logs", row)]
 
 
 def _build_failed(e: Build.Failed, position: int, time: int) -> list[Change]:
@@ -210,6 +232,7 @@ def _promotion_requested(e: Promotion.Created, position: int, time: int) -> list
         "started_at": None,
         "ended_at": None,
         "cause": None,
+        "queued": int(e.queued),
     }
     return [Insert("promotions", row)]
 
@@ -256,6 +279,7 @@ def _rack_version_started(e: Rack.VersionStarted, position: int, time: int) -> l
 
 _HANDLERS: dict[type[Any], Handler] = {
     App.Created: _app_created,
+    App.DeadlineChanged: _deadline_changed,
     App.EnvChanged: _env_changed,
     App.ReleaseRegistered: _release_registered,
     App.PromotionBegun: _promotion_begun,
@@ -264,9 +288,11 @@ _HANDLERS: dict[type[Any], Handler] = {
     Release.Created: _release_created,
     Build.Created: _build_created,
     Build.Started: _build_started,
+    Build.LogAppended: _build_log_appended,
     Build.Succeeded: _build_succeeded,
     Build.Failed: _build_failed,
     Promotion.Created: _promotion_requested,
+    Promotion.Dequeued: _promotion_dequeued,
     Promotion.Started: _promotion_started,
     Promotion.StepRecorded: _step_recorded,
     Promotion.Succeeded: _status("succeeded", ended=True),
@@ -278,6 +304,6 @@ _HANDLERS: dict[type[Any], Handler] = {
     Rack.VersionStarted: _rack_version_started,
 }
 AUDIT_ONLY: frozenset[type[Any]] = frozenset(
-    {Promotion.CancelRequested, Rack.Created, RequestRecord.Created}
+    {App.PromotionQueued, Promotion.CancelRequested, Rack.Created, RequestRecord.Created}
 )
 """Events that change no view table (they still show in the timeline, but RequestRecorded)."""

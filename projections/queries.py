@@ -15,6 +15,7 @@ from typing import Any
 from projections import rows, sql
 from projections.views import (
     AppView,
+    BuildLogView,
     BuildView,
     EnvChangeView,
     EventView,
@@ -71,6 +72,13 @@ class ReadQueries(ABC):
         found = self._rows(sql.LIST_BUILDS, app, before_position or sql.BIG, limit)
         return [rows.build(row) for row in found]
 
+    def builds_in_flight(self) -> list[BuildView]:
+        return [rows.build(row) for row in self._rows(sql.BUILDS_IN_FLIGHT)]
+
+    def build_log(self, build_id: str, after_seq: int = 0, limit: int = 100) -> list[BuildLogView]:
+        found = self._rows(sql.SELECT_BUILD_LOG, build_id, after_seq, limit)
+        return [rows.build_log(row) for row in found]
+
     def get_promotion(self, promotion_id: str) -> PromotionView | None:
         with self._transaction(commit=False) as cursor:
             cursor.execute(self.dialect.sql(sql.SELECT_PROMOTION), (promotion_id,))
@@ -89,6 +97,9 @@ class ReadQueries(ABC):
 
     def promotions_in_flight(self) -> list[PromotionView]:
         return [rows.promotion(row) for row in self._rows(sql.PROMOTIONS_IN_FLIGHT)]
+
+    def queued_promotions(self, app: str) -> list[str]:
+        return [row["id"] for row in self._rows(sql.QUEUED_PROMOTIONS, app)]
 
     def env_history(
         self, app: str, before_version: int = 0, limit: int = 50

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from projections.views import (
     AppView,
+    BuildLogView,
     BuildView,
     EnvChangeView,
     EventView,
@@ -47,6 +48,12 @@ class ReadModel(Protocol):
     def list_builds(self, app: str, before_position: int = 0, limit: int = 50) -> list[BuildView]:
         """Newest first (by the position of BuildCreated)."""
 
+    def builds_in_flight(self) -> list[BuildView]:
+        """Every build not ended yet (for recording them interrupted after a crash)."""
+
+    def build_log(self, build_id: str, after_seq: int = 0, limit: int = 100) -> list[BuildLogView]:
+        """The build's output chunks with seq greater than ``after_seq``, in order."""
+
     def get_promotion(self, promotion_id: str) -> PromotionView | None:
         """With its steps."""
 
@@ -57,6 +64,9 @@ class ReadModel(Protocol):
 
     def promotions_in_flight(self) -> list[PromotionView]:
         """Every promotion whose status is not terminal (for resuming after a crash)."""
+
+    def queued_promotions(self, app: str) -> list[str]:
+        """Ids of the app's promotions waiting behind the one in flight, in order."""
 
     def env_history(
         self, app: str, before_version: int = 0, limit: int = 50

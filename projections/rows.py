@@ -8,6 +8,7 @@ from typing import Any
 from projections import sql
 from projections.views import (
     AppView,
+    BuildLogView,
     BuildView,
     EnvChangeView,
     EventView,
@@ -33,6 +34,7 @@ def app(row: Any) -> AppView:
         desired_release_id=row["desired_release_id"],
         release_count=row["release_count"],
         latest_release_id=row["latest_release_id"],
+        deadline_seconds=row["deadline_seconds"],
     )
 
 
@@ -72,6 +74,13 @@ def build(row: Any) -> BuildView:
         started_at=sql.optional_timestamp(row["started_at"]),
         ended_at=sql.optional_timestamp(row["ended_at"]),
         error=row["error"],
+        images=json.loads(row["images"]),
+    )
+
+
+def build_log(row: Any) -> BuildLogView:
+    return BuildLogView(
+        build_id=row["build_id"], seq=row["seq"], text=row["text"], position=row["position"]
     )
 
 
@@ -100,6 +109,7 @@ def promotion(row: Any, steps: tuple[StepView, ...] = ()) -> PromotionView:
         ended_at=sql.optional_timestamp(row["ended_at"]),
         cause=None if row["cause"] is None else json.loads(row["cause"]),
         steps=steps,
+        queued=bool(row["queued"]),
     )
 
 

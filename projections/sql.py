@@ -15,10 +15,17 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+# Bump when a table or a projected column changes: the new version's tables (and, through
+# VIEWS_NAME, its tracking) start empty and the worker projects the whole log into them.
+# Views are derived data, so a version change needs no migration, only a catch-up.
+SCHEMA_VERSION = 2
+TABLE_PREFIX = f"ledger_view{SCHEMA_VERSION}_"
+
 TABLES = (
     "apps",
     "releases",
     "builds",
+    "build_logs",
     "promotions",
     "promotion_steps",
     "env_changes",
@@ -34,7 +41,7 @@ SCHEMA = (
         env_version INTEGER NOT NULL, active_release_id TEXT NOT NULL,
         promotion_id TEXT NOT NULL, desired_release_id TEXT NOT NULL,
         release_count INTEGER NOT NULL, latest_release_id TEXT NOT NULL,
-        position BIGINT NOT NULL)""",
+        deadline_seconds INTEGER NOT NULL, position BIGINT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS {releases} (
         id TEXT PRIMARY KEY, app TEXT NOT NULL, version INTEGER NOT NULL,
         build_id TEXT NOT NULL, image TEXT NOT NULL, env_version INTEGER NOT NULL,
@@ -46,14 +53,19 @@ SCHEMA = (
         id TEXT PRIMARY KEY, app TEXT NOT NULL, status TEXT NOT NULL,
         description TEXT NOT NULL, image TEXT NOT NULL, source TEXT NOT NULL,
         actor TEXT NOT NULL, created_at BIGINT NOT NULL, position BIGINT NOT NULL,
-        release_id TEXT NOT NULL, started_at BIGINT, ended_at BIGINT, error TEXT NOT NULL)""",
+        release_id TEXT NOT NULL, started_at BIGINT, ended_at BIGINT, error TEXT NOT NULL,
+        images TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS {ix}builds_app_position ON {builds} (app, position)",
+    "CREATE INDEX IF NOT EXISTS {ix}builds_status ON {builds} (status)",
+    """CREATE TABLE IF NOT EXISTS {build_logs} (
+        build_id TEXT NOT NULL, seq BIGINT NOT NULL, text TEXT NOT NULL,
+        position BIGINT NOT NULL, PRIMARY KEY (build_id, seq))""",
     """CREATE TABLE IF NOT EXISTS {promotions} (
         id TEXT PRIMARY KEY, app TEXT NOT NULL, release_id TEXT NOT NULL,
         previous_release_id TEXT NOT NULL, status TEXT NOT NULL, actor TEXT NOT NULL,
         description TEXT NOT NULL, deadline_seconds INTEGER NOT NULL,
         created_at BIGINT NOT NULL, position BIGINT NOT NULL, started_at BIGINT,
-        ended_at BIGINT, cause TEXT)""",
+        ended_at BIGINT, cause TEXT, queued INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS {ix}promotions_app_position ON {promotions} (app, position)",
     "CREATE INDEX IF NOT EXISTS {ix}promotions_status ON {promotions} (status)",
     """CREATE TABLE IF NOT EXISTS {promotion_steps} (
@@ -85,6 +97,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "apps": ("name",),
     "releases": ("id",),
     "builds": ("id",),
+    "build_logs": ("build_id", "seq"),
     "promotions": ("id",),
     "promotion_steps": ("promotion_id", "position"),
     "env_changes": ("app", "env_version"),
@@ -94,7 +107,7 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 
 INSERT_ONLY = frozenset(
-    {"events", "activations", "promotion_steps", "env_changes", "rack_releases"}
+    {"events", "activations", "promotion_steps", "env_changes", "rack_releases", "build_logs"}
 )
 
 
@@ -125,6 +138,8 @@ LIST_RELEASES = (
 )
 SELECT_BUILD = "SELECT * FROM {builds} WHERE id = ?"
 LIST_BUILDS = "SELECT * FROM {builds} WHERE app = ? AND position < ? ORDER BY position DESC LIMIT ?"
+BUILDS_IN_FLIGHT = "SELECT * FROM {builds} WHERE status IN ('created', 'running') ORDER BY position"
+SELECT_BUILD_LOG = "SELECT * FROM {build_logs} WHERE build_id = ? AND seq > ? ORDER BY seq LIMIT ?"
 SELECT_PROMOTION = "SELECT * FROM {promotions} WHERE id = ?"
 SELECT_STEPS = "SELECT * FROM {promotion_steps} WHERE promotion_id = ? ORDER BY position"
 LIST_PROMOTIONS = (
@@ -134,6 +149,10 @@ PROMOTIONS_IN_FLIGHT = (
     "SELECT * FROM {promotions} WHERE status NOT IN ("
     + ", ".join(f"'{status}'" for status in TERMINAL_PROMOTION_STATUSES)
     + ") ORDER BY position"
+)
+QUEUED_PROMOTIONS = (
+    "SELECT id FROM {promotions} WHERE status = 'pending' AND queued = 1 AND app = ?"
+    " ORDER BY position"
 )
 ENV_HISTORY = (
     "SELECT * FROM {env_changes} WHERE app = ? AND env_version < ?"
@@ -193,11 +212,11 @@ class Dialect:
         return [self.sql(statement) for statement in SCHEMA]
 
 
-SQLITE = Dialect("sqlite", "?", "ledger_view_", "ledger_view_")
+SQLITE = Dialect("sqlite", "?", TABLE_PREFIX, TABLE_PREFIX)
 
 
 def postgres_dialect(schema: str) -> Dialect:
-    return Dialect("postgres", "%s", f"{quote_ident(schema)}.ledger_view_", "ledger_view_")
+    return Dialect("postgres", "%s", f"{quote_ident(schema)}.{TABLE_PREFIX}", TABLE_PREFIX)
 
 
 def quote_ident(name: str) -> str:

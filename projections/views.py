@@ -22,6 +22,7 @@ class AppView:
     desired_release_id: str = ""
     release_count: int = 0
     latest_release_id: str = ""
+    deadline_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,17 @@ class BuildView:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     error: str = ""
+    images: dict[str, str] = field(default_factory=dict)  # service → image id
+
+
+@dataclass(frozen=True)
+class BuildLogView:
+    """One chunk of a build's output; ``seq`` counts chunks per build from 1."""
+
+    build_id: str
+    seq: int
+    text: str
+    position: int
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,7 @@ class PromotionView:
     ended_at: datetime | None = None
     cause: dict[str, Any] | None = None
     steps: tuple[StepView, ...] = field(default=())
+    queued: bool = False
 
 
 @dataclass(frozen=True)

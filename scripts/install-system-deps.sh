@@ -59,6 +59,58 @@ ensure_python_venv() {
   apt_install python3-venv
 }
 
+# The Docker Engine for the runtime and its tests (tests/support/docker.py), plus the static
+# busybox that test images are built from (no registry is reachable, so they are FROM scratch).
+# The engine is started without touching the firewall: containers use host networking.
+DOCKER_SOCKET=/var/run/docker.sock
+DOCKERD_LOG=/var/log/dockerd.log
+DOCKER_PIDFILE=/var/run/docker.pid
+DOCKER_START_TIMEOUT=30
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; return; fi
+  command -v sudo >/dev/null || { log "$1 needs root: run this as root" >&2; exit 1; }
+  sudo "$@"
+}
+
+# True when the engine answers GET /_ping on its socket (python3 only: no curl, no CLI needed).
+docker_answers() {
+  as_root python3 - "$DOCKER_SOCKET" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sys.argv[1])
+s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+sys.exit(0 if s.recv(64).split(b" ")[1:2] == [b"200"] else 1)
+PY
+}
+
+ensure_docker() {
+  if ! command -v dockerd >/dev/null; then apt_install docker.io; fi
+  if [[ ! -x /bin/busybox ]]; then apt_install busybox-static; fi
+  if docker_answers; then log "Docker engine: answering on $DOCKER_SOCKET"; return; fi
+  local pid=""
+  [[ -f $DOCKER_PIDFILE ]] && pid=$(cat "$DOCKER_PIDFILE" 2>/dev/null || true)
+  if [[ -n $pid ]] && as_root kill -0 "$pid" 2>/dev/null; then
+    log "dockerd (pid $pid) is starting: waiting for it"
+  else
+    log "starting dockerd --iptables=false --bridge=none (log: $DOCKERD_LOG)"
+    as_root sh -c "setsid dockerd --iptables=false --bridge=none >>'$DOCKERD_LOG' 2>&1 </dev/null &"
+  fi
+  local deadline=$((SECONDS + DOCKER_START_TIMEOUT))
+  until docker_answers; do
+    if (( SECONDS >= deadline )); then
+      log "the Docker engine did not answer on $DOCKER_SOCKET within ${DOCKER_START_TIMEOUT} s;" \
+        "last lines of $DOCKERD_LOG:" >&2
+      as_root tail -n 20 "$DOCKERD_LOG" >&2 || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+  log "Docker engine: started, answering on $DOCKER_SOCKET"
+}
+
 ensure_make
 ensure_python_venv
 ensure_postgresql
+ensure_docker

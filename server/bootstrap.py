@@ -23,16 +23,19 @@ import psycopg
 from eventsourcing.persistence import OperationalError
 
 from ledger.application import LedgerApplication
+from ledger.building import Builder, BuildService
 from ledger.domain import Meta
 from ledger.errors import Unavailable
-from ledger.promoter import Promoter
-from ledger.runtime import Runtime
+from ledger.promoter import LocalClaims, Promoter
+from ledger.runtime import ReleaseSpec, Runtime
 from ledger.service import LedgerService
 from ledger.settings import Settings
 from projections import ProjectionWorker, open_views
+from projections.sql import SCHEMA_VERSION
 from projections.store import LedgerViews
 from runtime.record import RecordRuntime
 from server.broadcast import Broadcaster
+from server.claims import PostgresClaims
 
 log = logging.getLogger("ledgerd")
 
@@ -42,6 +45,7 @@ POSTGRES_POOL_SIZE = "2"
 POSTGRES_MAX_OVERFLOW = "8"
 POSTGRES_CONNECT_TIMEOUT = "10"
 STARTUP_CATCH_UP_TIMEOUT = 600.0
+RECONCILE_PAGE = 500
 # Session advisory lock held while a process creates its tables (any bigint; "ledger").
 SCHEMA_LOCK_KEY = 0x6C6564676572
 SCHEMA_LOCK_TIMEOUT = "60s"
@@ -63,7 +67,7 @@ def ledger_env(settings: Settings) -> dict[str, str]:
 
 def views_env(settings: Settings) -> dict[str, str]:
     """The env of the projections: their own SQLite file, or the same PostgreSQL database."""
-    return _persistence(settings, "views.sqlite")
+    return _persistence(settings, f"views-v{SCHEMA_VERSION}.sqlite")
 
 
 def _persistence(settings: Settings, sqlite_file: str) -> dict[str, str]:
@@ -170,6 +174,11 @@ def package_version() -> str:
 def make_runtime(settings: Settings) -> Runtime:
     if settings.runtime == "record":
         return RecordRuntime()
+    if settings.runtime == "docker":
+        # Imported here so that the record runtime never needs the docker SDK loaded.
+        from runtime.docker import DockerRuntime
+
+        return DockerRuntime(base_url=settings.docker_host or None)
     raise Unavailable(f"runtime {settings.runtime} is not available in this build")
 
 
@@ -186,6 +195,8 @@ class Container:
     worker: ProjectionWorker
     broadcaster: Broadcaster
     lock: DataDirLock
+    builder: Builder
+    builds: BuildService
     started: bool = field(default=False)
 
     @property
@@ -204,9 +215,34 @@ class Container:
         if in_flight:
             log.warning("resuming %d promotion(s) in flight", len(in_flight))
             self.promoter.resume(in_flight)
+        # A build's `docker build` dies with the process that ran it: record it failed.
+        self.builder.resume([build.id for build in self.views.builds_in_flight()])
+        if self.runtime.keeps_containers:
+            try:
+                self.runtime.reconcile(self._idle_apps())
+            except Unavailable as error:  # serve the ledger anyway; promotions will say why
+                log.warning("could not reconcile the runtime's containers: %s", error)
+
+    def _idle_apps(self) -> dict[str, ReleaseSpec | None]:
+        """Every app with no promotion in flight, and the release it should be running."""
+        idle: dict[str, ReleaseSpec | None] = {}
+        after = ""
+        while page := self.views.list_apps(after, RECONCILE_PAGE):
+            for app in page:
+                if not app.promotion_id:
+                    active = app.active_release_id
+                    idle[app.name] = self.promoter.spec(app.name, active) if active else None
+            after = page[-1].name
+        return idle
+
+    def rescan(self) -> None:
+        """Take over promotions in flight that no live process drives (several ledgerd)."""
+        in_flight = [promotion.id for promotion in self.views.promotions_in_flight()]
+        self.promoter.resume(in_flight)
 
     def close(self) -> None:
-        """Stop promotions, then projections, then close the stores (reverse order)."""
+        """Stop builds and promotions, then projections, then close the stores (reverse order)."""
+        self.builder.close()
         self.promoter.close()
         if self.started:
             self.worker.stop()
@@ -239,10 +275,16 @@ def bootstrap(settings: Settings) -> Container:
         lock.release()
         raise
     runtime = make_runtime(settings)
-    promoter = Promoter(ledger, runtime)
+    target = settings.postgres
+    claims = PostgresClaims(target) if target is not None else LocalClaims()
+    promoter = Promoter(ledger, runtime, claims=claims)
     service = LedgerService(
         ledger, runtime, promoter, default_deadline=settings.promotion_deadline_seconds
     )
+    builder = Builder(
+        ledger, runtime, settings.data_dir / "sources", settings.build_workers, claims=claims
+    )
+    builds = BuildService(ledger, builder, max_source_bytes=settings.max_source_bytes)
     broadcaster = Broadcaster()
     worker = ProjectionWorker(ledger, views, listeners=[broadcaster.publish])
     return Container(
@@ -255,4 +297,6 @@ def bootstrap(settings: Settings) -> Container:
         worker=worker,
         broadcaster=broadcaster,
         lock=lock,
+        builder=builder,
+        builds=builds,
     )

@@ -8,7 +8,7 @@ values only ever enter a message through :func:`release` with an explicit ``env`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import (
     AppView,
+    BuildLogView,
     BuildView,
     EventView,
     PromotionView,
@@ -41,7 +42,9 @@ def to_datetime(stamp: Timestamp) -> datetime:
     return stamp.ToDatetime(tzinfo=UTC)
 
 
-def app(view: AppView, promotion: PromotionView | None = None) -> pb.App:
+def app(
+    view: AppView, promotion: PromotionView | None = None, queued: Sequence[str] = ()
+) -> pb.App:
     message = pb.App(
         name=view.name,
         active_release_id=view.active_release_id,
@@ -51,6 +54,8 @@ def app(view: AppView, promotion: PromotionView | None = None) -> pb.App:
         latest_release_id=view.latest_release_id,
         created_at=timestamp(view.created_at),
         actor=view.actor,
+        deadline_seconds=view.deadline_seconds,
+        queued_promotion_ids=queued,
     )
     if promotion is not None:
         message.promotion.CopyFrom(promotion_message(promotion))
@@ -71,7 +76,12 @@ def build(view: BuildView) -> pb.Build:
         actor=view.actor,
         error=view.error,
         source=view.source,
+        images=view.images,
     )
+
+
+def build_log_chunk(view: BuildLogView) -> pb.BuildLogChunk:
+    return pb.BuildLogChunk(data=view.text.encode("utf-8"), seq=view.seq)
 
 
 def release(view: ReleaseView, env: Mapping[str, str] | None = None) -> pb.Release:
@@ -115,6 +125,7 @@ def promotion_message(view: PromotionView) -> pb.Promotion:
         deadline_seconds=view.deadline_seconds,
         steps=[_step(step) for step in view.steps],
         description=view.description,
+        queued=view.queued,
     )
 
 

@@ -31,6 +31,7 @@ HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full
 MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 MAX_CONCURRENT_RPCS = 10_000
 DEFAULT_GRACE_SECONDS = 5.0
+RESCAN_SECONDS = 5.0  # how soon a live ledgerd takes over the promotions of a dead one
 
 
 def server_options() -> list[tuple[str, int]]:
@@ -114,8 +115,21 @@ async def serve(
         server = LedgerServer(container, settings.listen)
         await server.start()
         ready(server)
+        rescanning = asyncio.create_task(_rescan(container)) if settings.postgres else None
         await stop.wait()
         log.info("shutting down")
+        if rescanning is not None:
+            rescanning.cancel()
         await server.stop(grace)
     finally:
         await asyncio.to_thread(container.close)
+
+
+async def _rescan(container: Container) -> None:
+    """With several ledgerd on one database: take over promotions a dead process left."""
+    while True:
+        await asyncio.sleep(RESCAN_SECONDS)
+        try:
+            await asyncio.to_thread(container.rescan)
+        except Exception:  # a database hiccup must not end the loop
+            log.exception("scanning promotions in flight failed")

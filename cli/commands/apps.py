@@ -22,14 +22,37 @@ def apps(session: Session, limit: int) -> None:
     session.emit([render.app(a) for a in items], lambda: views.apps_table(items))
 
 
+_DEADLINE = click.option(
+    "--timeout",
+    "deadline",
+    type=click.IntRange(min=0),
+    metavar="SECONDS",
+    help="Deadline of the app's promotions (0: the server's default, 600 s).",
+)
+
+
 @apps.command("create")
 @json_option
 @click.argument("name")
+@_DEADLINE
 @pass_session
-def apps_create(session: Session, name: str) -> None:
+def apps_create(session: Session, name: str, deadline: int | None) -> None:
     """Create the app NAME (lower-case letters, digits and -, at most 30)."""
-    app = session.client.create_app(name)
+    app = session.client.create_app(name, deadline_seconds=deadline or 0)
     session.emit(render.app(app), lambda: f"created app {app.name}")
+
+
+@apps.command("update")
+@json_option
+@click.argument("name")
+@_DEADLINE
+@pass_session
+def apps_update(session: Session, name: str, deadline: int | None) -> None:
+    """Change the settings of the app NAME."""
+    if deadline is None:
+        raise click.UsageError("nothing to change: give --timeout SECONDS")
+    app = session.client.update_app(name, deadline_seconds=deadline)
+    session.emit(render.app(app), lambda: f"updated app {app.name}")
 
 
 @apps.command("info")

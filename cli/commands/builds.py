@@ -1,30 +1,75 @@
-"""``ledgerctl build``, ``deploy`` and ``builds``: make builds, deploy them, inspect them."""
+"""``ledgerctl build``, ``deploy`` and ``builds``: make builds, deploy them, inspect them.
+
+A build is made from a directory (packed by :mod:`cli.source` and uploaded, its log
+followed on stderr while it runs) or recorded from an existing image (``--image``).
+"""
 
 from __future__ import annotations
+
+import tempfile
+from pathlib import Path
 
 import click
 
 from cli import render, views
 from cli.context import Session
+from cli.errors import CliError
 from cli.options import app_option, json_option, limit_option, pass_session, wait_options
-from cli.waiting import check_build, check_promotion, wait_for_build, wait_for_promotion
-from ledger_api.v1 import ledger_pb2 as pb
-
-_DIRECTORY_BUILDS = (
-    "building from a directory arrives with the Docker runtime; for now use --image REF"
+from cli.source import DOCKERFILE, MANIFEST, UploadProgress, pack
+from cli.waiting import (
+    check_build,
+    check_promotion,
+    follow_build_log,
+    wait_for_build,
+    wait_for_promotion,
+    write_to_stderr,
 )
+from ledger_api.v1 import ledger_pb2 as pb
 
 
 def _run_build(
     session: Session, directory: str | None, image: str | None, description: str
 ) -> pb.Build:
-    if directory is not None:
-        raise click.UsageError(_DIRECTORY_BUILDS)
-    if not image:
-        raise click.UsageError("give the image to build from: --image REF")
+    """The build, once it ended: of ``--image``, else of ``directory`` (default ``.``)."""
+    if image is not None and directory is not None:
+        raise click.UsageError("give a directory or --image REF, not both")
+    if image is not None and not image.strip():
+        raise click.UsageError("--image needs an image reference")
     app = session.require_app()
-    build = session.client.create_build(app, image=image, description=description)
-    return wait_for_build(session, build)
+    if image is not None:
+        build = session.client.create_build(app, image=image, description=description)
+        return wait_for_build(session, build)
+    source = Path(directory or ".")
+    if not source.is_dir():
+        raise click.UsageError(f"{source} is not a directory")
+    if not (source / DOCKERFILE).is_file() and not (source / MANIFEST).is_file():
+        raise click.UsageError(f"{source} has no {DOCKERFILE} and no {MANIFEST}: nothing to build")
+    session.client.get_app(app)  # an unknown app fails before the packing and the upload
+    build = _upload(session, app, source, description)
+    follow_build_log(session, app, build.id, write_to_stderr(session))
+    return wait_for_build(session, session.client.get_build(app, build.id))
+
+
+def _upload(session: Session, app: str, source: Path, description: str) -> pb.Build:
+    """Pack ``source`` into a temporary file and stream it to ledgerd."""
+    with tempfile.TemporaryFile(prefix="ledgerctl-source-") as tarball:
+        try:
+            packed = pack(source, tarball)
+        except OSError as error:
+            raise CliError(f"cannot pack {source}: {error}") from None
+        label = f"{source} ({packed.files} files)"
+        progress = UploadProgress(session.stderr, packed.size, label, clock=session.clock)
+        progress.start()
+        build = session.client.create_source_build(
+            app,
+            tarball,
+            size=packed.size,
+            digest=packed.digest,
+            description=description,
+            progress=progress,
+        )
+        progress.done()
+    return build
 
 
 def _build_lines(build: pb.Build) -> str:
@@ -38,7 +83,7 @@ def _build_lines(build: pb.Build) -> str:
 @app_option
 @json_option
 @click.argument("directory", metavar="[DIR]", required=False)
-@click.option("--image", metavar="REF", help="Build from this image reference.")
+@click.option("--image", metavar="REF", help="Record a build of this image instead.")
 @click.option("-d", "--description", default="", help="Why this build exists.")
 @click.option("--id", "id_only", is_flag=True, help="Print only the release id (for scripts).")
 @pass_session
@@ -49,9 +94,11 @@ def build(
     description: str,
     id_only: bool,
 ) -> None:
-    """Build an image into a new release.
+    """Build DIR (default: .) into a new release, or record one of --image REF.
 
-    Prints the build id and the id of the release it created (not promoted).
+    DIR is sent as docker build would send it (.dockerignore applies; ledger.yml and the
+    Dockerfiles are always sent) and its build log is followed on stderr. Prints the build
+    id and the id of the release it created (not promoted); a failed build exits with 1.
     """
     result = _run_build(session, directory, image, description)
     if id_only:
@@ -67,7 +114,7 @@ def build(
 @app_option
 @json_option
 @click.argument("directory", metavar="[DIR]", required=False)
-@click.option("--image", metavar="REF", help="Build from this image reference.")
+@click.option("--image", metavar="REF", help="Deploy this image instead of building DIR.")
 @click.option("-d", "--description", default="", help="Why this deploy happens.")
 @wait_options
 @pass_session
@@ -79,7 +126,7 @@ def deploy(
     wait: bool,
     timeout: int | None,
 ) -> None:
-    """Build, then promote the release the build created."""
+    """Build DIR (default: .) or --image REF, then promote the release the build created."""
     result = _run_build(session, directory, image, description)
     if result.status != "succeeded":
         session.emit(
@@ -128,8 +175,13 @@ def builds_info(session: Session, build_id: str) -> None:
 @builds.command("logs")
 @app_option
 @click.argument("build_id", metavar="BUILD")
+@click.option(
+    "--follow/--no-follow",
+    default=True,
+    show_default=True,
+    help="While the build runs, keep writing its output until it ends.",
+)
 @pass_session
-def builds_logs(session: Session, build_id: str) -> None:
-    """Write a build's logs to stdout, following them while the build runs."""
-    for data in session.client.build_logs(session.require_app(), build_id):
-        session.write_bytes(data)
+def builds_logs(session: Session, build_id: str, follow: bool) -> None:
+    """Write a build's log to stdout, following it while the build runs."""
+    follow_build_log(session, session.require_app(), build_id, session.write_bytes, follow=follow)

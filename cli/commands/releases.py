@@ -7,7 +7,14 @@ import click
 from cli import render, views
 from cli.context import Session
 from cli.errors import CliError
-from cli.options import app_option, json_option, limit_option, pass_session, wait_options
+from cli.options import (
+    app_option,
+    json_option,
+    limit_option,
+    pass_session,
+    queue_option,
+    wait_options,
+)
 from cli.tables import MISSING, version
 from cli.waiting import check_promotion, wait_for_promotion
 from ledger_api.v1 import ledger_pb2 as pb
@@ -71,11 +78,14 @@ def releases_diff(session: Session, from_id: str, to_id: str) -> None:
 @json_option
 @click.argument("release_id", metavar="[RELEASE]", required=False, default="")
 @wait_options
+@queue_option
 @pass_session
-def releases_promote(session: Session, release_id: str, wait: bool, timeout: int | None) -> None:
+def releases_promote(
+    session: Session, release_id: str, wait: bool, timeout: int | None, queue: bool
+) -> None:
     """Make RELEASE (default: the latest release) active."""
     promotion = session.client.promote(
-        session.require_app(), release_id, deadline_seconds=timeout or 0
+        session.require_app(), release_id, deadline_seconds=timeout or 0, queue=queue
     )
     if wait:
         promotion = wait_for_promotion(session, promotion)
@@ -89,12 +99,15 @@ def releases_promote(session: Session, release_id: str, wait: bool, timeout: int
 @json_option
 @click.argument("release_id", metavar="RELEASE")
 @wait_options
+@queue_option
 @pass_session
-def releases_rollback(session: Session, release_id: str, wait: bool, timeout: int | None) -> None:
+def releases_rollback(
+    session: Session, release_id: str, wait: bool, timeout: int | None, queue: bool
+) -> None:
     """Roll back to RELEASE: a new release with its build and env, promoted. Newer releases
     stay promotable (roll forward with `releases promote`)."""
     response = session.client.rollback(
-        session.require_app(), release_id, deadline_seconds=timeout or 0
+        session.require_app(), release_id, deadline_seconds=timeout or 0, queue=queue
     )
     promotion = response.promotion
     if wait and response.HasField("promotion"):

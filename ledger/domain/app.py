@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
@@ -21,6 +22,10 @@ class App(Aggregate):
     """
 
     TOPIC = "ledger:App"
+
+    # Class-level defaults: snapshots taken before these existed still load.
+    deadline_seconds = 0
+    queued: Sequence[str] = ()  # a list once set: snapshots store JSON arrays
 
     class Created(LedgerEvent, Aggregate.Created):
         TOPIC = "ledger:AppCreated"
@@ -53,6 +58,25 @@ class App(Aggregate):
             aggregate.release_count = self.release_version
             aggregate.latest_release_id = self.release_id
 
+    class DeadlineChanged(LedgerEvent):
+        """The app's promotion deadline (0: the server's default)."""
+
+        TOPIC = "ledger:AppDeadlineChanged"
+        deadline_seconds: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.deadline_seconds = self.deadline_seconds
+
+    class PromotionQueued(LedgerEvent):
+        """A promotion waits behind the one in flight; it begins when that one settles."""
+
+        TOPIC = "ledger:PromotionQueued"
+        promotion_id: str
+        release_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.queued = [*aggregate.queued, self.promotion_id]
+
     class PromotionBegun(LedgerEvent):
         TOPIC = "ledger:PromotionBegun"
         promotion_id: str
@@ -61,6 +85,7 @@ class App(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.promotion_id = self.promotion_id
             aggregate.desired_release_id = self.release_id
+            aggregate.queued = [p for p in aggregate.queued if p != self.promotion_id]
 
     class ReleaseActivated(LedgerEvent):
         TOPIC = "ledger:ReleaseActivated"
@@ -77,8 +102,10 @@ class App(Aggregate):
         status: str
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.promotion_id = ""
-            aggregate.desired_release_id = ""
+            if aggregate.promotion_id == self.promotion_id:
+                aggregate.promotion_id = ""
+                aggregate.desired_release_id = ""
+            aggregate.queued = [p for p in aggregate.queued if p != self.promotion_id]
 
     @event(Created)
     def __init__(self, app: str, actor: str, request_id: str) -> None:
@@ -158,7 +185,42 @@ class App(Aggregate):
             release_version=release_version,
         )
 
+    # -- settings ---------------------------------------------------------------
+
+    def change_deadline(self, meta: Meta, seconds: int) -> bool:
+        """Set the promotion deadline; False (nothing recorded) when it is unchanged."""
+        if seconds < 0:
+            raise FailedPrecondition("a deadline is a number of seconds, 0 for the default")
+        if seconds == self.deadline_seconds:
+            return False
+        self.trigger_event(
+            self.DeadlineChanged,
+            app=self.name,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            deadline_seconds=seconds,
+        )
+        return True
+
     # -- promotions -------------------------------------------------------------
+
+    def queue_promotion(self, meta: Meta, promotion_id: str, release_id: str) -> None:
+        """Queue behind the promotion in flight (there must be one)."""
+        if not self.promotion_id:
+            raise FailedPrecondition(f"{self.name} has no promotion in flight to queue behind")
+        self.trigger_event(
+            self.PromotionQueued,
+            app=self.name,
+            actor=meta.actor,
+            request_id=meta.request_id,
+            promotion_id=promotion_id,
+            release_id=release_id,
+        )
+
+    @property
+    def next_queued(self) -> str:
+        """The promotion to begin once none is in flight ('' when the queue is empty)."""
+        return self.queued[0] if self.queued and not self.promotion_id else ""
 
     def begin_promotion(self, meta: Meta, promotion_id: str, release_id: str) -> None:
         if self.promotion_id:
@@ -188,7 +250,9 @@ class App(Aggregate):
         )
 
     def settle_promotion(self, meta: Meta, promotion_id: str, status: str) -> None:
-        self._check_in_flight(promotion_id)
+        """The promotion in flight (or a queued one, when cancelled) ended."""
+        if promotion_id not in self.queued:
+            self._check_in_flight(promotion_id)
         self.trigger_event(
             self.PromotionSettled,
             app=self.name,

@@ -71,16 +71,34 @@ class Promotion(Aggregate):
     """One attempt to make a release the app's active release."""
 
     TOPIC = "ledger:Promotion"
+    queued = False  # class-level default: snapshots older than queueing still load
 
     class Created(LedgerEvent, Aggregate.Created):
         """The promotion was requested (status pending)."""
 
         TOPIC = "ledger:PromotionRequested"
+        class_version = 2
         promotion_id: str
         release_id: str
         previous_release_id: str
         deadline_seconds: int
         description: str
+        queued: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["queued"] = False
+
+    class Dequeued(LedgerEvent):
+        """A queued promotion's turn came: it replaces the release active at this moment."""
+
+        TOPIC = "ledger:PromotionDequeued"
+        promotion_id: str
+        previous_release_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.queued = False
+            aggregate.previous_release_id = self.previous_release_id
 
     class Started(LedgerEvent):
         TOPIC = "ledger:PromotionStarted"
@@ -169,8 +187,10 @@ class Promotion(Aggregate):
         previous_release_id: str,
         deadline_seconds: int,
         description: str,
+        queued: bool = False,
     ) -> None:
         self.app = app
+        self.queued = queued
         self.promotion_id = promotion_id
         self.release_id = release_id
         self.previous_release_id = previous_release_id
@@ -198,6 +218,7 @@ class Promotion(Aggregate):
         previous_release_id: str,
         deadline_seconds: int,
         description: str,
+        queued: bool = False,
     ) -> Promotion:
         return cls(
             app=app,
@@ -208,14 +229,25 @@ class Promotion(Aggregate):
             previous_release_id=previous_release_id,
             deadline_seconds=deadline_seconds,
             description=description,
+            queued=queued,
         )
 
     @property
     def in_flight(self) -> bool:
         return not PromotionStatus(self.status).terminal
 
+    def dequeue(self, meta: Meta, previous_release_id: str) -> None:
+        self._expect(PromotionStatus.PENDING)
+        if not self.queued:
+            raise FailedPrecondition(f"promotion {self.promotion_id} is not queued")
+        self.trigger_event(
+            self.Dequeued, **self._stamp(meta), previous_release_id=previous_release_id
+        )
+
     def start(self, meta: Meta) -> None:
         self._expect(PromotionStatus.PENDING)
+        if self.queued:
+            raise FailedPrecondition(f"promotion {self.promotion_id} is queued")
         self.trigger_event(self.Started, **self._stamp(meta))
 
     def record_step(self, meta: Meta, kind: str, message: str) -> None:

@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.base import LedgerEvent, Meta
 from ledger.ids import RELEASE, aggregate_id
+from ledger.manifest import Manifest
 
 
 class ReleaseReason(StrEnum):
@@ -32,7 +33,9 @@ class Release(Aggregate):
     """Immutable once created: one event holds all of it.
 
     ``parent_id`` names the release it was derived from (the active or chosen base
-    for an env change, the target of a rollback, empty for a build).
+    for an env change, the target of a rollback, empty for a build). ``manifest`` (as
+    ``Manifest.to_dict()``) and ``images`` (service → image id) are the build's, so a
+    release always runs the services it was built with.
     """
 
     TOPIC = "ledger:Release"
@@ -48,6 +51,15 @@ class Release(Aggregate):
         reason: str
         parent_id: str
         description: str
+        manifest: dict[str, Any]
+        images: dict[str, str]
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Before v2 a release ran its one image as the one service "web".
+            state["manifest"] = Manifest.default(state.get("image", "")).to_dict()
+            state["images"] = {}
 
     @event(Created)
     def __init__(
@@ -64,6 +76,8 @@ class Release(Aggregate):
         reason: str,
         parent_id: str,
         description: str,
+        manifest: dict[str, Any],
+        images: dict[str, str],
     ) -> None:
         self.app = app
         self.actor = actor
@@ -76,6 +90,13 @@ class Release(Aggregate):
         self.reason = ReleaseReason(reason)
         self.parent_id = parent_id
         self.description = description
+        self.manifest = dict(manifest)
+        self.images = dict(images)
+
+    @property
+    def parsed_manifest(self) -> Manifest:
+        """The manifest as an object (a new one each time: the release itself never changes)."""
+        return Manifest.from_dict(self.manifest)
 
     @staticmethod
     def create_id(release_id: str, **_: Any) -> Any:
@@ -96,7 +117,10 @@ class Release(Aggregate):
         reason: ReleaseReason,
         parent_id: str,
         description: str,
+        manifest: dict[str, Any],
+        images: dict[str, str],
     ) -> Release:
+        """A new release; derived releases copy ``manifest`` and ``images`` from their base."""
         return cls(
             app=app,
             actor=meta.actor,
@@ -110,6 +134,8 @@ class Release(Aggregate):
             reason=reason.value,
             parent_id=parent_id,
             description=description,
+            manifest=dict(manifest) if manifest else Manifest.default(image).to_dict(),
+            images=dict(images or {}),
         )
 
     def diff(self, newer: Release) -> ReleaseDiff:

@@ -3,11 +3,14 @@ StreamBuildLogs."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
 from ledger import commands
-from ledger.errors import FailedPrecondition, InvalidArgument, NotFound
+from ledger.building import SourceUpload
+from ledger.domain import Meta
+from ledger.errors import InvalidArgument, NotFound, Unavailable
 from ledger.ids import check_app_name
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import AppView, BuildView
@@ -17,7 +20,12 @@ from server.errors import rpc
 from server.paging import page_request, paginate, str_cursor
 from server.servicers.base import ServicerBase
 
-SOURCE_NEEDS_DOCKER = "building from source needs the docker runtime"
+UPLOAD_BUFFER = 1024 * 1024  # source bytes gathered before one write off the event loop
+LOG_PAGE = 200
+# A followed build's log is re-read when an event of its app is projected; this is only
+# the safety net for a wake-up that never comes.
+LOG_RECHECK_SECONDS = 5.0
+BUILD_ENDED = frozenset({"succeeded", "failed"})
 
 
 class AppsServicer(ServicerBase):
@@ -26,8 +34,15 @@ class AppsServicer(ServicerBase):
     @rpc
     async def CreateApp(self, request: pb.CreateAppRequest, context: Any) -> pb.App:
         meta = meta_of(context, request.request_id)
-        command = commands.CreateApp(name=request.name)
+        command = commands.CreateApp(name=request.name, deadline_seconds=request.deadline_seconds)
         outcome = await self.backend.execute(self.backend.service.create_app, command, meta)
+        return await self._app(outcome.app)
+
+    @rpc
+    async def UpdateApp(self, request: pb.UpdateAppRequest, context: Any) -> pb.App:
+        meta = meta_of(context, request.request_id)
+        command = commands.UpdateApp(name=request.name, deadline_seconds=request.deadline_seconds)
+        outcome = await self.backend.execute(self.backend.service.update_app, command, meta)
         return await self._app(outcome.app)
 
     @rpc
@@ -54,9 +69,13 @@ class AppsServicer(ServicerBase):
         return self._with_promotions([view])[0]
 
     def _with_promotions(self, views: list[AppView]) -> list[pb.App]:
-        get_promotion = self.backend.reader.get_promotion
+        reader = self.backend.reader
         return [
-            convert.app(view, get_promotion(view.promotion_id) if view.promotion_id else None)
+            convert.app(
+                view,
+                reader.get_promotion(view.promotion_id) if view.promotion_id else None,
+                reader.queued_promotions(view.name) if view.promotion_id else (),
+            )
             for view in views
         ]
 
@@ -64,13 +83,58 @@ class AppsServicer(ServicerBase):
 
     @rpc
     async def CreateBuild(self, request_iterator: Any, context: Any) -> pb.Build:
-        metadata = await _build_metadata(request_iterator)
+        messages = aiter(request_iterator)
+        metadata = await _build_metadata(messages)
         meta = meta_of(context, metadata.request_id)
-        command = commands.CreateBuild(
-            app=metadata.app, image=metadata.image, description=metadata.description
-        )
-        outcome = await self.backend.execute(self.backend.service.create_build, command, meta)
+        builds = self.backend.container.builds
+        if metadata.image:
+            await _no_more_messages(messages)
+            command = commands.CreateBuild(
+                app=metadata.app, image=metadata.image, description=metadata.description
+            )
+            outcome = await self.backend.execute(builds.create_from_image, command, meta)
+        else:
+            source = commands.BuildFromSource(
+                app=metadata.app,
+                size=metadata.size,
+                digest=metadata.source_digest,
+                description=metadata.description,
+            )
+            outcome = await self._build_from_source(source, meta, messages)
         return convert.build(await self.build_view(outcome.app, outcome.build_id))
+
+    async def _build_from_source(
+        self, command: commands.BuildFromSource, meta: Meta, messages: Any
+    ) -> commands.Outcome:
+        """Receive the source into a file, then record the build as started.
+
+        Nothing is stored for an unknown app; a refused, failed or cancelled upload
+        (the client went away) records nothing and leaves no file behind.
+        """
+        builds = self.backend.container.builds
+        await self.backend.run(builds.check_source_build, command)
+        upload = await self.backend.run(builds.open_upload)
+        try:
+            await self._receive(upload, messages)
+            start = functools.partial(builds.start_from_source, upload=upload)
+            return await self.backend.execute(start, command, meta)
+        finally:
+            upload.discard()  # nothing to do once the build owns the file
+
+    async def _receive(self, upload: SourceUpload, messages: Any) -> None:
+        pending: list[bytes] = []
+        buffered = 0
+        async for message in messages:
+            if message.WhichOneof("payload") != "chunk":
+                raise InvalidArgument("after the metadata, CreateBuild takes source chunks only")
+            pending.append(message.chunk)
+            buffered += len(message.chunk)
+            if buffered >= UPLOAD_BUFFER:
+                await self.backend.run(upload.write, b"".join(pending))
+                pending.clear()
+                buffered = 0
+        if pending:
+            await self.backend.run(upload.write, b"".join(pending))
 
     @rpc
     async def GetBuild(self, request: pb.GetBuildRequest, context: Any) -> pb.Build:
@@ -91,27 +155,58 @@ class AppsServicer(ServicerBase):
     async def StreamBuildLogs(
         self, request: pb.StreamBuildLogsRequest, context: Any
     ) -> AsyncIterator[pb.BuildLogChunk]:
+        """The stored log, then live output until the build ends (unless ``no_follow``).
+
+        Woken by the broadcaster when an event of the build's app is projected, never by
+        polling the database in a loop. The build's status is read *before* its log: a
+        build seen ended had all of its log projected already, so nothing is missed.
+        """
         view = await self.build_view(request.app, request.id)
-        # Image builds run nothing, so their log is one status line.
-        yield pb.BuildLogChunk(data=_status_line(view).encode())
+        if request.from_seq < 0:
+            raise InvalidArgument("from_seq must not be negative")
+        if view.source.startswith("image:"):
+            if request.from_seq == 0:  # nothing ran: the log is one status line
+                yield pb.BuildLogChunk(data=_status_line(view).encode())
+            return
+        reader, broadcaster = self.backend.reader, self.backend.broadcaster
+        subscription = broadcaster.subscribe(view.app)
+        sent = request.from_seq
+        try:
+            while True:
+                subscription.reset()  # what it held is read below
+                current = await self.backend.run(reader.get_build, view.id)
+                ended = request.no_follow or current is None or current.status in BUILD_ENDED
+                while True:
+                    chunks = await self.backend.run(reader.build_log, view.id, sent, LOG_PAGE)
+                    for chunk in chunks:
+                        yield convert.build_log_chunk(chunk)
+                        sent = chunk.seq
+                    if len(chunks) < LOG_PAGE:
+                        break
+                if ended:
+                    return
+                await subscription.next_events(LOG_RECHECK_SECONDS)
+                if subscription.closed:
+                    raise Unavailable(f"ledgerd is shutting down: resume from seq {sent}")
+        finally:
+            broadcaster.unsubscribe(subscription)
 
 
-async def _build_metadata(request_iterator: Any) -> pb.BuildMetadata:
-    """The first message's metadata; refuse a stream that carries a source tarball."""
-    metadata: pb.BuildMetadata | None = None
-    async for message in request_iterator:
-        kind = message.WhichOneof("payload")
-        if metadata is None:
-            if kind != "metadata":
-                raise InvalidArgument("the first CreateBuild message must carry the metadata")
-            metadata = message.metadata
-        elif kind == "chunk":
-            raise FailedPrecondition(SOURCE_NEEDS_DOCKER)
-        else:
-            raise InvalidArgument("CreateBuild takes one metadata message, then source chunks")
-    if metadata is None:
-        raise InvalidArgument("CreateBuild needs a metadata message")
+async def _build_metadata(messages: Any) -> pb.BuildMetadata:
+    """The first message, which must carry the metadata."""
+    try:
+        message = await anext(messages)
+    except StopAsyncIteration:
+        raise InvalidArgument("CreateBuild needs a metadata message") from None
+    if message.WhichOneof("payload") != "metadata":
+        raise InvalidArgument("the first CreateBuild message must carry the metadata")
+    metadata: pb.BuildMetadata = message.metadata
     return metadata
+
+
+async def _no_more_messages(messages: Any) -> None:
+    async for _ in messages:
+        raise InvalidArgument("give an image reference or source chunks, not both")
 
 
 def _status_line(view: BuildView) -> str:

@@ -87,6 +87,7 @@ class ReleasesServicer(ServicerBase):
             release_id=request.release_id,
             description=request.description,
             deadline_seconds=int(request.deadline_seconds),
+            queue=request.queue,
         )
         outcome = await self.backend.execute(self.backend.service.promote, command, meta)
         return convert.promotion_message(await self.promotion_view("", outcome.promotion_id))
@@ -101,6 +102,7 @@ class ReleasesServicer(ServicerBase):
             release_id=request.release_id,
             description=request.description,
             deadline_seconds=int(request.deadline_seconds),
+            queue=request.queue,
         )
         outcome = await self.backend.execute(self.backend.service.rollback, command, meta)
         release = await self.release_view("", outcome.release_id)

@@ -18,6 +18,7 @@ from ledger.runtime import Progress, RolloutPlan
 from ledger.service import LedgerService
 from projections import LedgerViews, open_views, postgres_env, sqlite_env, views_env
 from runtime.record import RecordRuntime
+from tests.support.builds import image_build
 
 ALICE = Meta(actor="alice@laptop")
 
@@ -61,7 +62,7 @@ class Ledger:
 
     def deploy(self, app: str, image: str, meta: Meta = ALICE) -> tuple[str, str]:
         """Build ``image`` and promote its release; (release id, promotion id)."""
-        built = self.service.create_build(CreateBuild(app=app, image=image), meta)
+        built = image_build(self.service, CreateBuild(app=app, image=image), meta)
         promoted = self.service.promote(PromoteRelease(app=app, release_id=built.release_id), meta)
         self.wait_promotion(promoted.promotion_id)
         return built.release_id, promoted.promotion_id

@@ -17,6 +17,7 @@ from projections import LedgerViews, ProjectionWorker, rebuild, views_env
 from projections.audit import Projectable
 from projections.views import EventView
 from tests.integration.projections.conftest import ALICE, Ledger
+from tests.support.builds import image_build
 
 
 def some_history(ledger: Ledger, apps: int = 2, deploys: int = 2, first: int = 0) -> None:
@@ -174,7 +175,7 @@ def test_listeners_get_each_batch_after_commit_without_request_records(
         outcome = ledger.service.create_app(CreateApp(name="web"), Meta("ci", request_id="r-1"))
         worker.notify()
         assert views.wait_for(outcome.position, timeout=5)
-        built = ledger.service.create_build(CreateBuild(app="web", image="i:1"), ALICE)
+        built = image_build(ledger.service, CreateBuild(app="web", image="i:1"), ALICE)
         assert views.wait_for(built.position, timeout=5)  # wait_for wakes the worker itself
     finally:
         worker.stop()

@@ -10,6 +10,7 @@ from ledger.domain import Meta, Rack, event_type
 from projections import LedgerViews, ProjectionWorker
 from projections.reader import ReadModel
 from tests.integration.projections.conftest import ALICE, Ledger
+from tests.support.builds import image_build
 
 SECRET = "s3cr3t-value-that-must-never-leak"
 
@@ -57,7 +58,7 @@ def test_a_promotion_in_flight_shows_on_the_app_and_in_promotions_in_flight(
     ledger: Ledger, views: LedgerViews
 ) -> None:
     ledger.create_app("web")
-    built = ledger.service.create_build(CreateBuild(app="web", image="nginx:1"), ALICE)
+    built = image_build(ledger.service, CreateBuild(app="web", image="nginx:1"), ALICE)
     ledger.runtime.gate.clear()
     promoted = ledger.service.promote(PromoteRelease(app="web"), ALICE)
     catch_up(ledger, views)
@@ -84,7 +85,7 @@ def test_releases_list_newest_first_with_the_active_flag_and_when_each_was_activ
     ledger.create_app("web")
     v1, _ = ledger.deploy("web", "nginx:1")
     v2, _ = ledger.deploy("web", "nginx:2")
-    v3 = ledger.service.create_build(CreateBuild(app="web", image="nginx:3"), ALICE).release_id
+    v3 = image_build(ledger.service, CreateBuild(app="web", image="nginx:3"), ALICE).release_id
     rollback = ledger.service.rollback(RollbackRelease(app="web", release_id=v1), ALICE)
     ledger.wait_promotion(rollback.promotion_id)
     v4 = rollback.release_id
@@ -179,8 +180,10 @@ def test_the_audit_timeline_lists_every_event_but_request_records_in_order_with_
     meta = Meta(actor="ci@build", request_id="req-1")
     ledger.create_app("web", meta)
     ledger.service.update_env(UpdateEnv(app="web", set_values={"TOKEN": SECRET}), ALICE)
-    built = ledger.service.create_build(
-        CreateBuild(app="web", image="nginx:1"), Meta(actor="ci@build", request_id="req-2")
+    built = image_build(
+        ledger.service,
+        CreateBuild(app="web", image="nginx:1"),
+        Meta(actor="ci@build", request_id="req-2"),
     )
     promoted = ledger.service.promote(
         PromoteRelease(app="web", release_id=built.release_id), Meta("ci", request_id="req-3")

@@ -24,6 +24,7 @@ from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from runtime.record import RecordRuntime
 from server.bootstrap import ledger_env
 from tests.integration.recovery.support import connected, eventually, ledgerd_env
+from tests.support.builds import image_build
 from tests.support.ledgerd import LedgerdProcess
 
 ALICE = Meta(actor="alice@laptop")
@@ -75,9 +76,9 @@ def crash_during_a_promotion(
             ledger, runtime, DiesBeforeTheWorkerRuns(ledger, runtime, max_workers=0)
         )
         running.create_app(CreateApp(name="web"), ALICE)
-        v1 = running.create_build(CreateBuild(app="web", image="web:1"), ALICE).release_id
+        v1 = image_build(running, CreateBuild(app="web", image="web:1"), ALICE).release_id
         running.promote(PromoteRelease(app="web", release_id=v1), ALICE)
-        v2 = running.create_build(CreateBuild(app="web", image="web:2"), ALICE).release_id
+        v2 = image_build(running, CreateBuild(app="web", image="web:2"), ALICE).release_id
         promotion_id = dying.promote(PromoteRelease(app="web", release_id=v2), ALICE).promotion_id
         for step in steps:
             promotion = ledger.promotion("web", promotion_id)

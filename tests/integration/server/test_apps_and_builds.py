@@ -6,7 +6,7 @@ import grpc
 
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
-from tests.integration.server.helpers import ACTOR, all_events, build, create_app, rpc_error
+from tests.integration.server.helpers import all_events, build, create_app, rpc_error
 
 
 def test_creating_an_app_returns_it_and_get_app_sees_it_at_once(
@@ -62,21 +62,6 @@ def test_a_build_from_an_image_creates_an_unpromoted_release(ledgerd_client: Led
     app = ledgerd_client.GetApp(pb.GetAppRequest(name="web"))
     assert app.active_release_id == ""
     assert app.latest_release_id == built.release_id
-
-
-def test_a_build_stream_that_carries_source_chunks_is_failed_precondition(
-    ledgerd_client: LedgerStub,
-) -> None:
-    create_app(ledgerd_client, "web")
-    messages = [
-        pb.CreateBuildRequest(metadata=pb.BuildMetadata(app="web")),
-        pb.CreateBuildRequest(chunk=b"tarball bytes"),
-    ]
-
-    error = rpc_error(lambda: ledgerd_client.CreateBuild(iter(messages), metadata=ACTOR))
-
-    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "docker runtime" in error.details()
 
 
 def test_a_build_stream_that_does_not_start_with_metadata_is_invalid_argument(

@@ -7,6 +7,7 @@ would see exit 4 instead of 2.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -59,16 +60,23 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert_one_line_error(stderr, "frobnicate")
 
 
-def test_build_from_a_directory_says_it_arrives_with_the_docker_runtime() -> None:
-    code, _, stderr = run("-a", "web", "build", ".")
+def test_build_of_a_directory_and_an_image_at_once_is_a_usage_error() -> None:
+    code, _, stderr = run("-a", "web", "build", ".", "--image", "web:1")
     assert code == 2
-    assert_one_line_error(stderr, "arrives with the Docker runtime")
+    assert_one_line_error(stderr, "not both")
 
 
-def test_build_without_an_image_is_a_usage_error() -> None:
-    code, _, stderr = run("-a", "web", "build")
+def test_build_of_a_directory_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, stderr = run("-a", "web", "build", str(tmp_path / "missing"))
     assert code == 2
-    assert_one_line_error(stderr, "--image REF")
+    assert_one_line_error(stderr, "is not a directory")
+
+
+def test_build_of_a_directory_with_nothing_to_build_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "README").write_text("no Dockerfile here")
+    code, _, stderr = run("-a", "web", "deploy", str(tmp_path))
+    assert code == 2
+    assert_one_line_error(stderr, "nothing to build")
 
 
 def test_wait_without_promote_is_a_usage_error() -> None:

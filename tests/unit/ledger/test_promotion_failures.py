@@ -14,9 +14,11 @@ from ledger.domain import Cause, Meta
 from ledger.promoter import Promoter
 from ledger.runtime import Progress, RolloutPlan, Runtime
 from ledger.service import LedgerService
+from runtime.record import RecordRuntime
+from tests.support.builds import image_build
 
 
-class FailingRuntime(Runtime):
+class FailingRuntime(RecordRuntime):
     name = "failing"
 
     def __init__(self, fail_images: set[str], restore_fails: bool = False) -> None:
@@ -65,9 +67,9 @@ def meta() -> Meta:
 def test_a_failed_rollout_is_rolled_back_and_the_previous_release_stays_active(ledger, meta):
     service = make_service(ledger, FailingRuntime({"shop:bad"}))
     service.create_app(CreateApp("shop"), meta)
-    good = service.create_build(CreateBuild("shop", "shop:good"), meta).release_id
+    good = image_build(service, CreateBuild("shop", "shop:good"), meta).release_id
     service.promote(PromoteRelease("shop", good), meta)
-    bad = service.create_build(CreateBuild("shop", "shop:bad"), meta).release_id
+    bad = image_build(service, CreateBuild("shop", "shop:bad"), meta).release_id
     promotion_id = service.promote(PromoteRelease("shop", bad), meta).promotion_id
     promotion = ledger.promotion("shop", promotion_id)
     assert promotion.status == "rolled_back"
@@ -80,7 +82,7 @@ def test_a_failed_rollout_is_rolled_back_and_the_previous_release_stays_active(l
 def test_a_failed_rollback_is_recorded_as_rollback_failed(ledger, meta):
     service = make_service(ledger, FailingRuntime({"shop:bad"}, restore_fails=True))
     service.create_app(CreateApp("shop"), meta)
-    bad = service.create_build(CreateBuild("shop", "shop:bad"), meta).release_id
+    bad = image_build(service, CreateBuild("shop", "shop:bad"), meta).release_id
     promotion_id = service.promote(PromoteRelease("shop", bad), meta).promotion_id
     assert ledger.promotion("shop", promotion_id).status == "rollback_failed"
     assert ledger.app("shop").promotion_id == ""
@@ -90,7 +92,7 @@ def test_the_failed_release_stays_promotable_later(ledger, meta):
     runtime = FailingRuntime({"shop:flaky"})
     service = make_service(ledger, runtime)
     service.create_app(CreateApp("shop"), meta)
-    flaky = service.create_build(CreateBuild("shop", "shop:flaky"), meta).release_id
+    flaky = image_build(service, CreateBuild("shop", "shop:flaky"), meta).release_id
     service.promote(PromoteRelease("shop", flaky), meta)
     runtime.fail_images.clear()
     service.promote(PromoteRelease("shop", flaky), meta)
@@ -101,7 +103,7 @@ def test_a_second_promotion_while_one_is_in_flight_is_refused(ledger, meta):
     runtime = BlockingRuntime()
     service = make_service(ledger, runtime, workers=2)
     service.create_app(CreateApp("shop"), meta)
-    release = service.create_build(CreateBuild("shop", "shop:1"), meta).release_id
+    release = image_build(service, CreateBuild("shop", "shop:1"), meta).release_id
     first = service.promote(PromoteRelease("shop", release), meta).promotion_id
     assert runtime.started.wait(5)
     with pytest.raises(Exception, match="in flight"):

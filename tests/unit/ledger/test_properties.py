@@ -16,6 +16,7 @@ from ledger.errors import LedgerError
 from ledger.promoter import Promoter
 from ledger.service import LedgerService
 from runtime.record import RecordRuntime
+from tests.support.builds import image_build
 
 APPS = st.sampled_from(["shop", "blog"])
 KEYS = st.sampled_from(["A", "B", "DB_URL"])
@@ -57,7 +58,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def build(self, data: st.DataObject) -> None:
         app = data.draw(st.sampled_from(sorted(self.releases)))
-        outcome = self.service.create_build(CreateBuild(app, f"{app}:x"), META)
+        outcome = image_build(self.service, CreateBuild(app, f"{app}:x"), META)
         self.releases[app].append(outcome.release_id)
 
     @precondition(lambda self: self.releases)

@@ -15,6 +15,7 @@ from ledger.domain import Meta
 from ledger.domain.base import event_type
 from ledger.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound
 from ledger.service import LedgerService
+from tests.support.builds import image_build
 
 
 def types_after(ledger: LedgerApplication, position: int) -> list[str]:
@@ -32,7 +33,7 @@ def shop(service: LedgerService, meta: Meta) -> str:
 
 
 def build(service: LedgerService, meta: Meta, image: str = "shop:1") -> str:
-    return service.create_build(CreateBuild("shop", image), meta).release_id
+    return image_build(service, CreateBuild("shop", image), meta).release_id
 
 
 def test_a_new_app_has_no_release_and_env_version_zero(service, shop, ledger):
@@ -166,7 +167,7 @@ def test_rollback_creates_a_copy_of_the_target_and_keeps_newer_releases(
 
 def test_promoting_a_release_of_another_app_is_refused(service, shop, meta):
     service.create_app(CreateApp("blog"), meta)
-    other = service.create_build(CreateBuild("blog", "blog:1"), meta).release_id
+    other = image_build(service, CreateBuild("blog", "blog:1"), meta).release_id
     with pytest.raises(NotFound):
         service.promote(PromoteRelease(shop, other), meta)
 
@@ -189,22 +190,22 @@ def test_cancelling_a_finished_promotion_is_refused(service, shop, meta):
 
 def test_a_retried_request_returns_the_original_result_and_records_nothing(service, shop, ledger):
     meta = Meta(actor="ci", request_id="build-42")
-    first = service.create_build(CreateBuild(shop, "shop:1"), meta)
+    first = image_build(service, CreateBuild(shop, "shop:1"), meta)
     head = ledger.head()
-    again = service.create_build(CreateBuild(shop, "shop:1"), meta)
+    again = image_build(service, CreateBuild(shop, "shop:1"), meta)
     assert (again.build_id, again.release_id) == (first.build_id, first.release_id)
     assert ledger.head() == head
 
 
 def test_a_request_id_reused_for_a_different_request_is_refused(service, shop, ledger):
-    service.create_build(CreateBuild(shop, "shop:1"), Meta("ci", "req-1"))
+    image_build(service, CreateBuild(shop, "shop:1"), Meta("ci", "req-1"))
     with pytest.raises(FailedPrecondition):
-        service.create_build(CreateBuild(shop, "shop:2"), Meta("ci", "req-1"))
+        image_build(service, CreateBuild(shop, "shop:2"), Meta("ci", "req-1"))
 
 
 def test_every_event_names_the_actor_and_the_request(service, shop, ledger):
     position = ledger.head()
-    service.create_build(CreateBuild(shop, "shop:1"), Meta("ci-bot", "req-7"))
+    image_build(service, CreateBuild(shop, "shop:1"), Meta("ci-bot", "req-7"))
     for notification in ledger.recorder.select_notifications(start=position + 1, limit=100):
         event = ledger.mapper.to_domain_event(notification)
         assert (event.actor, event.request_id, event.app) == ("ci-bot", "req-7", "shop")

@@ -20,6 +20,7 @@ from projections import ProjectionWorker, open_views, postgres_env, sql, sqlite_
 from projections.audit import Projectable, audit_entry, to_json
 from projections.projector import _HANDLERS, AUDIT_ONLY, project
 from runtime.record import RecordRuntime
+from tests.support.builds import image_build
 
 ALICE = Meta(actor="alice", request_id="")
 
@@ -66,7 +67,7 @@ def test_env_values_are_masked_and_bookkeeping_fields_hidden_in_the_audit_entry(
 ) -> None:
     service.create_app(CreateApp(name="web"), Meta("alice", "req-1"))
     service.update_env(UpdateEnv(app="web", set_values={"TOKEN": "hunter2"}), ALICE)
-    service.create_build(CreateBuild(app="web", image="nginx:1"), ALICE)
+    image_build(service, CreateBuild(app="web", image="nginx:1"), ALICE)
     entries = {item.type: audit_entry(item) for item in decoded(ledger)}
 
     assert entries["RequestRecorded"] is None
@@ -90,15 +91,15 @@ def test_no_row_change_or_audit_row_carries_an_env_value(
 ) -> None:
     service.create_app(CreateApp(name="web"), ALICE)
     service.update_env(UpdateEnv(app="web", set_values={"TOKEN": "hunter2"}), ALICE)
-    service.create_build(CreateBuild(app="web", image="nginx:1"), ALICE)
+    image_build(service, CreateBuild(app="web", image="nginx:1"), ALICE)
     projected = [project(item) for item in decoded(ledger)]
     assert projected and "hunter2" not in repr(projected)
 
 
 def test_statements_are_translated_per_dialect() -> None:
     pg = sql.postgres_dialect("read")
-    assert pg.sql(sql.SELECT_APP) == 'SELECT * FROM "read".ledger_view_apps WHERE name = %s'
-    assert sql.SQLITE.sql(sql.SELECT_APP) == "SELECT * FROM ledger_view_apps WHERE name = ?"
+    assert pg.sql(sql.SELECT_APP) == 'SELECT * FROM "read".ledger_view2_apps WHERE name = %s'
+    assert sql.SQLITE.sql(sql.SELECT_APP) == "SELECT * FROM ledger_view2_apps WHERE name = ?"
     assert all("{" not in statement for statement in pg.schema())
 
 
@@ -162,8 +163,8 @@ def test_one_event_per_batch_and_one_batch_for_all_give_the_same_rows(
 ) -> None:
     service.create_app(CreateApp(name="web"), ALICE)
     service.update_env(UpdateEnv(app="web", set_values={"A": "1"}), ALICE)
-    first = service.create_build(CreateBuild(app="web", image="nginx:1"), ALICE)
-    service.create_build(CreateBuild(app="web", image="nginx:2"), ALICE)
+    first = image_build(service, CreateBuild(app="web", image="nginx:1"), ALICE)
+    image_build(service, CreateBuild(app="web", image="nginx:2"), ALICE)
     change = UpdateEnv(app="web", set_values={"A": "2"}, base_release_id=first.release_id)
     service.update_env(change, ALICE)
     one_by_one, all_at_once = open_views(views_env({})), open_views(views_env({}))

@@ -1,0 +1,161 @@
+"""``DockerRuntime``: the runtime port implemented on one Docker Engine.
+
+Builds images from source, and promotes releases by rolling updates of containers with
+host networking, each listening on its own ``$PORT`` and checked over HTTP on
+127.0.0.1. The engine's labels are the only state, so every operation may be re-run by
+a new process after a crash. One instance is shared by all promotion and build threads:
+it holds only the engine client (thread-safe) and the port allocator (locked).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from ledger.domain import Cause
+from ledger.errors import Unavailable
+from ledger.manifest import Manifest
+from ledger.runtime import (
+    BuildFailed,
+    BuildLog,
+    BuildRequest,
+    BuiltImages,
+    Progress,
+    ReleaseSpec,
+    RolloutPlan,
+    Runtime,
+)
+from runtime.docker.containers import Containers
+from runtime.docker.engine import ENGINE_ERRORS, ClientFactory, Engine
+from runtime.docker.health import HealthWaiter, Limits
+from runtime.docker.images import build_images, resolve_image
+from runtime.docker.ports import DEFAULT_PORTS, PortAllocator
+from runtime.docker.rollout import Converger
+
+log = logging.getLogger(__name__)
+
+# A restore ignores the promotion's deadline; it gets this much time per replica on top of
+# the replica's grace period and stop timeout, plus a minute.
+RESTORE_SLACK = 10.0
+
+
+class DockerRuntime(Runtime):
+    """Runs releases as containers of a local Docker Engine (``LEDGER_RUNTIME=docker``)."""
+
+    name = "docker"
+    keeps_containers = True  # containers outlive ledgerd: reconcile them at start
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        client_factory: ClientFactory | None = None,
+        stop_timeout: int = 10,
+        ports: range = DEFAULT_PORTS,
+        init: bool = True,
+    ) -> None:
+        """Nothing connects until the first call that needs the engine.
+
+        ``base_url``: the engine's address (None: the SDK's default socket).
+        ``client_factory``: builds the ``docker.APIClient`` instead (tests, TLS setups).
+        ``stop_timeout``: seconds a replaced container gets to exit after SIGTERM before
+        the engine kills it. ``ports``: the host ports handed out as ``$PORT``.
+        ``init``: run an init process as PID 1 in each container (``docker run --init``),
+        so SIGTERM reaches the app and stops are quick.
+        """
+        self.engine = Engine(base_url, client_factory=client_factory)
+        self.stop_timeout = stop_timeout
+        self.containers = Containers(
+            self.engine, PortAllocator(ports), init=init, stop_timeout=stop_timeout
+        )
+        self.converger = Converger(self.containers, HealthWaiter(self.containers))
+
+    def resolve_image(self, reference: str) -> str:
+        return resolve_image(self.engine, reference)
+
+    def build(self, request: BuildRequest, log: BuildLog) -> BuiltImages:
+        """Build (or resolve) every service's image; an engine that cannot be reached fails
+        the build too, since its id is already recorded."""
+        try:
+            return build_images(self.engine, request, log)
+        except Unavailable as error:
+            log.write(f"{error}\n")
+            raise BuildFailed(str(error)) from None
+
+    def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
+        limits = Limits(
+            deadline=_deadline(plan),
+            cancelled=progress.cancelled,
+            deadline_text=f"the promotion's deadline ({plan.deadline_seconds} s)",
+        )
+        try:
+            return self.converger.converge(plan.target, plan.promotion_id, progress, limits)
+        except ENGINE_ERRORS as error:
+            return Cause("runtime_error", self.engine.unreachable(error))
+        except Unavailable as error:
+            return Cause("runtime_error", str(error))
+
+    def restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
+        """Converge back to ``plan.previous``, ignoring the promotion's deadline and
+        cancellation (a budget derived from the release's grace periods bounds it)."""
+        try:
+            if plan.previous is None:
+                self.converger.remove_others(plan.app, None, progress)
+                return None
+            budget = self._restore_budget(plan.previous.manifest)
+            limits = Limits(
+                deadline=time.monotonic() + budget,
+                cancelled=lambda: False,
+                deadline_text=f"the time allowed to restore v{plan.previous.version}"
+                f" ({budget:.0f} s)",
+            )
+            return self.converger.converge(plan.previous, plan.promotion_id, progress, limits)
+        except ENGINE_ERRORS as error:
+            return Cause("runtime_error", self.engine.unreachable(error))
+        except Unavailable as error:
+            return Cause("runtime_error", str(error))
+
+    def reconcile(self, running: Mapping[str, ReleaseSpec | None]) -> None:
+        """Remove each listed app's containers that are not of its active release (all of
+        them when it has none); apps not listed are left alone. ``Unavailable`` if the
+        engine cannot be reached."""
+        try:
+            self._reconcile(running)
+        except ENGINE_ERRORS as error:
+            raise Unavailable(self.engine.unreachable(error)) from error
+
+    def _reconcile(self, running: Mapping[str, ReleaseSpec | None]) -> None:
+        for app, release in running.items():
+            keep = release.release_id if release is not None else None
+            for container in self.containers.of_app(app):
+                if container.release == keep:
+                    continue
+                log.info("reconcile: removing %s (%s)", container.name, container.state)
+                if container.running:
+                    self.containers.stop(container)
+                else:
+                    self.containers.remove(container)
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def _restore_budget(self, manifest: Manifest) -> float:
+        per_replica = [
+            s.scale * (s.health.grace + self.stop_timeout + RESTORE_SLACK)
+            for s in manifest.services
+        ]
+        return 60.0 + sum(per_replica)
+
+
+def _deadline(plan: RolloutPlan) -> float:
+    """The plan's deadline as a ``time.monotonic()`` value (no deadline when it is 0)."""
+    if plan.deadline_seconds <= 0:
+        return math.inf
+    started = plan.started_at
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    ends = started + timedelta(seconds=plan.deadline_seconds)
+    return time.monotonic() + (ends - datetime.now(UTC)).total_seconds()

@@ -1,0 +1,207 @@
+"""The app's containers on the engine: listing, start, stop, state and output.
+
+Containers run detached with host networking, the release's env plus ``$PORT``, and an
+init process as PID 1 (so SIGTERM reaches the app and a graceful stop is quick). What
+they are is in their labels (see ``labels``), never in our memory.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import docker
+
+from ledger.manifest import Service
+from ledger.runtime import ReleaseSpec
+from runtime.docker.engine import Engine
+from runtime.docker.labels import (
+    APP,
+    INDEX,
+    MANAGED,
+    PORT,
+    PROMOTION,
+    RELEASE,
+    SERVICE,
+    VERSION,
+    ContainerInfo,
+    container_name,
+    from_row,
+)
+from runtime.docker.ports import PortAllocator
+
+OUTPUT_LINES = 20
+
+
+class StartFailed(Exception):
+    """The engine refused to create or start a container (the message says why)."""
+
+
+@dataclass(frozen=True)
+class State:
+    """Whether a container still runs, and how it ended if not."""
+
+    running: bool
+    status: str
+    exit_code: int
+    started_at: datetime | None
+    oom_killed: bool = False
+    error: str = ""
+
+
+class Containers:
+    """Container operations of the runtime, all through the engine's API."""
+
+    def __init__(
+        self, engine: Engine, ports: PortAllocator, *, init: bool = True, stop_timeout: int = 10
+    ) -> None:
+        self.engine = engine
+        self.ports = ports
+        self.init = init
+        self.stop_timeout = stop_timeout
+
+    def of_app(self, app: str) -> list[ContainerInfo]:
+        """All of the app's containers, whatever their state, by service and index."""
+        found = self._listed([f"{MANAGED}=true", f"{APP}={app}"])
+        return sorted(found, key=lambda c: (c.service, c.release, c.index))
+
+    def used_ports(self) -> set[int]:
+        """The ports of every container of ours, of any app (running or not)."""
+        return {c.port for c in self._listed([f"{MANAGED}=true"]) if c.port is not None}
+
+    def _listed(self, labels: list[str]) -> list[ContainerInfo]:
+        rows: list[dict[str, Any]] = self.engine.api.containers(all=True, filters={"label": labels})
+        return [from_row(row) for row in rows]
+
+    def start(
+        self, release: ReleaseSpec, service: Service, promotion_id: str, index: int
+    ) -> ContainerInfo:
+        """Create and start replica ``index`` of ``service`` of ``release``; a stale
+        container of the same name (left by a crashed run) is removed first."""
+        if not service.http:
+            return self._create_and_start(release, service, promotion_id, index, None)
+        with self.ports.reserve(self.used_ports) as port:
+            return self._create_and_start(release, service, promotion_id, index, port)
+
+    def _create_and_start(
+        self,
+        release: ReleaseSpec,
+        service: Service,
+        promotion_id: str,
+        index: int,
+        port: int | None,
+    ) -> ContainerInfo:
+        api = self.engine.api
+        name = container_name(release.app, service.name, release.release_id, index)
+        env = service.env_for(release.env)
+        if port is not None:
+            env["PORT"] = str(port)
+        labels = {
+            MANAGED: "true",
+            APP: release.app,
+            RELEASE: release.release_id,
+            VERSION: str(release.version),
+            PROMOTION: promotion_id,
+            SERVICE: service.name,
+            INDEX: str(index),
+            PORT: "" if port is None else str(port),
+        }
+        options: dict[str, Any] = {
+            "command": shlex.split(service.command) if service.command else None,
+            "name": name,
+            "environment": env,
+            "labels": labels,
+            "detach": True,
+            "host_config": api.create_host_config(network_mode="host", init=self.init),
+        }
+        image = release.image_of(service.name)
+        try:
+            try:
+                created: dict[str, Any] = api.create_container(image, **options)
+            except docker.errors.APIError as error:
+                if error.status_code != 409:  # 409: the name is taken by a stale container
+                    raise
+                self._remove(name)
+                created = api.create_container(image, **options)
+            api.start(created["Id"])
+        except docker.errors.APIError as error:
+            raise StartFailed(_explanation(error)) from None
+        return ContainerInfo(
+            id=str(created["Id"]),
+            name=name,
+            app=release.app,
+            release=release.release_id,
+            version=str(release.version),
+            promotion=promotion_id,
+            service=service.name,
+            index=index,
+            port=port,
+            state="running",
+        )
+
+    def state(self, container: ContainerInfo) -> State:
+        """The container's state now (a container gone from the engine counts as exited)."""
+        try:
+            info: dict[str, Any] = self.engine.api.inspect_container(container.id)
+        except docker.errors.NotFound:
+            return State(running=False, status="removed", exit_code=-1, started_at=None)
+        state = info.get("State") or {}
+        return State(
+            running=bool(state.get("Running")) and not state.get("Restarting"),
+            status=str(state.get("Status", "")),
+            exit_code=int(state.get("ExitCode") or 0),
+            started_at=_timestamp(str(state.get("StartedAt") or "")),
+            oom_killed=bool(state.get("OOMKilled")),
+            error=str(state.get("Error") or ""),
+        )
+
+    def output(self, container: ContainerInfo, lines: int = OUTPUT_LINES) -> str:
+        """The last lines the container wrote (stdout and stderr), "" if it has gone."""
+        try:
+            raw: bytes = self.engine.api.logs(container.id, stdout=True, stderr=True, tail=lines)
+        except docker.errors.APIError:
+            return ""
+        return raw.decode("utf-8", "replace").rstrip()
+
+    def stop(self, container: ContainerInfo) -> None:
+        """Stop gracefully (SIGTERM, then SIGKILL after ``stop_timeout`` s), then remove."""
+        try:
+            self.engine.api.stop(container.id, timeout=self.stop_timeout)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError:
+            pass  # already stopping or dead: removing it below settles it
+        self._remove(container.id)
+
+    def remove(self, container: ContainerInfo) -> None:
+        """Remove a container that is not running (or kill it if it is)."""
+        self._remove(container.id)
+
+    def _remove(self, id_or_name: str) -> None:
+        try:
+            self.engine.api.remove_container(id_or_name, force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            if error.status_code != 409:  # 409: a removal is already in progress
+                raise
+
+
+def _timestamp(text: str) -> datetime | None:
+    """The engine's RFC 3339 times carry nanoseconds; Python reads at most microseconds."""
+    if not text or text.startswith("0001-"):
+        return None
+    head, _, fraction = text.rstrip("Z").partition(".")
+    digits = "".join(ch for ch in fraction if ch.isdigit())[:6]
+    try:
+        moment = datetime.fromisoformat(f"{head}.{digits or '0'}")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC)
+
+
+def _explanation(error: docker.errors.APIError) -> str:
+    text = str(error.explanation or error).strip()
+    return (text.splitlines()[0] if text else "the engine refused")[:500]

@@ -1,0 +1,78 @@
+"""What our containers carry: labels, names, and the record read back from them.
+
+Every container we run carries labels saying whose it is (``ledger.app``,
+``ledger.release``, ``ledger.version``, ``ledger.promotion``, ``ledger.service``,
+``ledger.index``, ``ledger.port``, ``ledger.managed=true``). The engine is the only
+record of what runs: a new ``ledgerd`` after a crash finds the app's containers by label.
+Names are ``ledger-<app>-<service>-<release id>-<n>``: unique per replica of a release
+and readable in ``docker ps``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+MANAGED = "ledger.managed"
+APP = "ledger.app"
+RELEASE = "ledger.release"
+VERSION = "ledger.version"
+PROMOTION = "ledger.promotion"
+SERVICE = "ledger.service"
+INDEX = "ledger.index"
+PORT = "ledger.port"
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """One of our containers as the engine lists it."""
+
+    id: str
+    name: str
+    app: str
+    release: str
+    version: str
+    promotion: str
+    service: str
+    index: int
+    port: int | None
+    state: str  # running | created | exited | dead | restarting | paused | removing
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def title(self) -> str:
+        """How people name a replica: ``web.2``."""
+        return f"{self.service}.{self.index}"
+
+    @property
+    def release_label(self) -> str:
+        """``v3`` (or the release id when the version is unknown)."""
+        return f"v{self.version}" if self.version else self.release
+
+
+def container_name(app: str, service: str, release_id: str, index: int) -> str:
+    return f"ledger-{app}-{service}-{release_id}-{index}"
+
+
+def from_row(row: dict[str, Any]) -> ContainerInfo:
+    """A container as ``GET /containers/json`` lists it."""
+    labels: dict[str, str] = row.get("Labels") or {}
+    names: list[str] = row.get("Names") or []
+    name = names[0].lstrip("/") if names else str(row["Id"])[:12]
+    index = labels.get(INDEX, "")
+    port = labels.get(PORT, "")
+    return ContainerInfo(
+        id=str(row["Id"]),
+        name=name,
+        app=labels.get(APP, ""),
+        release=labels.get(RELEASE, ""),
+        version=labels.get(VERSION, ""),
+        promotion=labels.get(PROMOTION, ""),
+        service=labels.get(SERVICE, ""),
+        index=int(index) if index.isdigit() else 0,
+        port=int(port) if port.isdigit() else None,
+        state=str(row.get("State", "")),
+    )
