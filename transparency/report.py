@@ -1,0 +1,54 @@
+"""The verdict of an offline bundle verification, for people and for programs."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+
+from transparency.checkpoint import Checkpoint, format_timestamp
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing that failed verification; ``position`` is the log position it concerns."""
+
+    message: str
+    position: int | None = None
+
+
+@dataclass
+class Report:
+    """The outcome of :func:`verify_bundle`: OK with what was proven, or the problems."""
+
+    checkpoint: Checkpoint | None = None
+    checkpoints_verified: int = 0
+    events_verified: int = 0
+    complete: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.checkpoint is not None and not self.problems
+
+    @property
+    def first_bad_position(self) -> int | None:
+        return min((p.position for p in self.problems if p.position is not None), default=None)
+
+    def summary(self) -> str:
+        """Human-readable verdict; problems ordered by position, the first bad one first."""
+        if not self.ok or self.checkpoint is None:
+            lines = [f"FAILED: {len(self.problems)} problem(s)"]
+            return "\n".join(lines + [f"- {p.message}" for p in self.problems])
+        c = self.checkpoint
+        root = base64.b64encode(c.root).decode("ascii")
+        scope = (
+            f"all {c.size} events of the log, whose tree root matches"
+            if self.complete
+            else f"{self.events_verified} of the log's {c.size} events (positions 1 to "
+            f"{self.events_verified}; the others are not in the bundle)"
+        )
+        return (
+            f"OK: {scope}; log {c.origin} at size {c.size}, root {root}, signed at "
+            f"{format_timestamp(c.timestamp)}; {self.checkpoints_verified} checkpoint(s), "
+            "each an extension of the previous one"
+        )
