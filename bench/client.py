@@ -13,7 +13,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1 import ledger_pb2_grpc as pb_grpc
 
-METADATA = (("x-ledger-actor", "bench@localhost"),)
+# Every call carries the admin token of the ledger under test (``sign_in`` after it starts).
+METADATA: tuple[tuple[str, str], ...] = ()
+
+
+def sign_in(token: str) -> None:
+    """Send ``token`` with every call of every client from now on."""
+    global METADATA
+    METADATA = (("authorization", f"Bearer {token}"),)
+
+
 TIMEOUT = 30.0
 OPTIONS: Sequence[tuple[str, Any]] = (
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),

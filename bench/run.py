@@ -27,12 +27,13 @@ if sys.path and Path(sys.path[0]).resolve() == HERE:  # run as a script: import 
 
 from bench import ceilings, procstat, report  # noqa: E402
 from bench.cases import CASES, SQLITE_ONLY, Bed, Context, Sizes, failed_row  # noqa: E402
-from bench.client import Client, channel  # noqa: E402
+from bench.client import Client, channel, sign_in  # noqa: E402
 from bench.report import Row  # noqa: E402
 from bench.server import Ledgerd, Postgres  # noqa: E402
 
 BACKENDS = ("sqlite", "postgres")
 CEILINGS = ("echo-unary", "echo-stream", "es-save-sqlite", "es-save-postgres")
+OPT_IN = ("deploy",)  # run only when named in --cases, once, after the backends
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -42,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--cases",
         default="ceilings," + ",".join(CASES),
-        help=f"comma list of: ceilings,{','.join(CASES)}",
+        help=f"comma list of: ceilings,{','.join(CASES)}; opt-in: deploy (needs Docker)",
     )
     p.add_argument("--secs", type=float, default=None, help="seconds per timed load (10; quick 2)")
     p.add_argument("--out", default=str(HERE / "results" / "latest.json"))
@@ -56,7 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
     args.cases = [c for c in args.cases.split(",") if c]
-    unknown = set(args.backends) - set(BACKENDS) | set(args.cases) - {"ceilings", *CASES}
+    unknown = set(args.backends) - set(BACKENDS) | set(args.cases) - {"ceilings", *CASES, *OPT_IN}
     if unknown:
         p.error(f"unknown backend or case: {', '.join(sorted(unknown))}")
     args.secs = args.secs or (2.0 if args.quick else 10.0)
@@ -146,6 +147,7 @@ async def run_backend(
     url = ctx.postgres.database("ledger_bench") if backend == "postgres" and ctx.postgres else ""
     srv = Ledgerd(database_url=url)
     started = await asyncio.to_thread(srv.start)
+    sign_in(srv.token())
     print(f"[{backend}] ledgerd pid {srv.pid} on {srv.target}, up in {started:.2f} s", flush=True)
     try:
         async with channel(srv.target) as ch:
@@ -192,9 +194,11 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         if "ceilings" in args.cases:
             await measure_ceilings(ctx, args.backends, 1 if args.quick else 3)
-        cases = [c for c in args.cases if c != "ceilings"]
+        cases = [c for c in args.cases if c != "ceilings" and c not in OPT_IN]
         for backend in args.backends if cases else []:
             servers[backend] = await run_backend(ctx, backend, cases, out, args.keep)
+        if "deploy" in args.cases:
+            await asyncio.to_thread(run_deploy, ctx, args.quick, out)
     finally:
         if ctx.postgres is not None:
             ctx.postgres.stop()
@@ -222,6 +226,23 @@ async def main_async(args: argparse.Namespace) -> int:
     out.with_suffix(".md").write_text(table + "\n")
     print(f"results: {out} and {out.with_suffix('.md')}")
     return 1 if any(r.passed is False for r in ctx.rows) else 0
+
+
+def run_deploy(ctx: Context, quick: bool, out: Path) -> None:
+    """Our Docker rollout against Docker Swarm's (``bench/deploy.py``; its own ledgerd with
+    the Docker runtime on SQLite). The full result goes to ``<out>-deploy.json``."""
+    from bench import deploy  # the Docker SDK is needed by this case only
+
+    options = deploy.Options(
+        rounds=3 if quick else 5,
+        quiet_wait=min(ctx.quiet_wait, 5.0),
+        log_copy=out.with_name(f"{out.stem}-ledgerd-deploy.log"),
+        say=lambda line: print(f"[deploy] {line}", flush=True),
+    )
+    result = deploy.run(options)
+    for row in deploy.rows(result):
+        ctx.emit(row)
+    out.with_name(f"{out.stem}-deploy.json").write_text(json.dumps(result, indent=1) + "\n")
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -69,13 +69,18 @@ class Ledgerd:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-        env.update(LEDGER_RUNTIME="record", LEDGER_LISTEN=self.target)
+        # The benchmark measures the server, not the per-key rate limit: switch it off.
+        env.update(LEDGER_RUNTIME="record", LEDGER_LISTEN=self.target, LEDGER_RATE_LIMIT="0")
+        env["LEDGER_DATA"] = str(self.data_dir)  # keys and tokens live there on both backends
         if self.database_url:
             env["LEDGER_DATABASE_URL"] = self.database_url
-        else:
-            env["LEDGER_DATA"] = str(self.data_dir)
         env.update(self.extra_env)
         return env
+
+    def token(self) -> str:
+        """The admin token the ledger wrote on its first start ('' until then)."""
+        path = self.data_dir / "admin.token"
+        return path.read_text().strip() if path.exists() else ""
 
     def start(self, timeout: float = 60.0) -> float:
         """Start and wait for ``listening on``; returns the seconds it took."""

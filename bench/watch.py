@@ -26,7 +26,8 @@ from typing import Any
 
 import grpc
 
-from bench.client import METADATA, channel
+from bench import client as bench_client
+from bench.client import channel
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1 import ledger_pb2_grpc as pb_grpc
 
@@ -49,7 +50,9 @@ class Stream:
 
 
 async def watch(stub: Any, stream: Stream, stop_at: list[int], reached: asyncio.Event) -> None:
-    call = stub.WatchEvents(pb.WatchEventsRequest(from_position=stream.start), metadata=METADATA)
+    call = stub.WatchEvents(
+        pb.WatchEventsRequest(from_position=stream.start), metadata=bench_client.METADATA
+    )
     start = stream.start
     try:
         async for response in call:

@@ -21,6 +21,7 @@ MAX_PAGE_SIZE = 100
 LOG_STREAM_TIMEOUT = 3600.0  # a build's logs follow the build; builds end within an hour
 UPLOAD_TIMEOUT = 3600.0  # a source upload may be large; it is still bounded
 CHUNK_SIZE = 64 * 1024
+EXPORT_PAGE_SIZE = 500  # the server's largest page (it also stops pages at ~2 MiB)
 
 
 def paginate(fetch: Callable[[int, str], tuple[Sequence[T], str]], limit: int) -> list[T]:
@@ -46,12 +47,19 @@ class LedgerClient:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self._stub: ledger_pb2_grpc.LedgerStub | None = None
+        self._keys: ledger_pb2_grpc.KeysStub | None = None
 
     @property
     def stub(self) -> ledger_pb2_grpc.LedgerStub:
         if self._stub is None:
             self._stub = ledger_pb2_grpc.LedgerStub(self.transport.channel)
         return self._stub
+
+    @property
+    def keys_stub(self) -> ledger_pb2_grpc.KeysStub:
+        if self._keys is None:
+            self._keys = ledger_pb2_grpc.KeysStub(self.transport.channel)
+        return self._keys
 
     # ------------------------------------------------------------------ apps
 
@@ -276,6 +284,31 @@ class LedgerClient:
             assert isinstance(response, pb.WatchEventsResponse)
             yield response
 
+    # ------------------------------------------------------------------ keys
+
+    def create_key(self, name: str, role: str, apps: Sequence[str]) -> pb.CreateKeyResponse:
+        request = pb.CreateKeyRequest(
+            name=name, role=role, apps=list(apps), request_id=new_request_id()
+        )
+        return self.transport.unary(self.keys_stub.CreateKey, request, pb.CreateKeyResponse)
+
+    def list_keys(self, limit: int, include_revoked: bool = False) -> list[pb.Key]:
+        def fetch(size: int, token: str) -> tuple[Sequence[pb.Key], str]:
+            request = pb.ListKeysRequest(
+                page_size=size, page_token=token, include_revoked=include_revoked
+            )
+            page = self.transport.unary(self.keys_stub.ListKeys, request, pb.ListKeysResponse)
+            return page.keys, page.next_page_token
+
+        return paginate(fetch, limit)
+
+    def revoke_key(self, key_id: str) -> pb.Key:
+        request = pb.RevokeKeyRequest(id=key_id, request_id=new_request_id())
+        return self.transport.unary(self.keys_stub.RevokeKey, request, pb.Key)
+
+    def whoami(self) -> pb.Key:
+        return self.transport.unary(self.keys_stub.WhoAmI, pb.WhoAmIRequest(), pb.Key)
+
     # ------------------------------------------------------------------ rack
 
     def rack_releases(self) -> list[pb.RackRelease]:
@@ -284,3 +317,47 @@ class LedgerClient:
             self.stub.ListRackReleases, request, pb.ListRackReleasesResponse
         )
         return list(response.releases)
+
+    # ------------------------------------------------------------------ audit
+
+    def get_checkpoint(self) -> pb.SignedCheckpoint:
+        request = pb.GetCheckpointRequest()
+        return self.transport.unary(self.stub.GetCheckpoint, request, pb.SignedCheckpoint)
+
+    def get_inclusion_proof(
+        self, position: int, tree_size: int = 0
+    ) -> pb.GetInclusionProofResponse:
+        request = pb.GetInclusionProofRequest(position=position, tree_size=tree_size)
+        return self.transport.unary(
+            self.stub.GetInclusionProof, request, pb.GetInclusionProofResponse
+        )
+
+    def get_consistency_proof(
+        self, old_size: int, new_size: int = 0
+    ) -> pb.GetConsistencyProofResponse:
+        request = pb.GetConsistencyProofRequest(old_size=old_size, new_size=new_size)
+        return self.transport.unary(
+            self.stub.GetConsistencyProof, request, pb.GetConsistencyProofResponse
+        )
+
+    def export_events(
+        self, tree_size: int, *, with_proofs: bool = True, from_position: int = 1
+    ) -> Iterator[pb.ExportedEvent]:
+        """The stored events up to ``tree_size`` (with their inclusion proofs in it), page
+        by page, in log order."""
+        token = ""
+        seen: set[str] = set()
+        while True:
+            request = pb.ExportEventsRequest(
+                from_position=from_position,
+                tree_size=tree_size,
+                with_proofs=with_proofs,
+                page_size=EXPORT_PAGE_SIZE,
+                page_token=token,
+            )
+            page = self.transport.unary(self.stub.ExportEvents, request, pb.ExportEventsResponse)
+            yield from page.events
+            token = page.next_page_token
+            if not token or token in seen:
+                return
+            seen.add(token)

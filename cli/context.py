@@ -11,13 +11,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import IO, Any
 
 import click
 
 from cli import render
 from cli.client import LedgerClient
-from cli.transport import DEFAULT_HOST, DEFAULT_TIMEOUT, Transport, actor
+from cli.errors import EXIT_USAGE, CliError
+from cli.transport import DEFAULT_HOST, DEFAULT_TIMEOUT, Transport
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Session:
     environ: Mapping[str, str]
     host: str = DEFAULT_HOST
     token: str | None = None
+    ca: str | None = None  # file of PEM CA certificates: TLS, verified with them
+    tls: bool = False  # TLS verified with the system's roots
     json: bool = False
     app: str | None = None
     timeout: float = DEFAULT_TIMEOUT
@@ -42,8 +46,9 @@ class Session:
         if self._client is None:
             transport = Transport(
                 host=self.host,
-                actor=actor(self.environ),
                 token=self.token,
+                ca=self._read_ca(),
+                tls=self.tls,
                 timeout=self.timeout,
                 sleep=self.sleep,
             )
@@ -51,14 +56,32 @@ class Session:
         return self._client
 
     def configure(
-        self, *, host: str | None, token: str | None, as_json: bool, app: str | None
+        self,
+        *,
+        host: str | None,
+        token: str | None,
+        as_json: bool,
+        app: str | None,
+        ca: str | None = None,
+        tls: bool = False,
     ) -> None:
         """Apply the global options; unset ones fall back to ``LEDGER_HOST``,
-        ``LEDGER_TOKEN`` and ``LEDGER_APP`` (a blank token means none)."""
+        ``LEDGER_TOKEN``, ``LEDGER_APP`` and ``LEDGER_CA`` (a blank token means none)."""
         self.host = host or self.environ.get("LEDGER_HOST") or DEFAULT_HOST
         self.token = (token or self.environ.get("LEDGER_TOKEN") or "").strip() or None
+        self.ca = ca or self.environ.get("LEDGER_CA") or None
+        self.tls = tls
         self.json = as_json
         self.app = app or self.environ.get("LEDGER_APP") or None
+
+    def _read_ca(self) -> bytes | None:
+        if self.ca is None:
+            return None
+        try:
+            return Path(self.ca).read_bytes()
+        except OSError as error:
+            message = f"cannot read the CA file {self.ca}: {error.strerror}"
+            raise CliError(message, EXIT_USAGE) from None
 
     def close(self) -> None:
         """Close the channel, if one was opened."""

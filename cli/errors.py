@@ -48,18 +48,51 @@ def exit_code_for(code: grpc.StatusCode | None) -> int:
     return EXIT_UNREACHABLE if code in _UNREACHABLE_CODES else EXIT_REFUSED
 
 
-def rpc_error_message(error: grpc.RpcError, host: str, timeout: float | None) -> str:
+NOT_SIGNED_IN = "not signed in: set LEDGER_TOKEN or pass --token TOKEN"
+TOKEN_REFUSED = (
+    "the token was refused: it names no valid key (unknown or revoked); check LEDGER_TOKEN "
+    "or --token"
+)
+
+
+def rpc_error_message(
+    error: grpc.RpcError,
+    host: str,
+    timeout: float | None,
+    *,
+    signed_in: bool = True,
+    secure: bool = False,
+) -> str:
     """The one-line message for a failed call: the server's details, or why it was not
-    reached."""
+    reached (``signed_in``: a token was sent; ``secure``: over TLS)."""
     code = _code_of(error)
     if code == grpc.StatusCode.UNAVAILABLE:
-        return f"cannot reach ledgerd at {host}"
+        return f"cannot reach ledgerd at {host}" + _tls_hint(_details_of(error), secure)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return TOKEN_REFUSED if signed_in else NOT_SIGNED_IN
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         within = f" within {timeout:g}s" if timeout else ""
         return f"ledgerd at {host} did not answer{within}"
     details = _details_of(error)
     name = code.name.lower() if code is not None else "unknown error"
     return details if details else name
+
+
+def handshake_failed(error: grpc.RpcError) -> bool:
+    """Whether the call failed in the TLS handshake (which a retry would not fix)."""
+    details = _details_of(error)
+    return "CERTIFICATE_VERIFY_FAILED" in details or "handshake failed" in details.lower()
+
+
+def _tls_hint(details: str, secure: bool) -> str:
+    """Why a connection failed, when the TLS handshake says so ('' otherwise)."""
+    if "CERTIFICATE_VERIFY_FAILED" in details:
+        return ": its TLS certificate is not signed by the CA given (--ca or LEDGER_CA)"
+    if secure and ("WRONG_VERSION_NUMBER" in details or "handshake failed" in details.lower()):
+        return ": the TLS handshake failed (does ledgerd serve TLS on this address?)"
+    if not secure and "Socket closed" in details:
+        return " (if it serves TLS, give its CA with --ca FILE or LEDGER_CA, or use --tls)"
+    return ""
 
 
 def rpc_exit_code(error: grpc.RpcError) -> int:

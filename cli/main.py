@@ -8,7 +8,8 @@ returned code). It is the single error boundary: every failure below it becomes 
     0  ok
     1  the server refused the request (NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION,
        ALREADY_EXISTS, ABORTED, PERMISSION_DENIED, UNAUTHENTICATED, …), or the answer
-       is "no" (a build failed, `env get` of a key that is not set)
+       is "no" (a build failed, `env get` of a key that is not set, `audit verify` found
+       a problem)
     2  usage error (bad or missing arguments or options, no app given)
     3  a waited-for promotion (--wait) did not succeed
     4  cannot reach the server (UNAVAILABLE after retries, DEADLINE_EXCEEDED)
@@ -17,11 +18,12 @@ returned code). It is the single error boundary: every failure below it becomes 
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from contextlib import redirect_stderr, redirect_stdout, suppress
-from typing import IO
+from typing import IO, ClassVar
 
 import click
 import grpc
@@ -30,6 +32,7 @@ from cli.commands.apps import apps
 from cli.commands.builds import build, builds, deploy
 from cli.commands.env import env
 from cli.commands.events import history, watch
+from cli.commands.keys import keys, whoami
 from cli.commands.promotions import promotions
 from cli.commands.rack import rack
 from cli.commands.releases import releases
@@ -47,11 +50,12 @@ from cli.transport import DEFAULT_HOST
 EXIT_INTERRUPTED = 130
 
 EPILOG = """\b
-Environment: LEDGER_HOST, LEDGER_TOKEN, LEDGER_APP (overridden by the options).
+Environment: LEDGER_HOST, LEDGER_TOKEN, LEDGER_APP, LEDGER_CA (overridden by the options).
 \b
 Exit codes:
   0  ok
-  1  the server refused the request (not found, invalid, precondition, conflict, ...)
+  1  the server refused the request (not found, invalid, precondition, conflict, not
+     signed in, permission denied, ...), or `audit verify` failed
   2  usage error
   3  a waited-for promotion (--wait) did not succeed
   4  cannot reach the server (unavailable after retries, deadline exceeded)
@@ -59,8 +63,27 @@ Exit codes:
 """
 
 
+class LazyGroup(click.Group):
+    """A group whose heavier subcommands are imported only when used (the audit commands
+    load the cryptography stack: every other command starts faster without it)."""
+
+    LAZY: ClassVar[dict[str, tuple[str, str]]] = {"audit": ("cli.commands.audit", "audit")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            module, name = self.LAZY[cmd_name]
+            command = getattr(importlib.import_module(module), name)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
 @click.group(
     name="ledgerctl",
+    cls=LazyGroup,
     epilog=EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -70,17 +93,31 @@ Exit codes:
     help=f"Address of ledgerd (default: $LEDGER_HOST or {DEFAULT_HOST}).",
 )
 @click.option("--token", metavar="TOKEN", help="Bearer token (default: $LEDGER_TOKEN).")
+@click.option(
+    "--ca",
+    metavar="FILE",
+    help="Use TLS, verifying ledgerd with the CA certificates in FILE (default: $LEDGER_CA).",
+)
+@click.option("--tls", is_flag=True, help="Use TLS, verifying ledgerd with the system's CAs.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
 @click.option("-a", "--app", metavar="APP", help="The app (default: $LEDGER_APP).")
 @click.pass_context
 def root(
-    ctx: click.Context, host: str | None, token: str | None, as_json: bool, app: str | None
+    ctx: click.Context,
+    host: str | None,
+    token: str | None,
+    ca: str | None,
+    tls: bool,
+    as_json: bool,
+    app: str | None,
 ) -> None:
     """Deploy Ledger: builds, releases, environments and promotions, with full history."""
-    session_of(ctx).configure(host=host, token=token, as_json=as_json, app=app)
+    session_of(ctx).configure(host=host, token=token, as_json=as_json, app=app, ca=ca, tls=tls)
 
 
 for _command in (apps, build, deploy, builds, releases, env, promotions, history, watch, rack):
+    root.add_command(_command)
+for _command in (keys, whoami):
     root.add_command(_command)
 
 
@@ -112,7 +149,13 @@ def main(
     except CliError as error:
         return _fail(session, error.message, error.exit_code)
     except grpc.RpcError as error:
-        message = rpc_error_message(error, session.host, session.timeout)
+        message = rpc_error_message(
+            error,
+            session.host,
+            session.timeout,
+            signed_in=session.token is not None,
+            secure=session.tls or session.ca is not None,
+        )
         return _fail(session, message, rpc_exit_code(error))
     except (click.Abort, KeyboardInterrupt):
         return _fail(session, "interrupted", EXIT_INTERRUPTED)

@@ -66,6 +66,7 @@ def release(message: ledger_pb2.Release, *, with_env: bool = False) -> JsonDict:
     }
     if with_env:
         result["env"] = dict(sorted(message.env.items()))
+        result["env_masked"] = message.env_masked  # values withheld from this key: all ""
     return result
 
 
@@ -168,8 +169,13 @@ def optional_promotion(message: Message, field: str) -> JsonDict | None:
 
 
 def env(message: ledger_pb2.Env) -> JsonDict:
-    """An app's environment: ``{"version": n, "env": {...}}`` with sorted keys."""
-    return {"version": message.version, "env": dict(sorted(message.values.items()))}
+    """An app's environment: ``{"version": n, "env": {...}, "masked": bool}``, sorted keys
+    (``masked``: the values were withheld from this key and are all "")."""
+    return {
+        "version": message.version,
+        "env": dict(sorted(message.values.items())),
+        "masked": message.masked,
+    }
 
 
 def env_update(message: ledger_pb2.UpdateEnvResponse) -> JsonDict:

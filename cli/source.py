@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
 MANIFEST = "ledger.yml"  # the name ledgerd reads (ledger.manifest.FILENAME)
 DOCKERFILE = "Dockerfile"
 DOCKERIGNORE = ".dockerignore"
@@ -86,6 +84,8 @@ def always_sent(directory: Path) -> list[str]:
 
 
 def _services(manifest: Path) -> list[dict[str, Any]]:
+    import yaml  # costly import: only when building
+
     try:
         data = yaml.safe_load(manifest.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

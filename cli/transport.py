@@ -1,26 +1,26 @@
-"""The wire: one gRPC channel, the caller's metadata, deadlines and safe retries.
+"""The wire: one gRPC channel, the caller's token, deadlines and safe retries.
 
-Every call carries ``x-ledger-actor: <user>@<host>`` (recorded by the server until real
-authentication exists) and, when a token is configured, ``authorization: Bearer <token>``.
-Unary calls get a deadline; a call that fails with UNAVAILABLE is retried a few times with
-backoff. Mutating requests carry a ``request_id`` chosen once before the first attempt, so a
-retry after a lost answer is recognised by the server and appends nothing.
+Every call carries ``authorization: Bearer <token>`` when a token is configured (the
+server records the key it names as the actor of what the call changes). With a CA
+(``--ca``/``LEDGER_CA``) the channel is TLS and the server's certificate must be signed
+by that CA; ``--tls`` uses TLS with the system's trusted roots. Unary calls get a
+deadline; a call that fails with UNAVAILABLE is retried a few times with backoff.
+Mutating requests carry a ``request_id`` chosen once before the first attempt, so a retry
+after a lost answer is recognised by the server and appends nothing.
 """
 
 from __future__ import annotations
 
-import getpass
-import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
-from cli.errors import status_code
+from cli.errors import handshake_failed, status_code
 
 DEFAULT_HOST = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 30.0
@@ -43,24 +43,6 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def actor(environ: Mapping[str, str]) -> str:
-    """``<user>@<hostname>`` of whoever runs the CLI, in printable ASCII."""
-    user = next(
-        (environ[k] for k in ("LOGNAME", "USER", "LNAME", "USERNAME") if environ.get(k)),
-        None,
-    )
-    if user is None:
-        try:
-            user = getpass.getuser()
-        except (OSError, KeyError):
-            user = "unknown"
-    return _ascii(f"{user}@{socket.gethostname()}")
-
-
-def _ascii(value: str) -> str:
-    return value.encode("ascii", "backslashreplace").decode("ascii")
-
-
 @dataclass
 class Transport:
     """Calls one ledgerd: owns the channel, adds metadata, deadlines and retries.
@@ -70,8 +52,9 @@ class Transport:
     """
 
     host: str
-    actor: str
     token: str | None = None
+    ca: bytes | None = None  # PEM roots to verify the server with: TLS
+    tls: bool = False  # TLS with the system's roots (when no ca is given)
     timeout: float = DEFAULT_TIMEOUT
     retries: int = RETRIES
     backoff: float = BACKOFF
@@ -82,8 +65,17 @@ class Transport:
     def channel(self) -> grpc.Channel:
         """The channel, opened on first use (nothing connects at construction)."""
         if self._channel is None:
-            self._channel = grpc.insecure_channel(self.host, options=list(_CHANNEL_OPTIONS))
+            options = list(_CHANNEL_OPTIONS)
+            if self.secure:
+                credentials = grpc.ssl_channel_credentials(root_certificates=self.ca)
+                self._channel = grpc.secure_channel(self.host, credentials, options=options)
+            else:
+                self._channel = grpc.insecure_channel(self.host, options=options)
         return self._channel
+
+    @property
+    def secure(self) -> bool:
+        return self.tls or self.ca is not None
 
     def close(self) -> None:
         """Close the channel if it was opened."""
@@ -93,10 +85,7 @@ class Transport:
 
     def metadata(self) -> list[tuple[str, str]]:
         """The metadata sent with every call."""
-        result = [("x-ledger-actor", self.actor)]
-        if self.token:
-            result.append(("authorization", f"Bearer {self.token}"))
-        return result
+        return [("authorization", f"Bearer {self.token}")] if self.token else []
 
     def unary(self, method: Callable[..., Any], request: Any, returns: type[M]) -> M:
         """Call a unary (or client-streaming, when ``request`` is a callable making a
@@ -133,13 +122,16 @@ class Transport:
                 call.cancel()
 
     def retrying(self, attempt: Callable[[], Any]) -> Any:
-        """Run ``attempt``; on UNAVAILABLE run it again up to ``retries`` times."""
+        """Run ``attempt``; on UNAVAILABLE run it again up to ``retries`` times (not when
+        the TLS handshake failed: a wrong CA stays wrong)."""
         delay = self.backoff
         for remaining in range(self.retries, -1, -1):
             try:
                 return attempt()
             except grpc.RpcError as error:
                 if remaining == 0 or status_code(error) != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                if handshake_failed(error):
                     raise
             self.sleep(delay)
             delay *= 2

@@ -79,6 +79,21 @@ class CancelPromotion:
 
 
 @dataclass(frozen=True)
+class CreateKey:
+    """A new deploy key: ``role`` is admin, deployer, auditor or reader; ``apps`` the apps
+    a deployer or reader key acts on (none for admin and auditor keys)."""
+
+    name: str
+    role: str
+    apps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RevokeKey:
+    key_id: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What a handled command produced, and the log position that includes it.
 
@@ -97,3 +112,4 @@ class Outcome:
     added: tuple[str, ...] = ()
     changed: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    key_id: str = ""

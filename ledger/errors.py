@@ -33,3 +33,11 @@ class Conflict(LedgerError):
 
 class Unavailable(LedgerError):
     """A dependency (database, runtime) cannot be reached right now."""
+
+
+class Unauthenticated(LedgerError):
+    """No credentials, or credentials that name no valid key (unknown or revoked)."""
+
+
+class PermissionDenied(LedgerError):
+    """A valid key whose role or apps do not allow the request."""

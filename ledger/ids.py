@@ -29,15 +29,20 @@ def new_id(kind: str) -> str:
     return kind + "".join(secrets.choice(ALPHABET) for _ in range(ID_LENGTH))
 
 
+def is_id(kind: str, value: str) -> bool:
+    """Whether ``value`` is a well-formed id of ``kind``."""
+    return _PUBLIC_ID[kind].fullmatch(value) is not None
+
+
 def check_id(kind: str, value: str) -> str:
     """Return ``value`` if it is a well-formed id of ``kind``, else raise."""
-    if not _PUBLIC_ID[kind].match(value):
+    if not is_id(kind, value):
         raise InvalidArgument(f"{value[:40]!r} is not a {_KIND_NAMES[kind]} id")
     return value
 
 
 def check_app_name(name: str) -> str:
-    if not APP_NAME.match(name):
+    if not APP_NAME.fullmatch(name):
         raise InvalidArgument(
             f"invalid app name {name[:40]!r}: use 1-30 lowercase letters, digits or '-', "
             "starting with a letter"
@@ -46,7 +51,7 @@ def check_app_name(name: str) -> str:
 
 
 def check_env_key(key: str) -> str:
-    if not ENV_KEY.match(key):
+    if not ENV_KEY.fullmatch(key):
         raise InvalidArgument(
             f"invalid environment key {key[:40]!r}: use letters, digits and '_', "
             "not starting with a digit"
@@ -55,7 +60,7 @@ def check_env_key(key: str) -> str:
 
 
 def check_request_id(request_id: str) -> str:
-    if request_id and not REQUEST_ID.match(request_id):
+    if request_id and not REQUEST_ID.fullmatch(request_id):
         raise InvalidArgument("invalid request_id: use 1-128 letters, digits or ._:-")
     return request_id
 

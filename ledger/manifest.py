@@ -168,7 +168,7 @@ class Manifest:
 
 def _service(name: str, spec: Any) -> Service:
     where = f"services.{name}"
-    _expect(SERVICE_NAME.match(name) is not None, f"{where}: a service name is [a-z][a-z0-9-]*")
+    _expect(SERVICE_NAME.fullmatch(name) is not None, f"{where}: a service name is [a-z][a-z0-9-]*")
     if spec is None:
         spec = {}
     _expect(isinstance(spec, dict), f"{where} must be a mapping")
@@ -257,7 +257,9 @@ def _environment(value: Any, where: str) -> dict[str, str | None]:
             key, sep, default = entry.partition("=")
             items.append((key, default if sep else None))
     for key, default in items:
-        _expect(ENV_KEY.match(key) is not None, f"{where}.environment: {key!r} is not a valid key")
+        _expect(
+            ENV_KEY.fullmatch(key) is not None, f"{where}.environment: {key!r} is not a valid key"
+        )
         entries[key] = default
     return entries
 

@@ -34,6 +34,7 @@ MAX_ENV_KEYS = 1000
 MAX_ENV_VALUE = 64 * 1024
 MAX_TEXT = 1000
 MAX_DEADLINE = 24 * 3600
+MAX_NAMED_KEYS = 3  # env keys a refusal names, each cut short: a message stays one short line
 
 
 class LedgerService:
@@ -339,8 +340,16 @@ def _check_deadline(seconds: int) -> None:
 
 
 def _text(name: str, value: str) -> None:
+    """A free text (a description): bounded, and without NUL, which PostgreSQL cannot
+    store in the projections (one would stop them for every app)."""
     if len(value) > MAX_TEXT:
         raise InvalidArgument(f"{name} is longer than {MAX_TEXT} characters")
+    if "\x00" in value:
+        raise InvalidArgument(f"{name} contains a NUL byte")
+
+
+def _short(key: str, length: int = 40) -> str:
+    return key if len(key) <= length else key[:length] + "…"
 
 
 def _check_env_change(command: UpdateEnv) -> None:
@@ -351,9 +360,7 @@ def _check_env_change(command: UpdateEnv) -> None:
         raise InvalidArgument("nothing to change: give keys to set or unset")
     if len(command.set_values) + len(command.unset) > MAX_ENV_KEYS:
         raise InvalidArgument(f"at most {MAX_ENV_KEYS} keys per change")
-    overlap = set(command.set_values) & set(command.unset)
-    if overlap:
-        raise InvalidArgument(f"{', '.join(sorted(overlap))} both set and unset")
+    # Each key is checked before a message names it (as the overlap below does).
     for key, value in command.set_values.items():
         check_env_key(key)
         if len(value) > MAX_ENV_VALUE:
@@ -362,3 +369,8 @@ def _check_env_change(command: UpdateEnv) -> None:
             raise InvalidArgument(f"the value of {key} contains a NUL byte")
     for key in command.unset:
         check_env_key(key)
+    overlap = sorted(set(command.set_values) & set(command.unset))
+    if overlap:
+        shown = ", ".join(_short(key) for key in overlap[:MAX_NAMED_KEYS])
+        more = f" and {len(overlap) - MAX_NAMED_KEYS} more" if len(overlap) > MAX_NAMED_KEYS else ""
+        raise InvalidArgument(f"{shown}{more} both set and unset")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from urllib.parse import unquote, urlsplit
 from ledger.errors import InvalidArgument
 
 RUNTIMES = ("record", "docker")
+MIN_MESSAGE_BYTES = 128 * 1024
+LOG_ORIGIN = re.compile(r"[!-*,-~]{1,100}")  # printable ASCII but space and '+' (a key name)
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,22 @@ class Settings:
     docker_host: str = ""  # empty: the engine's default socket (or DOCKER_HOST)
     max_source_bytes: int = 512 * 1024 * 1024
     build_workers: int = 4
+    tls_cert: Path | None = None  # PEM certificate chain: serve TLS (with tls_key)
+    tls_key: Path | None = None  # PEM private key of tls_cert
+    cipher_key: str = ""  # base64 AES key; empty: the key file
+    cipher_key_file: Path | None = None  # default: <data_dir>/cipher.key
+    signing_key_file: Path | None = None  # checkpoint signing key; default <data_dir>/signing.key
+    log_origin: str = "deploy-ledger"  # the log's name in its signed checkpoints
+    # Largest request message (grpc's own RESOURCE_EXHAUSTED beyond it); sources stream in
+    # 64 KiB chunks, so this bounds single messages, not uploads.
+    max_message_bytes: int = 4 * 1024 * 1024
+    rate_limit: int = 1000  # requests per second per key and ledgerd; 0: unlimited
+    rate_burst: int = 2000  # requests a key may make at once; from_env: twice rate_limit
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        rate_limit = _count(env, "LEDGER_RATE_LIMIT", cls.rate_limit)
         settings = cls(
             data_dir=Path(env.get("LEDGER_DATA", ".ledger")),
             database_url=env.get("LEDGER_DATABASE_URL", ""),
@@ -58,6 +73,17 @@ class Settings:
             docker_host=env.get("LEDGER_DOCKER_HOST", env.get("DOCKER_HOST", "")),
             max_source_bytes=_int(env, "LEDGER_MAX_SOURCE_BYTES", 512 * 1024 * 1024),
             build_workers=_int(env, "LEDGER_BUILD_WORKERS", 4),
+            tls_cert=_path(env, "LEDGER_TLS_CERT"),
+            tls_key=_path(env, "LEDGER_TLS_KEY"),
+            cipher_key=env.get("LEDGER_CIPHER_KEY", "").strip(),
+            cipher_key_file=Path(env["LEDGER_CIPHER_KEY_FILE"])
+            if env.get("LEDGER_CIPHER_KEY_FILE")
+            else None,
+            signing_key_file=_path(env, "LEDGER_SIGNING_KEY"),
+            log_origin=env.get("LEDGER_LOG_ORIGIN", "").strip() or cls.log_origin,
+            max_message_bytes=_int(env, "LEDGER_MAX_MESSAGE_BYTES", cls.max_message_bytes),
+            rate_limit=rate_limit,
+            rate_burst=_int(env, "LEDGER_RATE_BURST", max(2 * rate_limit, 1)),
         )
         settings.validate()
         return settings
@@ -69,6 +95,23 @@ class Settings:
             )
         if self.database_url and not self.postgres:
             raise InvalidArgument("LEDGER_DATABASE_URL must be a postgresql:// URL")
+        if not LOG_ORIGIN.fullmatch(self.log_origin):
+            raise InvalidArgument(
+                "LEDGER_LOG_ORIGIN must be 1 to 100 printable characters, no spaces and no '+'"
+            )
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise InvalidArgument(
+                "LEDGER_TLS_CERT and LEDGER_TLS_KEY go together: set both to serve TLS, or neither"
+            )
+        if self.max_message_bytes < MIN_MESSAGE_BYTES:
+            raise InvalidArgument(
+                f"LEDGER_MAX_MESSAGE_BYTES must be at least {MIN_MESSAGE_BYTES} "
+                "(ledgerctl sends sources in 64 KiB chunks)"
+            )
+        if self.rate_limit < 0 or self.rate_burst < 1:
+            raise InvalidArgument(
+                "LEDGER_RATE_LIMIT must be 0 (unlimited) or more, LEDGER_RATE_BURST at least 1"
+            )
 
     @property
     def postgres(self) -> PostgresTarget | None:
@@ -85,6 +128,25 @@ class Settings:
             password=unquote(url.password or ""),
             dbname=url.path.lstrip("/") or "ledger",
         )
+
+
+def _path(env: Mapping[str, str], key: str) -> Path | None:
+    raw = env.get(key, "").strip()
+    return Path(raw) if raw else None
+
+
+def _count(env: Mapping[str, str], key: str, default: int) -> int:
+    """A non-negative integer (0 is meaningful: "no limit")."""
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidArgument(f"{key} must be an integer") from None
+    if value < 0:
+        raise InvalidArgument(f"{key} must not be negative")
+    return value
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:

@@ -13,6 +13,7 @@ The composition root calls::
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any, cast
@@ -24,6 +25,7 @@ from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment
 
 from projections import sql
+from projections.audit import ValueDigest
 from projections.env import POPO, SQLITE, postgres_env, sqlite_env, views_env
 from projections.store import LedgerViews, PostgresLedgerViews, SQLiteLedgerViews
 from projections.worker import ProjectionWorker
@@ -44,7 +46,9 @@ __all__ = [
 ]
 
 
-def open_views(env: Mapping[str, str], upstream: str = "Ledger") -> LedgerViews:
+def open_views(
+    env: Mapping[str, str], upstream: str = "Ledger", value_digest: ValueDigest | None = None
+) -> LedgerViews:
     """Construct the views the library's way (tables created if missing).
 
     ``env`` is an eventsourcing env (see :func:`views_env`); keys may be prefixed with
@@ -64,6 +68,12 @@ def open_views(env: Mapping[str, str], upstream: str = "Ledger") -> LedgerViews:
     else:
         raise ValueError(f"no views for persistence module {settings['PERSISTENCE_MODULE']}")
     views.upstream = upstream
+    if views.tree_is_missing():
+        # Made before the views kept the log's Merkle tree: project everything again.
+        logging.getLogger(__name__).warning("the views lack the Merkle tree: rebuilding them")
+        views.reset()
+    if value_digest is not None:
+        views.value_digest = value_digest
     return views
 
 

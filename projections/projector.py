@@ -10,41 +10,21 @@ that key instead of double-counting. Views get env keys, never values.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from ledger.domain import App, Build, Promotion, Rack, Release, RequestRecord
-from projections import sql
-from projections.audit import Projectable, audit_data, audited, to_json
+from projections import keys, sql
+from projections.audit import MASKING, Projectable, ValueDigest, audit_data, audited, to_json
+from projections.changes import Change, Insert, Update
 from projections.views import EventView
 
-
-class Insert(NamedTuple):
-    """A new row of ``table`` (every column given)."""
-
-    table: str
-    row: dict[str, object]
-
-
-class Update(NamedTuple):
-    """New values for some columns of the row of ``table`` with primary key ``key``.
-
-    Values are constants taken from the event, never expressions over the old row, so
-    successive updates of one row can be merged (the store relies on it).
-    """
-
-    table: str
-    key: tuple[object, ...]
-    values: dict[str, object]
-
-
-Change = Insert | Update
-
+__all__ = ["AUDIT_COLUMNS", "AUDIT_ONLY", "Change", "Insert", "Update", "project"]
 
 AUDIT_COLUMNS = ("position", "type", "app", "actor", "time", "request_id", "data")
 
 
 def project(
-    item: Projectable, with_view: bool = True
+    item: Projectable, with_view: bool = True, digest: ValueDigest = MASKING
 ) -> tuple[list[Change], tuple[object, ...] | None, EventView | None]:
     """One event's row changes, its audit row (values of ``AUDIT_COLUMNS``) and, if asked,
     its audit entry. Bookkeeping events (RequestRecorded) have neither of the last two.
@@ -55,7 +35,7 @@ def project(
     changes = handler(event, item.position, time) if handler else []
     if not audited(event):
         return changes, None, None
-    data = audit_data(event)
+    data = audit_data(event, digest)
     app, actor = getattr(event, "app", ""), getattr(event, "actor", "")
     request_id = getattr(event, "request_id", "")
     row = (item.position, item.type, app, actor, time, request_id, to_json(data))
@@ -302,6 +282,7 @@ _HANDLERS: dict[type[Any], Handler] = {
     Promotion.RollbackFailed: _status("rollback_failed", ended=True),
     Promotion.Cancelled: _promotion_cancelled,
     Rack.VersionStarted: _rack_version_started,
+    **keys.HANDLERS,
 }
 AUDIT_ONLY: frozenset[type[Any]] = frozenset(
     {App.PromotionQueued, Promotion.CancelRequested, Rack.Created, RequestRecord.Created}

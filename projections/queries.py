@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Any
 
 from projections import rows, sql
+from projections.keys import key_view
 from projections.views import (
     AppView,
     BuildLogView,
     BuildView,
     EnvChangeView,
     EventView,
+    KeyView,
     PromotionView,
     RackReleaseView,
     ReleaseView,
@@ -162,3 +164,24 @@ class ReadQueries(ABC):
     def rack_releases(self) -> list[RackReleaseView]:
         """Newest first."""
         return [rows.rack_release(row) for row in self._rows(sql.LIST_RACK_RELEASES)]
+
+    # -- deploy keys ------------------------------------------------------------------
+
+    def get_key(self, key_id: str) -> KeyView | None:
+        row = self._row(sql.SELECT_KEY, key_id)
+        return None if row is None else key_view(row)
+
+    def key_by_token_hash(self, token_hash: str) -> KeyView | None:
+        """The key (revoked or not) whose token has this SHA-256, if any."""
+        row = self._row(sql.SELECT_KEY_BY_TOKEN, token_hash)
+        return None if row is None else key_view(row)
+
+    def list_keys(
+        self, after_position: int = 0, limit: int = 50, include_revoked: bool = False
+    ) -> list[KeyView]:
+        """Oldest first; keys created after ``after_position``."""
+        statement = sql.LIST_KEYS if include_revoked else sql.LIST_ACTIVE_KEYS
+        return [key_view(row) for row in self._rows(statement, after_position, limit)]
+
+    def active_admin_ids(self) -> list[str]:
+        return [row["id"] for row in self._rows(sql.ACTIVE_ADMIN_KEYS)]

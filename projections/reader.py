@@ -12,6 +12,7 @@ from projections.views import (
     BuildView,
     EnvChangeView,
     EventView,
+    KeyView,
     PromotionView,
     RackReleaseView,
     ReleaseView,
@@ -98,6 +99,18 @@ class ReadModel(Protocol):
         """
 
     def rack_releases(self) -> list[RackReleaseView]: ...
+
+    def get_key(self, key_id: str) -> KeyView | None: ...
+
+    def key_by_token_hash(self, token_hash: str) -> KeyView | None:
+        """The key (revoked or not) whose token has this SHA-256, if any."""
+
+    def list_keys(
+        self, after_position: int = 0, limit: int = 50, include_revoked: bool = False
+    ) -> list[KeyView]:
+        """Oldest first; keys created after ``after_position``."""
+
+    def active_admin_ids(self) -> list[str]: ...
 
 
 EventListener = Callable[[list[EventView]], None]

@@ -32,6 +32,9 @@ TABLES = (
     "activations",
     "events",
     "rack_releases",
+    "keys",
+    "merkle_nodes",  # the Merkle tree of the log: see projections/merkle.py
+    "merkle_gaps",
 )
 TERMINAL_PROMOTION_STATUSES = ("succeeded", "rolled_back", "rollback_failed", "cancelled")
 
@@ -89,6 +92,18 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS {ix}events_time ON {events} (time)",
     """CREATE TABLE IF NOT EXISTS {rack_releases} (
         position BIGINT PRIMARY KEY, version TEXT NOT NULL, started_at BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {keys} (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, apps TEXT NOT NULL,
+        token_hash TEXT NOT NULL, actor TEXT NOT NULL, created_at BIGINT NOT NULL,
+        position BIGINT NOT NULL, revoked_at BIGINT, revoked_by TEXT NOT NULL)""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS {ix}keys_token_hash ON {keys} (token_hash)",
+    # BYTEA is PostgreSQL's type; SQLite gives the name NUMERIC affinity, which keeps a
+    # BLOB value as it is, so one statement serves both.
+    """CREATE TABLE IF NOT EXISTS {merkle_nodes} (
+        level INTEGER NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,
+        PRIMARY KEY (level, idx))""",
+    """CREATE TABLE IF NOT EXISTS {merkle_gaps} (
+        leaf BIGINT PRIMARY KEY, position BIGINT NOT NULL)""",
 )
 
 # -- writes: generated from the tables' keys, so each shape is spelled in one place ---------
@@ -104,6 +119,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "activations": ("position",),
     "events": ("position",),
     "rack_releases": ("position",),
+    "keys": ("id",),
 }
 
 INSERT_ONLY = frozenset(
@@ -168,6 +184,13 @@ ACTIVATION_AT_TIME = (
 )
 LAST_POSITION_AT_TIME = "SELECT MAX(position) AS position FROM {events} WHERE time <= ?"
 LIST_RACK_RELEASES = "SELECT * FROM {rack_releases} ORDER BY position DESC"
+SELECT_KEY = "SELECT * FROM {keys} WHERE id = ?"
+SELECT_KEY_BY_TOKEN = "SELECT * FROM {keys} WHERE token_hash = ?"
+LIST_KEYS = "SELECT * FROM {keys} WHERE position > ? ORDER BY position LIMIT ?"
+LIST_ACTIVE_KEYS = (
+    "SELECT * FROM {keys} WHERE position > ? AND revoked_at IS NULL ORDER BY position LIMIT ?"
+)
+ACTIVE_ADMIN_KEYS = "SELECT id FROM {keys} WHERE role = 'admin' AND revoked_at IS NULL"
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)

@@ -26,9 +26,11 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRe
 from psycopg.sql import SQL
 
 from projections import rows, sql
-from projections.audit import Projectable
+from projections.audit import MASKING, Projectable, ValueDigest
+from projections.merkle import MerkleWriter
 from projections.projector import AUDIT_COLUMNS, Change, Insert, project
 from projections.queries import ReadQueries
+from projections.tree_queries import TreeQueries
 from projections.views import EventView
 
 UPSTREAM = "Ledger"  # LedgerApplication.name: the tracking row we read and write
@@ -41,11 +43,20 @@ class Waiter(Protocol):
     def wait_for(self, position: int, timeout: float = 5.0) -> bool: ...
 
 
-class LedgerViews(ReadQueries, TrackingRecorder, ABC):
-    """Projection tables with exactly-once tracking, and the read model over them."""
+class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
+    """Projection tables with exactly-once tracking, and the read model over them.
+
+    The tables include the log's Merkle tree (:mod:`projections.merkle`), extended by
+    every batch in the batch's transaction.
+    """
 
     upstream: str = UPSTREAM
     waiter: Waiter | None = None
+    value_digest: ValueDigest = MASKING  # what env values become in the audit timeline
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.merkle = MerkleWriter()
 
     @abstractmethod
     def _track(self, cursor: Any, tracking: Tracking) -> None:
@@ -73,26 +84,34 @@ class LedgerViews(ReadQueries, TrackingRecorder, ABC):
         pending = PendingWrites()
         views: list[EventView] = []
         for item in items:
-            changes, audit_row, view = project(item, with_views)
+            changes, audit_row, view = project(item, with_views, self.value_digest)
             for change in changes:
                 pending.add(change)
             if audit_row is not None:
                 pending.append("events", AUDIT_COLUMNS, audit_row)
             if view is not None:
                 views.append(view)
-        with self._transaction(commit=True) as cursor:
-            self._track(cursor, tracking)
-            for statement, rows_ in pending.statements():
-                translated = self.dialect.sql(statement)
-                if len(rows_) == 1:
-                    cursor.execute(translated, rows_[0])
-                else:
-                    cursor.executemany(translated, rows_)
+        with self.merkle.lock:
+            try:
+                with self._transaction(commit=True) as cursor:
+                    self._track(cursor, tracking)
+                    for statement, rows_ in pending.statements():
+                        translated = self.dialect.sql(statement)
+                        if len(rows_) == 1:
+                            cursor.execute(translated, rows_[0])
+                        else:
+                            cursor.executemany(translated, rows_)
+                    self.merkle.append(cursor, self.dialect, items)
+            except BaseException:
+                self.merkle.forget()
+                raise
+            self.merkle.committed()
         return views
 
     def reset(self, application_name: str = "") -> None:
         """Empty every view table and forget the position: the next catch-up rebuilds."""
-        with self._transaction(commit=True) as cursor:
+        with self.merkle.lock, self._transaction(commit=True) as cursor:
+            self.merkle.forget()
             for table in sql.TABLES:
                 cursor.execute(f"DELETE FROM {self.dialect.table(table)}")
             cursor.execute(

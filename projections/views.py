@@ -131,3 +131,18 @@ class RackReleaseView:
     version: str
     started_at: datetime
     position: int
+
+
+@dataclass(frozen=True)
+class KeyView:
+    """A deploy key as listed: never its token, nor the token's hash."""
+
+    id: str
+    name: str
+    role: str
+    apps: tuple[str, ...]
+    actor: str  # who created it
+    created_at: datetime
+    position: int
+    revoked_at: datetime | None = None
+    revoked_by: str = ""

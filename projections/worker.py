@@ -171,14 +171,16 @@ class ProjectionWorker:
                     self._position = tracked
                 return 0, self.batch_size
             items = [
-                Projectable(n.id, event_type(n.topic), self.ledger.mapper.to_domain_event(n))
+                Projectable(n.id, event_type(n.topic), self.ledger.mapper.to_domain_event(n), n)
                 for n in notifications
             ]
             fresh = [item for item in items if item.position > tracked]
             listening = bool(self.listeners)
             entries: list[EventView] = []
             if listening:  # what others projected already, our listeners still need
-                entries = [e for e in map(audit_entry, items[: len(items) - len(fresh)]) if e]
+                digest = self.views.value_digest
+                already = items[: len(items) - len(fresh)]
+                entries = [e for e in (audit_entry(item, digest) for item in already) if e]
             if fresh:
                 tracking = Tracking(name, fresh[-1].position)
                 try:

@@ -16,11 +16,12 @@ from typing import Any, ParamSpec, TypeVar
 
 from ledger.commands import Outcome
 from ledger.domain import Meta
-from ledger.errors import InvalidArgument, NotFound, Unavailable
+from ledger.errors import NotFound, Unavailable
 from ledger.ids import check_app_name, check_request_id
 from ledger.service import LedgerService
 from projections.reader import ReadModel
 from projections.views import AppView
+from server.auth import current
 from server.bootstrap import Container
 from server.broadcast import Broadcaster
 
@@ -28,9 +29,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 C = TypeVar("C")
 
-ACTOR_KEY = "x-ledger-actor"
-ANONYMOUS = "anonymous"
-MAX_ACTOR = 200
 CATCH_UP_TIMEOUT = 10.0
 
 
@@ -81,13 +79,7 @@ class Backend:
 
 
 def meta_of(context: Any, request_id: str = "") -> Meta:
-    """Who is asking (``x-ledger-actor`` until real auth) and under which request id."""
+    """Who is asking (the key the call was authenticated with: never a client-supplied
+    name) and under which request id."""
     check_request_id(request_id)
-    actor = ""
-    for key, value in context.invocation_metadata() or ():
-        if key == ACTOR_KEY:
-            actor = value if isinstance(value, str) else value.decode(errors="replace")
-    actor = actor.strip()
-    if len(actor) > MAX_ACTOR or any(not ch.isprintable() for ch in actor):
-        raise InvalidArgument(f"{ACTOR_KEY} must be at most {MAX_ACTOR} printable characters")
-    return Meta(actor=actor or ANONYMOUS, request_id=request_id)
+    return Meta(actor=current().actor, request_id=request_id)

@@ -26,16 +26,22 @@ from ledger.application import LedgerApplication
 from ledger.building import Builder, BuildService
 from ledger.domain import Meta
 from ledger.errors import Unavailable
+from ledger.keys import KeyService
 from ledger.promoter import LocalClaims, Promoter
 from ledger.runtime import ReleaseSpec, Runtime
 from ledger.service import LedgerService
 from ledger.settings import Settings
 from projections import ProjectionWorker, open_views
+from projections.audit import ValueDigest
 from projections.sql import SCHEMA_VERSION
 from projections.store import LedgerViews
 from runtime.record import RecordRuntime
+from server.admin_token import create_first_admin_key
+from server.audit_log import AuditLog
 from server.broadcast import Broadcaster
+from server.cipher import CIPHER_TOPIC, audit_digest_key, check_cipher_key, cipher_key
 from server.claims import PostgresClaims
+from server.signing import signing_key
 
 log = logging.getLogger("ledgerd")
 
@@ -56,6 +62,8 @@ def ledger_env(settings: Settings) -> dict[str, str]:
     env = {
         "IS_SNAPSHOTTING_ENABLED": "y",
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        "CIPHER_TOPIC": CIPHER_TOPIC,
+        "CIPHER_KEY": cipher_key(settings),
     }
     env.update(_persistence(settings, "events.sqlite"))
     if settings.postgres is None:
@@ -197,6 +205,8 @@ class Container:
     lock: DataDirLock
     builder: Builder
     builds: BuildService
+    keys: KeyService
+    audit_log: AuditLog
     started: bool = field(default=False)
 
     @property
@@ -204,12 +214,14 @@ class Container:
         return backend_name(self.settings)
 
     def start(self, version: str | None = None) -> None:
-        """Run projections, record the rack version, resume promotions in flight."""
+        """Run projections, record the rack version (and, on a new ledger, create the
+        first admin key), resume promotions in flight."""
         self.worker.start()
         self.started = True
         outcome = self.service.record_rack_version(version or package_version(), SYSTEM)
+        position = max(outcome.position, create_first_admin_key(self.keys, self.settings.data_dir))
         self.worker.notify()
-        if not self.worker.wait_for(outcome.position, STARTUP_CATCH_UP_TIMEOUT):
+        if not self.worker.wait_for(position, STARTUP_CATCH_UP_TIMEOUT):
             raise Unavailable("the projections did not catch up with the log in time")
         in_flight = [promotion.id for promotion in self.views.promotions_in_flight()]
         if in_flight:
@@ -260,6 +272,7 @@ def _close_views(views: LedgerViews) -> None:
 
 def bootstrap(settings: Settings) -> Container:
     """Build the object graph for ``settings``; nothing runs until ``start()``."""
+    signer = signing_key(settings)
     lock = DataDirLock(settings)
     try:
         with creating_tables(settings):
@@ -267,7 +280,9 @@ def bootstrap(settings: Settings) -> Container:
                 env=ledger_env(settings), snapshot_interval=settings.snapshot_interval
             )
             try:
-                views = open_views(views_env(settings))
+                check_cipher_key(ledger)
+                digest = ValueDigest(audit_digest_key(cipher_key(settings)))
+                views = open_views(views_env(settings), value_digest=digest)
             except BaseException:
                 ledger.close()
                 raise
@@ -299,4 +314,6 @@ def bootstrap(settings: Settings) -> Container:
         lock=lock,
         builder=builder,
         builds=builds,
+        keys=KeyService(ledger, views),
+        audit_log=AuditLog(views, ledger.recorder, signer, settings.log_origin),
     )

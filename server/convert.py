@@ -14,6 +14,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from ledger.errors import InvalidArgument
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import (
     AppView,
@@ -38,7 +39,20 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     return stamp
 
 
-def to_datetime(stamp: Timestamp) -> datetime:
+# What a google.protobuf.Timestamp may hold: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+MIN_SECONDS = -62_135_596_800
+MAX_SECONDS = 253_402_300_799
+MAX_NANOS = 999_999_999
+
+
+def to_datetime(stamp: Timestamp, field: str = "time") -> datetime:
+    """The moment a request's timestamp names; INVALID_ARGUMENT (naming ``field``) for
+    seconds or nanos outside what a Timestamp may hold, which no datetime can represent."""
+    if not MIN_SECONDS <= stamp.seconds <= MAX_SECONDS or not 0 <= stamp.nanos <= MAX_NANOS:
+        raise InvalidArgument(
+            f"{field} is not a valid timestamp: seconds must fall in the years 1 to 9999 "
+            f"and nanos in 0 to {MAX_NANOS}"
+        )
     return stamp.ToDatetime(tzinfo=UTC)
 
 

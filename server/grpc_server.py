@@ -1,10 +1,14 @@
-"""The grpc.aio server: the Ledger servicer plus health checking and reflection.
+"""The grpc.aio server: the Ledger and Keys servicers plus health checking and reflection.
 
 grpc.aio rather than the thread-pool server because WatchEvents streams live for
 hours: in aio a watcher is a coroutine, not a pinned thread (notes/grpc.md §1.1).
 Options follow notes/grpc.md §1.4: keepalive that lets watch clients ping every
 30-60 s, connections recycled every ~30 min so long-lived watchers rebalance,
-4 MiB requests, and a generous concurrent-RPC ceiling as an overload guard.
+requests of at most ``LEDGER_MAX_MESSAGE_BYTES`` (4 MiB), and a generous concurrent-RPC
+ceiling as an overload guard. Every call but health checks and reflection passes the
+authentication interceptor (``server/interceptor.py``), then the per-key request rate
+limit (``server/limits.py``). With ``LEDGER_TLS_CERT`` and ``LEDGER_TLS_KEY`` the port
+serves TLS only.
 """
 
 from __future__ import annotations
@@ -20,13 +24,18 @@ from grpc_reflection.v1alpha import reflection
 
 from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2, ledger_pb2_grpc
+from server.auth import Authenticator
 from server.backend import Backend
 from server.bootstrap import Container, bootstrap
-from server.servicers import LedgerServicer
+from server.interceptor import AuthInterceptor, Guard
+from server.limits import RateLimiter, RateLimitInterceptor
+from server.servicers import KeysServicer, LedgerServicer
+from server.tls import server_credentials
 
 log = logging.getLogger("ledgerd")
 
 SERVICE_NAME: str = ledger_pb2.DESCRIPTOR.services_by_name["Ledger"].full_name
+KEYS_SERVICE_NAME: str = ledger_pb2.DESCRIPTOR.services_by_name["Keys"].full_name
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 MAX_CONCURRENT_RPCS = 10_000
@@ -34,7 +43,7 @@ DEFAULT_GRACE_SECONDS = 5.0
 RESCAN_SECONDS = 5.0  # how soon a live ledgerd takes over the promotions of a dead one
 
 
-def server_options() -> list[tuple[str, int]]:
+def server_options(max_receive_bytes: int = MAX_RECEIVE_BYTES) -> list[tuple[str, int]]:
     # Jitter the connection age so that watchers do not all reconnect at once.
     age_ms = 30 * 60_000 + random.randint(0, 5 * 60_000)
     return [
@@ -45,7 +54,7 @@ def server_options() -> list[tuple[str, int]]:
         ("grpc.http2.max_ping_strikes", 2),
         ("grpc.max_connection_age_ms", age_ms),
         ("grpc.max_connection_age_grace_ms", 5 * 60_000),
-        ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+        ("grpc.max_receive_message_length", max_receive_bytes),
         # A second ledgerd on a busy port must fail, not silently share it.
         ("grpc.so_reuseport", 0),
     ]
@@ -57,29 +66,49 @@ class LedgerServer:
     Must be started and stopped on the event loop it serves from.
     """
 
-    def __init__(self, container: Container, listen: str) -> None:
+    def __init__(
+        self, container: Container, listen: str, credentials: grpc.ServerCredentials | None = None
+    ) -> None:
         self.container = container
         self.listen = listen
+        self.credentials = credentials  # None: plaintext
         self.port = 0
         self.backend = Backend(container)
         self.health = health.aio.HealthServicer()
+        self.authenticator = Authenticator(container.views)
+        container.worker.add_listener(self.authenticator.on_events)  # revocations
         self._server = grpc.aio.server(
-            options=server_options(), maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS
+            options=server_options(container.settings.max_message_bytes),
+            maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
+            # Authentication first: the rate limit charges the key it authenticated.
+            interceptors=[
+                AuthInterceptor(Guard(self.backend, self.authenticator)),
+                RateLimitInterceptor(
+                    RateLimiter(container.settings.rate_limit, container.settings.rate_burst)
+                ),
+            ],
         )
         ledger_pb2_grpc.add_LedgerServicer_to_server(LedgerServicer(self.backend), self._server)
+        ledger_pb2_grpc.add_KeysServicer_to_server(
+            KeysServicer(self.backend, self.authenticator), self._server
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
-            (SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME), self._server
+            (SERVICE_NAME, KEYS_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
+            self._server,
         )
 
     async def start(self) -> int:
         """Bind, start serving, report SERVING; returns the port bound."""
-        self.port = self._server.add_insecure_port(self.listen)
+        if self.credentials is None:
+            self.port = self._server.add_insecure_port(self.listen)
+        else:
+            self.port = self._server.add_secure_port(self.listen, self.credentials)
         if not self.port:
             raise OSError(f"cannot listen on {self.listen}")
         self.container.broadcaster.bind(asyncio.get_running_loop(), self.container.views.position())
         await self._server.start()
-        for name in ("", SERVICE_NAME):
+        for name in ("", SERVICE_NAME, KEYS_SERVICE_NAME):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self.port
 
@@ -88,6 +117,7 @@ class LedgerServer:
         await self.health.enter_graceful_shutdown()
         self.container.broadcaster.close()
         await self._server.stop(grace)
+        self.container.worker.remove_listener(self.authenticator.on_events)
         await asyncio.to_thread(self.backend.close)
 
     async def wait_for_termination(self) -> None:
@@ -109,10 +139,11 @@ async def serve(
 
     The one serving path, used by ``ledgerd`` and by the in-process test server.
     """
+    credentials = server_credentials(settings)  # bad TLS files: fail before anything runs
     container = bootstrap(settings)
     try:
         await asyncio.to_thread(container.start)
-        server = LedgerServer(container, settings.listen)
+        server = LedgerServer(container, settings.listen, credentials)
         await server.start()
         ready(server)
         rescanning = asyncio.create_task(_rescan(container)) if settings.postgres else None

@@ -18,6 +18,7 @@ from eventsourcing.persistence import PersistenceError
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from server.bootstrap import Container, backend_name, bootstrap, package_version
+from server.signing import signing_key
 
 log = logging.getLogger("ledgerd")
 
@@ -77,15 +78,39 @@ async def _serve(settings: Settings) -> None:
     def announce(server: LedgerServer) -> None:
         click.echo(
             f"ledgerd {package_version()} listening on {server.address} "
-            f"({backend_name(settings)}, runtime {settings.runtime})",
+            f"({backend_name(settings)}, runtime {settings.runtime}"
+            f"{', TLS' if settings.tls_cert else ''})",
             err=True,
         )
+        public_key = server.container.audit_log.public_key.to_text()
+        log.info("checkpoints of the log are signed by the public key %s", public_key)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await serve(settings, stop, announce, SHUTDOWN_GRACE_SECONDS)
+
+
+@main.group()
+def audit() -> None:
+    """The log's tamper evidence."""
+
+
+@audit.command("public-key")
+def public_key_command() -> None:
+    """Print the public key that verifies the log's signed checkpoints.
+
+    Creates the signing key ($LEDGER_SIGNING_KEY, default $LEDGER_DATA/signing.key) if it
+    does not exist yet. Give the line to auditors: ledgerctl audit verify --key '<line>'.
+    """
+    settings = _settings()
+    try:
+        key = signing_key(settings)
+    except (LedgerError, OSError) as error:
+        click.echo(f"ledgerd: {error}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    click.echo(key.public_key().to_text())
 
 
 @main.group()

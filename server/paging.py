@@ -21,6 +21,7 @@ from ledger.errors import InvalidArgument
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_TOKEN_LENGTH = 1024
+MAX_CURSOR = 2**63 - 1  # numeric cursors are positions and versions: int64 in every database
 
 T = TypeVar("T")
 Cursor = str | int
@@ -77,7 +78,7 @@ def _decode(token: str, digest: str) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         body = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise invalid from None
     if not isinstance(body, dict) or body.get("s") != digest:
         raise InvalidArgument("page_token does not match this request: start again without one")
@@ -96,7 +97,7 @@ def int_cursor(request: PageRequest) -> int:
     """The cursor of a list paginated by a number (position, version); 0 on page one."""
     if request.cursor is None:
         return 0
-    if not isinstance(request.cursor, int) or request.cursor <= 0:
+    if not isinstance(request.cursor, int) or not 0 < request.cursor <= MAX_CURSOR:
         raise InvalidArgument("invalid page_token: start again without one")
     return request.cursor
 

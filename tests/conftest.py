@@ -66,14 +66,14 @@ def ledgerd(ledgerd_settings: Settings) -> Iterator[InProcessLedgerd]:
 
 @pytest.fixture
 def ledgerd_channel(ledgerd: InProcessLedgerd) -> Iterator[grpc.Channel]:
-    with grpc.insecure_channel(ledgerd.address) as channel:
-        grpc.channel_ready_future(channel).result(timeout=10)
+    """A channel to the `ledgerd` fixture whose calls sign in with its admin key."""
+    with ledgerd.channel() as channel:
         yield channel
 
 
 @pytest.fixture
 def ledgerd_client(ledgerd_channel: grpc.Channel) -> ledger_pb2_grpc.LedgerStub:
-    """A sync `ledger.v1.Ledger` stub talking to the `ledgerd` fixture over TCP."""
+    """A sync `ledger.v1.Ledger` stub talking to the `ledgerd` fixture over TCP (as admin)."""
     return ledger_pb2_grpc.LedgerStub(ledgerd_channel)
 
 

@@ -17,6 +17,8 @@ from cli.tables import clean
 from cli.waiting import check_promotion, wait_for_promotion
 from ledger_api.v1 import ledger_pb2 as pb
 
+MASKED = "***"
+
 
 @click.group("env", invoke_without_command=True)
 @app_option
@@ -30,9 +32,14 @@ def env(session: Session) -> None:
     if click.get_current_context().invoked_subcommand is not None:
         return
     current = session.client.get_env(session.require_app())
+    if current.masked and not session.json:
+        session.err("env values are masked: this key may not see them")
     session.emit(
         render.env(current),
-        lambda: "\n".join(clean(f"{k}={v}") for k, v in sorted(current.values.items())),
+        lambda: "\n".join(
+            clean(f"{k}={MASKED if current.masked else v}")
+            for k, v in sorted(current.values.items())
+        ),
     )
 
 
@@ -47,6 +54,10 @@ def env_get(session: Session, key: str) -> None:
     current = session.client.get_env(app)
     if key not in current.values:
         raise CliError(f"{key} is not set in the environment of {app}")
+    if current.masked:
+        raise CliError(
+            f"the value of {key} is masked: this key may not see the env values of {app}"
+        )
     session.out(current.values[key])
 
 

@@ -48,7 +48,7 @@ class BuildService:
         """
         _check_description(command.description)
         image = command.image.strip()
-        if not image or len(image) > MAX_IMAGE or any(c.isspace() for c in image):
+        if not image or len(image) > MAX_IMAGE or not all(_in_reference(c) for c in image):
             raise InvalidArgument("image must be a reference like registry/name:tag")
         self.ledger.app(command.app)
         image_id = self.runtime.resolve_image(image)
@@ -138,5 +138,13 @@ class BuildService:
 
 
 def _check_description(description: str) -> None:
+    """Bounded, and without NUL, which PostgreSQL cannot store in the projections."""
     if len(description) > MAX_TEXT:
         raise InvalidArgument(f"description is longer than {MAX_TEXT} characters")
+    if "\x00" in description:
+        raise InvalidArgument("description contains a NUL byte")
+
+
+def _in_reference(character: str) -> bool:
+    """Whether an image reference may hold ``character``: printable, not a space."""
+    return character.isprintable() and not character.isspace()

@@ -9,6 +9,7 @@ stable (``ledger:<Type>``): the stored log never depends on module paths.
 from ledger.domain.app import App
 from ledger.domain.base import LedgerEvent, Meta, event_type
 from ledger.domain.build import Build
+from ledger.domain.key import Key
 from ledger.domain.promotion import Cause, Promotion, PromotionStatus
 from ledger.domain.records import Rack, RequestRecord
 from ledger.domain.release import Release, ReleaseReason
@@ -17,6 +18,7 @@ __all__ = [
     "App",
     "Build",
     "Cause",
+    "Key",
     "LedgerEvent",
     "Meta",
     "Promotion",

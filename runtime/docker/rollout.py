@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from ledger.domain import Cause
@@ -89,6 +91,32 @@ class Converger:
             if cause is not None:
                 return cause
         others = [c for c in ours if c.release != release.release_id and c.running]
+        # A replaced container is stopped in the background while the next new one starts:
+        # capacity never drops below scale, and a rollout does not wait for each stop.
+        stops: list[Future[None]] = []
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stop") as stopping:
+
+            def stop(container: ContainerInfo) -> None:
+                stops.append(stopping.submit(self._stop, container, progress))
+
+            cause = self._replace(
+                release, service, promotion_id, progress, limits, current, others, stop
+            )
+        for stopped in stops:
+            stopped.result()  # an engine error while stopping surfaces as before
+        return cause
+
+    def _replace(
+        self,
+        release: ReleaseSpec,
+        service: Service,
+        promotion_id: str,
+        progress: Progress,
+        limits: Limits,
+        current: list[ContainerInfo],
+        others: list[ContainerInfo],
+        stop: Callable[[ContainerInfo], None],
+    ) -> Cause | None:
         taken = {c.index for c in current}
         free = (n for n in itertools.count(1) if n not in taken)
         for _ in range(service.scale - len(current)):
@@ -114,9 +142,9 @@ class Converger:
             if cause is not None:
                 return cause
             if others:
-                self._stop(others.pop(0), progress)
+                stop(others.pop(0))
         for container in others:
-            self._stop(container, progress)
+            stop(container)
         return None
 
     def _healthy(

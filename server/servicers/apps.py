@@ -3,6 +3,7 @@ StreamBuildLogs."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +16,7 @@ from ledger.ids import check_app_name
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import AppView, BuildView
 from server import convert
+from server.auth import current
 from server.backend import meta_of
 from server.errors import rpc
 from server.paging import page_request, paginate, str_cursor
@@ -53,10 +55,26 @@ class AppsServicer(ServicerBase):
     async def ListApps(self, request: pb.ListAppsRequest, context: Any) -> pb.ListAppsResponse:
         paging = page_request(request.page_size, request.page_token, ["ListApps"])
         after = str_cursor(paging)
-        views = await self.backend.run(self.backend.reader.list_apps, after, paging.size + 1)
+        principal = current()
+        if principal.all_apps:
+            views = await self.backend.run(self.backend.reader.list_apps, after, paging.size + 1)
+        else:  # a key limited to some apps lists those
+            own = sorted(principal.apps)
+            views = await self.backend.run(self._named_apps, own, after, paging.size + 1)
         page = paginate(paging, views, lambda view: view.name)
         apps = await self.backend.run(self._with_promotions, page.items)
         return pb.ListAppsResponse(apps=apps, next_page_token=page.next_page_token)
+
+    def _named_apps(self, names: list[str], after: str, limit: int) -> list[AppView]:
+        """The existing apps among ``names`` (sorted) after ``after``, at most ``limit``."""
+        found: list[AppView] = []
+        for name in names:
+            view = self.backend.reader.get_app(name) if name > after else None
+            if view is not None:
+                found.append(view)
+                if len(found) == limit:
+                    break
+        return found
 
     async def _app(self, name: str) -> pb.App:
         check_app_name(name)
@@ -89,6 +107,7 @@ class AppsServicer(ServicerBase):
         builds = self.backend.container.builds
         if metadata.image:
             await _no_more_messages(messages)
+            await _not_cancelled(context)
             command = commands.CreateBuild(
                 app=metadata.app, image=metadata.image, description=metadata.description
             )
@@ -100,11 +119,11 @@ class AppsServicer(ServicerBase):
                 digest=metadata.source_digest,
                 description=metadata.description,
             )
-            outcome = await self._build_from_source(source, meta, messages)
+            outcome = await self._build_from_source(source, meta, messages, context)
         return convert.build(await self.build_view(outcome.app, outcome.build_id))
 
     async def _build_from_source(
-        self, command: commands.BuildFromSource, meta: Meta, messages: Any
+        self, command: commands.BuildFromSource, meta: Meta, messages: Any, context: Any
     ) -> commands.Outcome:
         """Receive the source into a file, then record the build as started.
 
@@ -116,6 +135,7 @@ class AppsServicer(ServicerBase):
         upload = await self.backend.run(builds.open_upload)
         try:
             await self._receive(upload, messages)
+            await _not_cancelled(context)
             start = functools.partial(builds.start_from_source, upload=upload)
             return await self.backend.execute(start, command, meta)
         finally:
@@ -202,6 +222,23 @@ async def _build_metadata(messages: Any) -> pb.BuildMetadata:
         raise InvalidArgument("the first CreateBuild message must carry the metadata")
     metadata: pb.BuildMetadata = message.metadata
     return metadata
+
+
+async def _not_cancelled(context: Any) -> None:
+    """Raise CancelledError if the client cancelled the call rather than ending its stream.
+
+    gRPC ends a client stream's messages the same way whether the client half-closed it
+    (the upload is complete) or cancelled the call (it is not), and the task is only
+    cancelled a moment later, so without this a cancelled upload could be recorded as a
+    build of a truncated source. Sending the response headers tells them apart: it
+    succeeds on a live call and fails on a cancelled one.
+    """
+    try:
+        await context.send_initial_metadata(())
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:  # the call is over: nobody is waiting for a build
+        raise asyncio.CancelledError("the client cancelled CreateBuild") from error
 
 
 async def _no_more_messages(messages: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from ledger import commands
 from ledger_api.v1 import ledger_pb2 as pb
 from server import convert
+from server.auth import may_reveal_env
 from server.backend import meta_of
 from server.errors import rpc
 from server.servicers.base import ServicerBase
@@ -18,7 +19,11 @@ class EnvServicer(ServicerBase):
     @rpc
     async def GetEnv(self, request: pb.GetEnvRequest, context: Any) -> pb.Env:
         app = await self.backend.run(self.backend.service.ledger.app, request.app)
-        return convert.env(app.name, app.env_version, app.env)
+        if may_reveal_env(app.name):
+            return convert.env(app.name, app.env_version, app.env)
+        masked = convert.env(app.name, app.env_version, dict.fromkeys(app.env, ""))
+        masked.masked = True
+        return masked
 
     @rpc
     async def UpdateEnv(self, request: pb.UpdateEnvRequest, context: Any) -> pb.UpdateEnvResponse:

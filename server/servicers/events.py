@@ -31,8 +31,8 @@ class EventsServicer(ServicerBase):
         types = _event_types(request.types)
         if request.after_position < 0:
             raise InvalidArgument("after_position must not be negative")
-        since = convert.to_datetime(request.since) if request.HasField("since") else None
-        until = convert.to_datetime(request.until) if request.HasField("until") else None
+        since = convert.to_datetime(request.since, "since") if request.HasField("since") else None
+        until = convert.to_datetime(request.until, "until") if request.HasField("until") else None
         scope = [
             "ListEvents", request.app, types, str(since), str(until), request.after_position,
             request.newest_first,
@@ -89,6 +89,6 @@ def _event_types(types: Any) -> list[str]:
     if len(types) > MAX_TYPES:
         raise InvalidArgument(f"at most {MAX_TYPES} event types")
     for name in types:
-        if not EVENT_TYPE.match(name):
+        if not EVENT_TYPE.fullmatch(name):
             raise InvalidArgument(f"invalid event type {name[:40]!r}: e.g. EnvChanged")
     return sorted(set(types))

@@ -10,6 +10,7 @@ from ledger.errors import InvalidArgument
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import PromotionView, ReleaseView
 from server import convert
+from server.auth import may_reveal_env
 from server.backend import meta_of
 from server.errors import rpc
 from server.servicers.base import ServicerBase
@@ -26,7 +27,11 @@ class ReleasesServicer(ServicerBase):
         view = await self.release_view(app, release_id)
         # Views carry env keys only; the values come from the Release aggregate.
         aggregate = await self.backend.run(self.backend.service.ledger.release, view.app, view.id)
-        return convert.release(view, dict(aggregate.env))
+        if may_reveal_env(view.app):
+            return convert.release(view, dict(aggregate.env))
+        masked = convert.release(view, dict.fromkeys(aggregate.env, ""))
+        masked.env_masked = True
+        return masked
 
     @rpc
     async def ListReleases(
@@ -64,7 +69,9 @@ class ReleasesServicer(ServicerBase):
         if request.as_of_position < 0:
             raise InvalidArgument("as_of_position must not be negative")
         as_of_time = (
-            convert.to_datetime(request.as_of_time) if request.HasField("as_of_time") else None
+            convert.to_datetime(request.as_of_time, "as_of_time")
+            if request.HasField("as_of_time")
+            else None
         )
         release_id, position = await self.backend.run(
             self.backend.reader.active_release_as_of,

@@ -54,6 +54,7 @@ class Deployment:
         assert self.process is not None
         done = subprocess.run(
             [LEDGERCTL, "--host", self.process.address, *args],
+            env={**self.process_env(), "LEDGER_TOKEN": self.process.token},
             capture_output=True,
             text=True,
             timeout=60,

@@ -3,7 +3,8 @@
 Both serve real gRPC over a TCP socket on a free port. The in-process server runs the
 same :func:`server.grpc_server.serve` path as ``ledgerd`` itself and exposes its
 container for white-box checks; the subprocess is the installed entry point, started
-with ``LEDGER_*`` variables and stopped with SIGTERM like in production.
+with ``LEDGER_*`` variables and stopped with SIGTERM like in production. Both know the
+token of the ledger's admin key (``.token``, see ``tests/support/auth.py``).
 
 With the in-process server, prefer sync clients: an aio client runs a second event
 loop in the process, so let its calls end (or cancel them and wait) before its loop
@@ -20,16 +21,35 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+
+import grpc
 
 from ledger.settings import Settings
 from server.bootstrap import Container
 from server.grpc_server import LedgerServer, serve
+from tests.support.auth import channel_to, read_admin_token
 
 START_TIMEOUT = 60.0
 READY_LINE = re.compile(r"ledgerd \S+ listening on (\S+:\d+)")
+# The data dirs of the ledgerd started on each PostgreSQL database: the one that created
+# the admin key wrote its token file in its own.
+_DATA_DIRS: dict[str, list[Path]] = {}
+
+
+def _register(database_url: str, data_dir: Path) -> None:
+    if database_url:
+        known = _DATA_DIRS.setdefault(database_url, [])
+        if data_dir not in known:
+            known.append(data_dir)
+
+
+def admin_token(database_url: str, data_dir: Path) -> str:
+    """The admin token of the ledger served from ``data_dir`` (or its PostgreSQL database)."""
+    return read_admin_token(data_dir, *_DATA_DIRS.get(database_url, ()))
 
 
 class InProcessLedgerd:
@@ -50,7 +70,19 @@ class InProcessLedgerd:
         assert self.server is not None, "not started"
         return self.server.container
 
+    @property
+    def token(self) -> str:
+        """The token of the ledger's admin key."""
+        return admin_token(self.settings.database_url, self.settings.data_dir)
+
+    @contextmanager
+    def channel(self) -> Iterator[grpc.Channel]:
+        """A channel whose calls sign in with the admin key."""
+        with channel_to(self.address, self.token) as channel:
+            yield channel
+
     def start(self) -> InProcessLedgerd:
+        _register(self.settings.database_url, self.settings.data_dir)
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT):
             raise TimeoutError("ledgerd did not start in time")
@@ -103,14 +135,27 @@ class LedgerdProcess:
     def __init__(self, env: Mapping[str, str], cwd: Path) -> None:
         self.env = {**os.environ, "LEDGER_LISTEN": "127.0.0.1:0", **env}
         self.cwd = cwd
+        self.data_dir = cwd / self.env.get("LEDGER_DATA", ".ledger")
         self.address = ""
         self.output: list[str] = []
         self.process: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
 
+    @property
+    def token(self) -> str:
+        """The token of the ledger's admin key."""
+        return admin_token(self.env.get("LEDGER_DATABASE_URL", ""), self.data_dir)
+
+    @contextmanager
+    def channel(self) -> Iterator[grpc.Channel]:
+        """A channel whose calls sign in with the admin key."""
+        with channel_to(self.address, self.token) as channel:
+            yield channel
+
     def start(self) -> LedgerdProcess:
         if self.process is not None:
             return self
+        _register(self.env.get("LEDGER_DATABASE_URL", ""), self.data_dir)
         # No sub-command: plain `ledgerd` serves.
         command = [sys.executable, "-c", "from server.main import main; main()"]
         self.process = subprocess.Popen(

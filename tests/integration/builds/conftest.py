@@ -9,7 +9,6 @@ import dataclasses
 from collections.abc import Iterator
 
 import docker
-import grpc
 import pytest
 
 from ledger.settings import Settings
@@ -33,10 +32,10 @@ def docker_ledgerd(
 
 @pytest.fixture
 def ledgerctl(docker_ledgerd: InProcessLedgerd) -> Ledgerctl:
-    return Ledgerctl(docker_ledgerd.address)
+    return Ledgerctl(docker_ledgerd.address, docker_ledgerd.token)
 
 
 @pytest.fixture
 def client(docker_ledgerd: InProcessLedgerd) -> Iterator[LedgerStub]:
-    with grpc.insecure_channel(docker_ledgerd.address) as channel:
+    with docker_ledgerd.channel() as channel:
         yield LedgerStub(channel)

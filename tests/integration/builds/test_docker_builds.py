@@ -17,7 +17,6 @@ from cli.source import pack
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from tests.integration.cli.runner import Ledgerctl, Result
-from tests.integration.server.helpers import ACTOR
 from tests.support.docker import HTTP_APP, remove_app, unique_app, write_context
 
 pytestmark = pytest.mark.docker
@@ -166,7 +165,7 @@ def test_builds_logs_follows_a_running_build_until_it_ends(
     ledgerctl: Ledgerctl, client: LedgerStub, docker_app: str, tmp_path: Path
 ) -> None:
     ledgerctl.ok("apps", "create", docker_app)
-    created = client.CreateBuild(upload(docker_app, source(tmp_path / "src", SLOW)), metadata=ACTOR)
+    created = client.CreateBuild(upload(docker_app, source(tmp_path / "src", SLOW)))
     assert created.status == "running"
 
     result = ledgerctl("-a", docker_app, "builds", "logs", created.id)

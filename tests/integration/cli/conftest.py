@@ -10,7 +10,7 @@ from tests.support.ledgerd import InProcessLedgerd
 
 @pytest.fixture
 def ledgerctl(ledgerd: InProcessLedgerd) -> Ledgerctl:
-    return Ledgerctl(ledgerd.address)
+    return Ledgerctl(ledgerd.address, ledgerd.token)
 
 
 @pytest.fixture

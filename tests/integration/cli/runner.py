@@ -36,11 +36,17 @@ class Result:
 
 
 class Ledgerctl:
-    """Runs ``ledgerctl`` as user ``ann`` with ``LEDGER_APP=web`` against one ledgerd."""
+    """Runs ``ledgerctl`` as user ``ann`` with ``LEDGER_APP=web`` against one ledgerd,
+    signed in with ``token`` (``LEDGER_TOKEN``)."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, token: str = "") -> None:
         self.address = address
-        self.environ = {"LEDGER_HOST": address, "LEDGER_APP": "web", "USER": USER}
+        self.environ = {
+            "LEDGER_HOST": address,
+            "LEDGER_APP": "web",
+            "USER": USER,
+            "LEDGER_TOKEN": token,
+        }
 
     def __call__(self, *argv: str, environ: Mapping[str, str] | None = None) -> Result:
         stdout, stderr = io.StringIO(), io.StringIO()
@@ -49,9 +55,9 @@ class Ledgerctl:
         )
         return Result(code, stdout.getvalue(), stderr.getvalue())
 
-    def ok(self, *argv: str) -> Result:
+    def ok(self, *argv: str, environ: Mapping[str, str] | None = None) -> Result:
         """Run and require exit 0."""
-        result = self(*argv)
+        result = self(*argv, environ=environ)
         assert result.code == 0, result.stderr
         return result
 

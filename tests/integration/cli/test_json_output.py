@@ -80,10 +80,16 @@ def test_build_json_has_the_build_and_the_id_of_the_release_it_created(web: Ledg
     assert [r["id"] for r in web.ok("--json", "releases").json] == [data["release_id"]]
 
 
-def test_env_json_is_its_version_and_its_sorted_values(web: Ledgerctl) -> None:
+def test_env_json_is_its_version_its_sorted_values_and_whether_they_are_masked(
+    web: Ledgerctl,
+) -> None:
     web.ok("env", "set", "B=2", "A=x=y")
 
-    assert web.ok("--json", "env").json == {"version": 1, "env": {"A": "x=y", "B": "2"}}
+    assert web.ok("--json", "env").json == {
+        "version": 1,
+        "env": {"A": "x=y", "B": "2"},
+        "masked": False,
+    }
 
 
 def test_env_set_json_reports_the_change_and_no_release_before_the_first_build(

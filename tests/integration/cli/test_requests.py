@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,22 +12,23 @@ import pytest
 from cli.client import LedgerClient
 from cli.transport import Transport
 from ledger_api.v1 import ledger_pb2 as pb
-from tests.integration.cli.runner import SQLITE_ONLY, USER, Ledgerctl
+from tests.integration.cli.runner import SQLITE_ONLY, Ledgerctl
 from tests.support.ledgerd import InProcessLedgerd
 
 pytestmark = SQLITE_ONLY
 
 
-def test_every_event_a_command_records_names_the_user_at_this_host_as_the_actor(
+def test_every_event_a_command_records_names_the_signed_in_key_as_the_actor(
     web: Ledgerctl,
 ) -> None:
     web.ok("env", "set", "A=1")
     web.ok("build", "--image", "web:1")
+    key = web.ok("--json", "whoami").json
 
     events = web.history()
 
     assert {event["type"] for event in events} >= {"AppCreated", "EnvChanged", "BuildCreated"}
-    assert {event["actor"] for event in events} == {f"{USER}@{socket.gethostname()}"}
+    assert {event["actor"] for event in events} == {f"{key['name']} ({key['id']})"}
 
 
 def test_each_command_sends_a_fresh_request_id_so_two_identical_builds_make_two_releases(
@@ -97,7 +97,9 @@ def lossy_client(ledgerd: InProcessLedgerd) -> Iterator[tuple[LedgerClient, Lose
     lose = LoseTheFirstAnswer()
     with grpc.insecure_channel(ledgerd.address) as channel:
         lossy = grpc.intercept_channel(channel, lose)
-        transport = TransportOver(lossy, host=ledgerd.address, actor="ann@ci", sleep=lambda _: None)
+        transport = TransportOver(
+            lossy, host=ledgerd.address, token=ledgerd.token, sleep=lambda _: None
+        )
         yield LedgerClient(transport), lose
 
 

@@ -31,8 +31,8 @@ class Watch:
     """``ledgerctl --json watch --from 0 [ARGS]`` in a subprocess, its stdout read line by
     line. No LEDGER_APP: it follows the whole log unless ``-a`` is given."""
 
-    def __init__(self, address: str, *argv: str) -> None:
-        environ = {**os.environ, "LEDGER_HOST": address, "USER": USER}
+    def __init__(self, address: str, token: str, *argv: str) -> None:
+        environ = {**os.environ, "LEDGER_HOST": address, "LEDGER_TOKEN": token, "USER": USER}
         environ.pop("LEDGER_APP", None)
         self.process = subprocess.Popen(
             [str(LEDGERCTL), "--json", "watch", "--from", "0", *argv],
@@ -76,7 +76,7 @@ def watching(ledgerd: InProcessLedgerd) -> Iterator[Callable[..., Watch]]:
     started: list[Watch] = []
 
     def start(*argv: str) -> Watch:
-        started.append(Watch(ledgerd.address, *argv))
+        started.append(Watch(ledgerd.address, ledgerd.token, *argv))
         return started[-1]
 
     yield start

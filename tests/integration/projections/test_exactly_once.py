@@ -36,7 +36,7 @@ def head(ledger: Ledger) -> int:
 def items(ledger: Ledger, start: int = 1) -> list[Projectable]:
     notifications = ledger.app.recorder.select_notifications(start, 10_000)
     decode = ledger.app.mapper.to_domain_event
-    return [Projectable(n.id, event_type(n.topic), decode(n)) for n in notifications]
+    return [Projectable(n.id, event_type(n.topic), decode(n), n) for n in notifications]
 
 
 def execute_raw(ledger: Ledger, statement: str) -> None:

@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-import grpc
-
 from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
@@ -30,9 +28,8 @@ def ledgerd_env(settings: Settings) -> dict[str, str]:
 
 @contextmanager
 def connected(process: LedgerdProcess) -> Iterator[LedgerStub]:
-    """A gRPC client of ``process`` (over its real TCP socket)."""
-    with grpc.insecure_channel(process.address) as channel:
-        grpc.channel_ready_future(channel).result(timeout=10)
+    """A gRPC client of ``process`` (over its real TCP socket), signed in as admin."""
+    with process.channel() as channel:
         yield LedgerStub(channel)
 
 

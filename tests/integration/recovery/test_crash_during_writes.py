@@ -23,6 +23,7 @@ from tests.integration.recovery.support import (
     run_ledgerd,
 )
 from tests.integration.server.helpers import create_app, deploy
+from tests.support.auth import channel_to
 from tests.support.ledgerd import LedgerdProcess
 
 WRITERS = 4
@@ -34,8 +35,9 @@ class EnvBurst:
     """``WRITERS`` threads sending ``UpdateEnv`` calls, each setting a key of its own,
     until a call fails; ``acknowledged`` maps each acknowledged key to (value, env version)."""
 
-    def __init__(self, address: str, app: str) -> None:
+    def __init__(self, address: str, token: str, app: str) -> None:
         self.address = address
+        self.token = token
         self.app = app
         self.attempted: set[str] = set()
         self.acknowledged: dict[str, tuple[str, int]] = {}
@@ -61,7 +63,7 @@ class EnvBurst:
             thread.join(CALL_TIMEOUT * 2)
 
     def _write(self, writer: int) -> None:
-        with grpc.insecure_channel(self.address) as channel:
+        with channel_to(self.address, self.token, ready=False) as channel:
             client = LedgerStub(channel)
             for n in range(1_000_000):
                 key, value = f"W{writer}_K{n}", f"value-{writer}-{n}"
@@ -90,7 +92,7 @@ def test_a_kill_9_during_a_burst_of_env_changes_loses_nothing_acknowledged(
     with connected(server) as client:
         create_app(client, "web")
         first = deploy(client, "web", "web:1")  # so that every env change makes a release
-    burst = EnvBurst(server.address, "web")
+    burst = EnvBurst(server.address, server.token, "web")
     burst.start()
     burst.wait_until_acknowledged(ACKNOWLEDGED_BEFORE_THE_KILL)
 

@@ -26,6 +26,7 @@ from tests.support.ledgerd import LedgerdProcess
 
 pytestmark = pytest.mark.postgres
 
+SHARED_CIPHER_KEY = "c2hhcmVkLWtleS1vZi10aGUtdGVzdC1sZWRnZXIhISE="  # 32 bytes, base64
 ROUNDS = 10
 BURST = 15
 StartLedgerd = Callable[..., LedgerdProcess]
@@ -38,7 +39,11 @@ def start_at_once(
     barrier = threading.Barrier(count)
 
     def start(n: int) -> LedgerdProcess:
-        env = {"LEDGER_DATABASE_URL": database_url, "LEDGER_DATA": str(tmp_path / f"ledgerd{n}")}
+        env = {
+            "LEDGER_DATABASE_URL": database_url,
+            "LEDGER_DATA": str(tmp_path / f"ledgerd{n}"),
+            "LEDGER_CIPHER_KEY": SHARED_CIPHER_KEY,  # processes of one ledger share its key
+        }
         barrier.wait()
         return ledgerd_process(env)
 

@@ -55,7 +55,13 @@ def test_a_rollout_replaces_the_previous_release_one_container_at_a_time(
 
     assert runtime.roll_out(plan(second, first), progress) is None
 
-    assert progress.kinds == ["container_started", "container_healthy", "container_stopped"] * 2
+    kinds = progress.kinds
+    assert sorted(kinds) == sorted(
+        ["container_started", "container_healthy", "container_stopped"] * 2
+    )
+    for n, kind in enumerate(kinds):  # an old one stops only once a new one is healthy
+        if kind == "container_stopped":
+            assert kinds[:n].count("container_healthy") >= kinds[: n + 1].count("container_stopped")
     assert all("(v1" in m for m in progress.messages("container_stopped"))
     containers = running(runtime, docker_app)
     assert {c.release for c in containers} == {second.release_id}

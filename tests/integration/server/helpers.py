@@ -11,10 +11,9 @@ import grpc
 import pytest
 
 from ledger_api.v1 import ledger_pb2 as pb
-from ledger_api.v1.ledger_pb2_grpc import LedgerStub
+from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
 
 TERMINAL = {"succeeded", "rolled_back", "rollback_failed", "cancelled"}
-ACTOR = (("x-ledger-actor", "tester@ci"),)
 
 
 def rpc_error(call: Callable[[], Any]) -> grpc.RpcError:
@@ -24,13 +23,19 @@ def rpc_error(call: Callable[[], Any]) -> grpc.RpcError:
     return caught.value
 
 
+def actor_of(channel: grpc.Channel) -> str:
+    """How events name the key ``channel`` signs in with: ``name (id)``."""
+    key = KeysStub(channel).WhoAmI(pb.WhoAmIRequest())
+    return f"{key.name} ({key.id})"
+
+
 def create_app(client: LedgerStub, name: str = "web") -> pb.App:
-    return client.CreateApp(pb.CreateAppRequest(name=name), metadata=ACTOR)
+    return client.CreateApp(pb.CreateAppRequest(name=name))
 
 
 def build(client: LedgerStub, app: str, image: str, request_id: str = "") -> pb.Build:
     metadata = pb.BuildMetadata(app=app, image=image, request_id=request_id)
-    return client.CreateBuild(iter([pb.CreateBuildRequest(metadata=metadata)]), metadata=ACTOR)
+    return client.CreateBuild(iter([pb.CreateBuildRequest(metadata=metadata)]))
 
 
 def wait_promotion(client: LedgerStub, app: str, promotion_id: str) -> pb.Promotion:

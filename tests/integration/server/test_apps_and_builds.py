@@ -6,17 +6,17 @@ import grpc
 
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
-from tests.integration.server.helpers import all_events, build, create_app, rpc_error
+from tests.integration.server.helpers import actor_of, all_events, build, create_app, rpc_error
 
 
 def test_creating_an_app_returns_it_and_get_app_sees_it_at_once(
-    ledgerd_client: LedgerStub,
+    ledgerd_client: LedgerStub, ledgerd_channel: grpc.Channel
 ) -> None:
     created = create_app(ledgerd_client, "web")
 
     fetched = ledgerd_client.GetApp(pb.GetAppRequest(name="web"))
     assert created.name == fetched.name == "web"
-    assert fetched.actor == "tester@ci"
+    assert fetched.actor == actor_of(ledgerd_channel)
     assert fetched.active_release_id == ""
     names = [app.name for app in ledgerd_client.ListApps(pb.ListAppsRequest()).apps]
     assert names == ["web"]

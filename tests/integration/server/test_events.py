@@ -10,7 +10,7 @@ import grpc
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from tests.integration.server.helpers import (
-    ACTOR,
+    actor_of,
     all_events,
     build,
     create_app,
@@ -37,7 +37,9 @@ def test_the_same_request_id_twice_returns_the_same_result_and_records_once(
     assert len(releases) == 1
 
 
-def test_events_are_listed_by_app_and_type_oldest_first(ledgerd_client: LedgerStub) -> None:
+def test_events_are_listed_by_app_and_type_oldest_first(
+    ledgerd_client: LedgerStub, ledgerd_channel: grpc.Channel
+) -> None:
     create_app(ledgerd_client, "web")
     create_app(ledgerd_client, "api")
     build(ledgerd_client, "web", "web:1")
@@ -49,7 +51,7 @@ def test_events_are_listed_by_app_and_type_oldest_first(ledgerd_client: LedgerSt
         ("AppCreated", "web"),
         ("BuildSucceeded", "web"),
     ]
-    assert events[0].actor == "tester@ci"
+    assert events[0].actor == actor_of(ledgerd_channel)
     assert events[0].position < events[1].position
 
 
@@ -96,7 +98,7 @@ def test_watch_events_from_a_position_with_an_app_filter_sends_only_that_app(
 
 
 def test_the_rack_version_is_recorded_when_ledgerd_starts(ledgerd: InProcessLedgerd) -> None:
-    with grpc.insecure_channel(ledgerd.address) as channel:
+    with ledgerd.channel() as channel:
         releases = LedgerStub(channel).ListRackReleases(pb.ListRackReleasesRequest()).releases
 
     assert len(releases) == 1
@@ -106,7 +108,7 @@ def test_the_rack_version_is_recorded_when_ledgerd_starts(ledgerd: InProcessLedg
 
 def _create_apps(client: LedgerStub, prefix: str, count: int) -> None:
     for n in range(count):
-        client.CreateApp(pb.CreateAppRequest(name=f"{prefix}-{n}"), metadata=ACTOR)
+        client.CreateApp(pb.CreateAppRequest(name=f"{prefix}-{n}"))
 
 
 def _read_until(

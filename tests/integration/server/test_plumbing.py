@@ -63,7 +63,7 @@ def test_ledgerd_announces_itself_serves_and_stops_cleanly_on_sigterm(
     assert re.fullmatch(
         r"ledgerd \S+ listening on 127\.0\.0\.1:\d+ \(sqlite, runtime record\)\n", announce
     )
-    with grpc.insecure_channel(process.address) as channel:
+    with process.channel() as channel:
         assert create_app(LedgerStub(channel), "web").name == "web"
 
     assert process.stop() == 0
@@ -81,7 +81,7 @@ def test_projections_rebuild_replays_the_log_and_prints_count_and_rate(
     ledgerd_process: Callable[..., LedgerdProcess], tmp_path: Path
 ) -> None:
     process = ledgerd_process()
-    with grpc.insecure_channel(process.address) as channel:
+    with process.channel() as channel:
         create_app(LedgerStub(channel), "web")
         before = LedgerStub(channel).GetApp(pb.GetAppRequest(name="web"))
     process.stop()
@@ -92,7 +92,7 @@ def test_projections_rebuild_replays_the_log_and_prints_count_and_rate(
     assert re.search(
         r"rebuilt projections from \d+ events in [\d.]+ s \(\d+ events/s\)", result.stdout
     )
-    with grpc.insecure_channel(ledgerd_process().address) as channel:
+    with ledgerd_process().channel() as channel:
         assert LedgerStub(channel).GetApp(pb.GetAppRequest(name="web")) == before
 
 
@@ -100,7 +100,7 @@ def test_a_second_ledgerd_on_the_same_sqlite_data_dir_is_refused_and_changes_not
     ledgerd_process: Callable[..., LedgerdProcess], tmp_path: Path
 ) -> None:
     process = ledgerd_process()
-    with grpc.insecure_channel(process.address) as channel:
+    with process.channel() as channel:
         create_app(LedgerStub(channel), "web")
 
     second = _ledgerd(tmp_path, {}, "serve")
@@ -110,7 +110,7 @@ def test_a_second_ledgerd_on_the_same_sqlite_data_dir_is_refused_and_changes_not
         assert result.returncode == 1
         assert "another ledgerd is using the data dir" in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
-    with grpc.insecure_channel(process.address) as channel:
+    with process.channel() as channel:
         assert LedgerStub(channel).GetApp(pb.GetAppRequest(name="web")).name == "web"
 
 

@@ -23,7 +23,7 @@ from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from runtime.record import RecordRuntime
-from tests.integration.server.helpers import ACTOR, all_events, create_app, rpc_error
+from tests.integration.server.helpers import all_events, create_app, rpc_error
 from tests.support.ledgerd import InProcessLedgerd
 
 CHUNK = 64 * 1024
@@ -82,7 +82,7 @@ def small_ledgerd(ledgerd_settings: Settings) -> Iterator[InProcessLedgerd]:
 
 @pytest.fixture
 def small_client(small_ledgerd: InProcessLedgerd) -> Iterator[LedgerStub]:
-    with grpc.insecure_channel(small_ledgerd.address) as channel:
+    with small_ledgerd.channel() as channel:
         yield LedgerStub(channel)
 
 
@@ -93,7 +93,7 @@ def test_a_source_larger_than_the_limit_is_refused_and_nothing_is_recorded(
     before = all_events(small_client)
     too_big = b"x" * (LIMIT + CHUNK)
 
-    error = rpc_error(lambda: small_client.CreateBuild(upload(too_big), metadata=ACTOR))
+    error = rpc_error(lambda: small_client.CreateBuild(upload(too_big)))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "larger than the limit" in error.details()
@@ -107,7 +107,7 @@ def test_a_source_announced_larger_than_the_limit_is_refused_before_it_is_sent(
     create_app(small_client, "web")
     before = all_events(small_client)
 
-    error = rpc_error(lambda: small_client.CreateBuild(upload(b"", size=LIMIT + 1), metadata=ACTOR))
+    error = rpc_error(lambda: small_client.CreateBuild(upload(b"", size=LIMIT + 1)))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert all_events(small_client) == before
@@ -124,7 +124,7 @@ def test_an_upload_cancelled_halfway_records_nothing_and_leaves_no_file(
         yield from upload(b"x" * (2 * 1024 * 1024))
         halfway.wait(10)  # the client never finishes its stream
 
-    call = ledgerd_client.CreateBuild.future(stalling_upload(), metadata=ACTOR)
+    call = ledgerd_client.CreateBuild.future(stalling_upload())
     wait_for(lambda: any(path.stat().st_size > 0 for path in sources_of(ledgerd)))
 
     call.cancel()
@@ -148,9 +148,7 @@ def test_a_build_with_both_an_image_and_source_chunks_is_invalid_argument(
 ) -> None:
     create_app(ledgerd_client, "web")
 
-    error = rpc_error(
-        lambda: ledgerd_client.CreateBuild(upload(SOURCE, image="web:1"), metadata=ACTOR)
-    )
+    error = rpc_error(lambda: ledgerd_client.CreateBuild(upload(SOURCE, image="web:1")))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
 
@@ -160,9 +158,7 @@ def test_a_source_whose_digest_is_not_the_one_announced_is_refused(
 ) -> None:
     create_app(ledgerd_client, "web")
 
-    error = rpc_error(
-        lambda: ledgerd_client.CreateBuild(upload(SOURCE, source_digest="0" * 64), metadata=ACTOR)
-    )
+    error = rpc_error(lambda: ledgerd_client.CreateBuild(upload(SOURCE, source_digest="0" * 64)))
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "digest" in error.details()
@@ -170,7 +166,7 @@ def test_a_source_whose_digest_is_not_the_one_announced_is_refused(
 
 def test_the_logs_of_a_finished_build_are_its_whole_log(ledgerd_client: LedgerStub) -> None:
     create_app(ledgerd_client, "web")
-    created = ledgerd_client.CreateBuild(upload(SOURCE), metadata=ACTOR)
+    created = ledgerd_client.CreateBuild(upload(SOURCE))
     build = ended_build(ledgerd_client, created.id)
 
     text = log_text(ledgerd_client, build.id)
@@ -207,7 +203,7 @@ def test_the_logs_of_a_running_build_are_followed_until_it_ends(
     slow_runtime: SlowRuntime, ledgerd_client: LedgerStub
 ) -> None:
     create_app(ledgerd_client, "web")
-    created = ledgerd_client.CreateBuild(upload(SOURCE), metadata=ACTOR)
+    created = ledgerd_client.CreateBuild(upload(SOURCE))
     assert created.status == "running"
     request = pb.StreamBuildLogsRequest(app="web", id=created.id)
     stream = ledgerd_client.StreamBuildLogs(request, timeout=15)
@@ -229,7 +225,7 @@ def test_the_logs_from_a_seq_are_only_the_chunks_after_it(
     slow_runtime: SlowRuntime, ledgerd_client: LedgerStub
 ) -> None:
     create_app(ledgerd_client, "web")
-    created = ledgerd_client.CreateBuild(upload(SOURCE), metadata=ACTOR)
+    created = ledgerd_client.CreateBuild(upload(SOURCE))
     stored = pb.StreamBuildLogsRequest(app="web", id=created.id, no_follow=True)
     wait_for(lambda: len(list(ledgerd_client.StreamBuildLogs(stored, timeout=15))) == 1)
     slow_runtime.gate.set()  # the rest of the output comes in a later chunk

@@ -19,6 +19,7 @@ from server.backend import Backend
 from server.broadcast import Broadcaster
 from server.watch import StreamEnded, Watch
 from tests.integration.server.helpers import create_app
+from tests.support.auth import bearer
 from tests.support.ledgerd import InProcessLedgerd
 
 WATCHERS = 500
@@ -57,8 +58,10 @@ def test_five_hundred_watchers_all_receive_a_live_event(
     async def watch_all() -> list[list[str]]:
         async with grpc.aio.insecure_channel(ledgerd.address) as channel:
             stub = LedgerStub(channel)
+            signed_in = bearer(ledgerd.token)
             streams = [
-                stub.WatchEvents(pb.WatchEventsRequest(), timeout=60) for _ in range(WATCHERS)
+                stub.WatchEvents(pb.WatchEventsRequest(), timeout=60, metadata=signed_in)
+                for _ in range(WATCHERS)
             ]
             await asyncio.gather(*(_until_live(stream) for stream in streams))
             assert ledgerd.container.broadcaster.watcher_count() == WATCHERS

@@ -159,7 +159,7 @@ def test_event_json_data_is_an_empty_object_when_the_server_sent_none() -> None:
 
 def test_env_json_is_version_and_sorted_env() -> None:
     env = pb.Env(app="web", version=5, values={"Z": "1", "A": "2"})
-    assert render.env(env) == {"version": 5, "env": {"A": "2", "Z": "1"}}
+    assert render.env(env) == {"version": 5, "env": {"A": "2", "Z": "1"}, "masked": False}
     assert list(render.env(env)["env"]) == ["A", "Z"]
 
 

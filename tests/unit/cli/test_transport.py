@@ -6,13 +6,12 @@ is shown against a real ledgerd in tests/integration/cli/test_requests.py.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 
 import grpc
 import pytest
 
-from cli.transport import BACKOFF, RETRIES, Transport, actor
+from cli.transport import BACKOFF, RETRIES, Transport
 
 
 class Status(grpc.RpcError):  # type: ignore[misc]
@@ -28,7 +27,7 @@ class Status(grpc.RpcError):  # type: ignore[misc]
 
 def transport(token: str | None = None) -> tuple[Transport, list[float]]:
     pauses: list[float] = []
-    return Transport(host="ledger:50051", actor="ann@box", token=token, sleep=pauses.append), pauses
+    return Transport(host="ledger:50051", token=token, sleep=pauses.append), pauses
 
 
 def failing(*codes: grpc.StatusCode) -> tuple[Callable[[], str], list[int]]:
@@ -47,20 +46,18 @@ def failing(*codes: grpc.StatusCode) -> tuple[Callable[[], str], list[int]]:
 UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
 
 
-def test_every_call_names_the_actor_and_sends_no_authorization_without_a_token() -> None:
-    assert transport()[0].metadata() == [("x-ledger-actor", "ann@box")]
+def test_without_a_token_a_call_carries_no_metadata_at_all() -> None:
+    assert transport()[0].metadata() == []
 
 
-def test_a_token_is_sent_as_a_bearer_authorization() -> None:
-    assert ("authorization", "Bearer s3cret") in transport("s3cret")[0].metadata()
+def test_a_token_is_sent_as_a_bearer_authorization_and_nothing_else_names_the_caller() -> None:
+    assert transport("s3cret")[0].metadata() == [("authorization", "Bearer s3cret")]
 
 
-def test_the_actor_is_the_login_name_at_this_host() -> None:
-    assert actor({"LOGNAME": "ann", "USER": "bob"}) == f"ann@{socket.gethostname()}"
-
-
-def test_the_actor_is_printable_ascii_whatever_the_user_name() -> None:
-    assert actor({"USER": "zoë"}) == f"zo\\xeb@{socket.gethostname()}"
+def test_a_channel_is_plaintext_unless_a_ca_or_tls_is_asked_for() -> None:
+    assert not transport()[0].secure
+    assert Transport(host="h:1", ca=b"-----BEGIN CERTIFICATE-----").secure
+    assert Transport(host="h:1", tls=True).secure
 
 
 def test_a_call_answered_unavailable_is_attempted_again_after_a_doubling_pause() -> None:
