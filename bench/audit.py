@@ -1,0 +1,102 @@
+"""Audit proofs: how long a client waits for an inclusion proof, and how long checking one takes.
+
+.venv/bin/python bench/audit.py [--events 5000] [--proofs 500] [--database-url postgresql://…]
+
+Starts a ``ledgerd`` (record runtime), writes ``--events`` env changes (one event each), then
+asks ``GetInclusionProof`` for ``--proofs`` random positions one after the other (the
+latency a verifier sees) and verifies each one locally against the signed checkpoint
+(``transparency.verify_inclusion`` over the leaf hash of the exported event). Target:
+inclusion proofs under 2 ms. The write-path cost of keeping the tree is measured by the
+``write`` case of ``bench/run.py``; see README.md for the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if sys.path and Path(sys.path[0]).resolve() == HERE:  # run as a script: import as `bench.*`
+    sys.path[0] = str(HERE.parent)
+
+from bench import client as bench_client  # noqa: E402
+from bench.client import Client, channel, sign_in  # noqa: E402
+from bench.server import Ledgerd  # noqa: E402
+from ledger_api.v1 import ledger_pb2 as pb  # noqa: E402
+from transparency import event_leaf_hash, verify_inclusion  # noqa: E402
+
+
+async def measure(target: str, events: int, proofs: int) -> dict[str, float]:
+    async with channel(target) as ch:
+        client = Client(ch)
+        await client.ready()
+        await client.create_app("audited")
+        for n in range(events):
+            await client.update_env("audited", {"ROUND": str(n)})
+        meta = bench_client.METADATA
+        checkpoint = await client.stub.GetCheckpoint(pb.GetCheckpointRequest(), metadata=meta)
+        size = checkpoint.size
+        leaves: dict[int, bytes] = {}
+        token = ""
+        while True:
+            page = await client.stub.ExportEvents(
+                pb.ExportEventsRequest(tree_size=size, page_size=1000, page_token=token),
+                metadata=meta,
+            )
+            for e in page.events:
+                leaves[e.position] = event_leaf_hash(
+                    e.position, e.originator_id, e.originator_version, e.topic, e.state
+                )
+            token = page.next_page_token
+            if not token:
+                break
+        asked, checked = [], []
+        for position in random.sample(range(1, size + 1), min(proofs, size)):
+            t0 = time.perf_counter()
+            proof = await client.stub.GetInclusionProof(
+                pb.GetInclusionProofRequest(position=position, tree_size=size), metadata=meta
+            )
+            t1 = time.perf_counter()
+            ok = verify_inclusion(
+                leaves[position], position - 1, size, list(proof.hashes), checkpoint.root_hash
+            )
+            t2 = time.perf_counter()
+            assert ok, f"the proof of position {position} does not verify"
+            asked.append(t1 - t0)
+            checked.append(t2 - t1)
+    return {
+        "tree_size": float(size),
+        "proof_p50_ms": statistics.median(asked) * 1000,
+        "proof_p99_ms": sorted(asked)[int(len(asked) * 0.99) - 1] * 1000,
+        "verify_p50_ms": statistics.median(checked) * 1000,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--events", type=int, default=5000)
+    p.add_argument("--proofs", type=int, default=500)
+    p.add_argument("--database-url", default="")
+    args = p.parse_args()
+    server = Ledgerd(database_url=args.database_url)
+    server.start()
+    try:
+        sign_in(server.token())
+        result = asyncio.run(measure(server.target, args.events, args.proofs))
+    finally:
+        server.stop()
+    print(f"tree of {result['tree_size']:.0f} events")
+    print(
+        f"GetInclusionProof p50 {result['proof_p50_ms']:.2f} ms, "
+        f"p99 {result['proof_p99_ms']:.2f} ms (target < 2 ms)"
+    )
+    print(f"verify one proof locally p50 {result['verify_p50_ms']:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
