@@ -174,8 +174,8 @@ class LedgerClient:
 
     # ------------------------------------------------------------------ releases
 
-    def get_release(self, app: str, release_id: str) -> pb.Release:
-        request = pb.GetReleaseRequest(app=app, id=release_id)
+    def get_release(self, app: str, release_id: str, reveal: bool = False) -> pb.Release:
+        request = pb.GetReleaseRequest(app=app, id=release_id, reveal=reveal)
         return self.transport.unary(self.stub.GetRelease, request, pb.Release)
 
     def list_releases(self, app: str, limit: int) -> list[pb.Release]:
@@ -250,8 +250,9 @@ class LedgerClient:
 
     # ------------------------------------------------------------------ environment
 
-    def get_env(self, app: str) -> pb.Env:
-        return self.transport.unary(self.stub.GetEnv, pb.GetEnvRequest(app=app), pb.Env)
+    def get_env(self, app: str, reveal: bool = False) -> pb.Env:
+        request = pb.GetEnvRequest(app=app, reveal=reveal)
+        return self.transport.unary(self.stub.GetEnv, request, pb.Env)
 
     def update_env(self, request: pb.UpdateEnvRequest) -> pb.UpdateEnvResponse:
         """Send an env change; a ``request_id`` is added when the caller set none."""

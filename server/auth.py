@@ -48,9 +48,13 @@ def current() -> Principal:
     return principal
 
 
-def may_reveal_env(app: str) -> bool:
-    """Whether the caller may see the env values of ``app`` (else they are masked)."""
-    return current().may(Permission.REVEAL_ENV, app)
+def revealing(app: str, reveal: bool) -> bool:
+    """Whether to answer with ``app``'s env values: only when asked (``reveal``), and then
+    only to a key that may see them (else PERMISSION_DENIED, so nobody mistakes masked
+    values for real ones)."""
+    if reveal:
+        current().check(Permission.REVEAL_ENV, app)
+    return reveal
 
 
 def act_as(principal: Principal) -> contextvars.Token[Principal | None]:

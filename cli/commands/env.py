@@ -23,17 +23,18 @@ MASKED = "***"
 @click.group("env", invoke_without_command=True)
 @app_option
 @json_option
+@click.option("--reveal", is_flag=True, help="Show the values (keys that may see them); else ***.")
 @pass_session
-def env(session: Session) -> None:
+def env(session: Session, reveal: bool) -> None:
     """Show or change the app's environment.
 
-    Without a command: print it as sorted KEY=VALUE lines.
+    Without a command: print it as sorted KEY=VALUE lines, values masked unless --reveal.
     """
     if click.get_current_context().invoked_subcommand is not None:
         return
-    current = session.client.get_env(session.require_app())
-    if current.masked and not session.json:
-        session.err("env values are masked: this key may not see them")
+    current = session.client.get_env(session.require_app(), reveal=reveal)
+    if current.masked and current.values and not session.json:
+        session.err("env values are masked: add --reveal to show them (if this key may)")
     session.emit(
         render.env(current),
         lambda: "\n".join(
@@ -48,16 +49,12 @@ def env(session: Session) -> None:
 @click.argument("key")
 @pass_session
 def env_get(session: Session, key: str) -> None:
-    """Print the value of KEY."""
+    """Print the value of KEY (asking for it reveals it: keys that may not are refused)."""
     parsing.env_key(key)
     app = session.require_app()
-    current = session.client.get_env(app)
+    current = session.client.get_env(app, reveal=True)
     if key not in current.values:
         raise CliError(f"{key} is not set in the environment of {app}")
-    if current.masked:
-        raise CliError(
-            f"the value of {key} is masked: this key may not see the env values of {app}"
-        )
     session.out(current.values[key])
 
 

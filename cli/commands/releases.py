@@ -37,10 +37,12 @@ def releases(session: Session, limit: int) -> None:
 @app_option
 @json_option
 @click.argument("release_id", metavar="RELEASE")
+@click.option("--reveal", is_flag=True, help="Show env values (keys that may see them); else ***.")
 @pass_session
-def releases_info(session: Session, release_id: str) -> None:
-    """Show one release with its full environment (with -a, it must belong to that app)."""
-    item = session.client.get_release(session.app or "", release_id)
+def releases_info(session: Session, release_id: str, reveal: bool) -> None:
+    """Show one release with its full environment (with -a, it must belong to that app);
+    values are masked unless --reveal."""
+    item = session.client.get_release(session.app or "", release_id, reveal=reveal)
     session.emit(
         render.release(item, with_env=True), lambda: views.release_block(item, with_env=True)
     )

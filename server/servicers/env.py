@@ -7,7 +7,7 @@ from typing import Any
 from ledger import commands
 from ledger_api.v1 import ledger_pb2 as pb
 from server import convert
-from server.auth import may_reveal_env
+from server.auth import revealing
 from server.backend import meta_of
 from server.errors import rpc
 from server.servicers.base import ServicerBase
@@ -19,7 +19,7 @@ class EnvServicer(ServicerBase):
     @rpc
     async def GetEnv(self, request: pb.GetEnvRequest, context: Any) -> pb.Env:
         app = await self.backend.run(self.backend.service.ledger.app, request.app)
-        if may_reveal_env(app.name):
+        if revealing(app.name, request.reveal):
             return convert.env(app.name, app.env_version, app.env)
         masked = convert.env(app.name, app.env_version, dict.fromkeys(app.env, ""))
         masked.masked = True

@@ -10,7 +10,7 @@ from ledger.errors import InvalidArgument
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import PromotionView, ReleaseView
 from server import convert
-from server.auth import may_reveal_env
+from server.auth import revealing
 from server.backend import meta_of
 from server.errors import rpc
 from server.servicers.base import ServicerBase
@@ -21,13 +21,13 @@ class ReleasesServicer(ServicerBase):
 
     @rpc
     async def GetRelease(self, request: pb.GetReleaseRequest, context: Any) -> pb.Release:
-        return await self.release_with_env(request.app, request.id)
+        return await self.release_with_env(request.app, request.id, request.reveal)
 
-    async def release_with_env(self, app: str, release_id: str) -> pb.Release:
+    async def release_with_env(self, app: str, release_id: str, reveal: bool) -> pb.Release:
         view = await self.release_view(app, release_id)
         # Views carry env keys only; the values come from the Release aggregate.
         aggregate = await self.backend.run(self.backend.service.ledger.release, view.app, view.id)
-        if may_reveal_env(view.app):
+        if revealing(view.app, reveal):
             return convert.release(view, dict(aggregate.env))
         masked = convert.release(view, dict.fromkeys(aggregate.env, ""))
         masked.env_masked = True

@@ -55,7 +55,7 @@ def test_the_seed_story_end_to_end(deployment: Deployment) -> None:
     r4 = promoted["release"]["id"]
     assert active(d) == r4
     assert d.ctl("-a", "shop", "env", "get", "WORKERS").out.strip() == "4"
-    info = d.js("-a", "shop", "releases", "info", r4)
+    info = d.js("-a", "shop", "releases", "info", r4, "--reveal")
     assert info["env"] == {"DATABASE_URL": "postgres://db/shop", "WORKERS": "4"}
 
     # A stale env edit is refused and changes nothing.

@@ -39,7 +39,11 @@ def test_changing_env_with_a_stale_expected_version_is_aborted_and_changes_nothi
     result = web("env", "set", "A=2", "--expect-version", "0")
 
     assert_refused(result, "env of web is at version 1, not 0: re-read it and try again")
-    assert web.ok("--json", "env").json == {"version": 1, "env": {"A": "1"}, "masked": False}
+    assert web.ok("--json", "env", "--reveal").json == {
+        "version": 1,
+        "env": {"A": "1"},
+        "masked": False,
+    }
 
 
 def test_promoting_when_the_app_has_no_release_is_a_failed_precondition(web: Ledgerctl) -> None:

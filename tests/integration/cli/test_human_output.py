@@ -37,7 +37,7 @@ def test_the_apps_builds_and_promotions_tables_have_headers_and_a_row_each(
 def test_env_prints_sorted_key_value_lines(web: Ledgerctl) -> None:
     web.ok("env", "set", "B=2", "A=x=y")
 
-    assert web.ok("env").stdout == "A=x=y\nB=2\n"
+    assert web.ok("env", "--reveal").stdout == "A=x=y\nB=2\n"
 
 
 def test_releases_diff_names_the_env_keys_that_changed_but_not_their_values(

@@ -17,7 +17,7 @@ def test_a_release_has_every_contract_key_and_its_env_in_releases_info(web: Ledg
     release_id = web.deploy("web:1")
 
     (listed,) = web.ok("--json", "releases").json
-    shown = web.ok("--json", "releases", "info", release_id).json
+    shown = web.ok("--json", "releases", "info", release_id, "--reveal").json
 
     assert listed.keys() >= RELEASE_KEYS
     assert "env" not in listed
@@ -85,7 +85,7 @@ def test_env_json_is_its_version_its_sorted_values_and_whether_they_are_masked(
 ) -> None:
     web.ok("env", "set", "B=2", "A=x=y")
 
-    assert web.ok("--json", "env").json == {
+    assert web.ok("--json", "env", "--reveal").json == {
         "version": 1,
         "env": {"A": "x=y", "B": "2"},
         "masked": False,

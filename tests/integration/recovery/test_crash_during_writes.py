@@ -101,7 +101,7 @@ def test_a_kill_9_during_a_burst_of_env_changes_loses_nothing_acknowledged(
     restarted = ledgerd_process(env)
 
     with connected(restarted) as client:
-        current = client.GetEnv(pb.GetEnvRequest(app="web"))
+        current = client.GetEnv(pb.GetEnvRequest(app="web", reveal=True))
         history = env_versions(client, "web")
         resumed = projections_of(client, "web")
     # Every acknowledged change is there, with the env version it was acknowledged with;

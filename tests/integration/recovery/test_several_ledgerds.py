@@ -120,7 +120,7 @@ def test_concurrent_env_edits_through_both_at_one_expected_version_have_exactly_
             ["ABORTED", f"version {version + 1}"] for version in range(ROUNDS)
         ]
         for client in (first, second):
-            env = client.GetEnv(pb.GetEnvRequest(app="web"))
+            env = client.GetEnv(pb.GetEnvRequest(app="web", reveal=True))
             assert (env.version, dict(env.values)) == (
                 ROUNDS,
                 {"OWNER": f"{winners[-1]}-{ROUNDS - 1}"},

@@ -174,7 +174,7 @@ def test_a_reader_of_shop_cannot_read_a_build_or_release_of_other_by_its_id(
         assert rpc_error(call).code() == PERMISSION_DENIED
 
 
-def test_an_auditor_sees_env_keys_but_no_values_and_a_deployer_sees_them(
+def test_env_values_are_masked_unless_revealed_and_only_keys_that_may_reveal_them(
     ledgerd_client: LedgerStub, ledgerd_channel: grpc.Channel, as_key: Callable[[str], LedgerStub]
 ) -> None:
     create_app(ledgerd_client, "shop")
@@ -191,7 +191,14 @@ def test_an_auditor_sees_env_keys_but_no_values_and_a_deployer_sees_them(
     assert (env.masked, dict(env.values)) == (True, {"SECRET": ""})
     assert (release.env_masked, dict(release.env)) == (True, {"SECRET": ""})
     assert list(release.env_keys) == ["SECRET"]
-    shown = deployer.GetEnv(pb.GetEnvRequest(app="shop"))
+    for refused in (
+        lambda: auditor.GetEnv(pb.GetEnvRequest(app="shop", reveal=True)),
+        lambda: auditor.GetRelease(pb.GetReleaseRequest(id=changed.release.id, reveal=True)),
+    ):
+        assert rpc_error(refused).code() == grpc.StatusCode.PERMISSION_DENIED
+    unasked = deployer.GetEnv(pb.GetEnvRequest(app="shop"))
+    assert (unasked.masked, dict(unasked.values)) == (True, {"SECRET": ""})
+    shown = deployer.GetEnv(pb.GetEnvRequest(app="shop", reveal=True))
     assert (shown.masked, dict(shown.values)) == (False, {"SECRET": "s3cret"})
 
 

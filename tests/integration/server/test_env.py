@@ -31,12 +31,14 @@ def test_setting_env_without_promote_creates_a_release_from_the_active_releases_
     assert response.release.parent_id == active.id
     assert response.release.reason == "env"
     assert not response.HasField("promotion")
-    release = ledgerd_client.GetRelease(pb.GetReleaseRequest(app="web", id=response.release.id))
+    release = ledgerd_client.GetRelease(
+        pb.GetReleaseRequest(app="web", id=response.release.id, reveal=True)
+    )
     assert dict(release.env) == {"DEBUG": "1"}
     assert list(release.env_keys) == ["DEBUG"]
     app = ledgerd_client.GetApp(pb.GetAppRequest(name="web"))
     assert app.active_release_id == active.id
-    env = ledgerd_client.GetEnv(pb.GetEnvRequest(app="web"))
+    env = ledgerd_client.GetEnv(pb.GetEnvRequest(app="web", reveal=True))
     assert (env.version, dict(env.values)) == (1, {"DEBUG": "1"})
 
 
@@ -71,4 +73,6 @@ def test_a_stale_expected_version_is_aborted_and_appends_nothing(
 
     assert error.code() == grpc.StatusCode.ABORTED
     assert all_events(ledgerd_client) == before
-    assert dict(ledgerd_client.GetEnv(pb.GetEnvRequest(app="web")).values) == {"A": "1"}
+    assert dict(ledgerd_client.GetEnv(pb.GetEnvRequest(app="web", reveal=True)).values) == {
+        "A": "1"
+    }

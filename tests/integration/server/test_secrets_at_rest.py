@@ -54,7 +54,7 @@ def test_env_values_are_not_in_the_raw_database(ledgerd_settings: Settings) -> N
             client.UpdateEnv(
                 pb.UpdateEnvRequest(app="shop", set={"DATABASE_PASSWORD": f"{SECRET}{n}"})
             )
-        env = client.GetEnv(pb.GetEnvRequest(app="shop"))
+        env = client.GetEnv(pb.GetEnvRequest(app="shop", reveal=True))
         assert env.values["DATABASE_PASSWORD"] == f"{SECRET}4"  # stored, and readable
     if settings.postgres is None:
         raw = raw_sqlite_bytes(settings.data_dir)
