@@ -65,7 +65,6 @@ from bench.report import Row, at_least, at_most  # noqa: E402
 from bench.server import ROOT, Ledgerd, free_port  # noqa: E402
 
 LEDGERCTL = ROOT / ".venv" / "bin" / "ledgerctl"
-BUSYBOX = Path("/bin/busybox")
 SCALE = 3
 HEALTH_INTERVAL = 1  # seconds, for both sides
 HEALTH_TIMEOUT = 2
@@ -76,14 +75,6 @@ TARGET_TOTAL = 4.0
 TARGET_OVERHEAD = 1.0
 LABEL_APP = "ledger.app"  # the label our runtime puts on an app's containers
 SWARM_VARIANTS: dict[str, int | None] = {"default": None, "monitor=1s": 1 * NS}
-
-DOCKERFILE = """\
-FROM scratch
-COPY busybox /bin/busybox
-RUN ["/bin/busybox", "--install", "-s", "/bin"]
-COPY app.sh /app.sh
-CMD ["/bin/sh", "/app.sh"]
-"""
 
 # Ours: the runtime hands each replica its own $PORT.
 OURS_APP = """\
@@ -132,14 +123,11 @@ PHASES = {
 
 
 def write_context(directory: Path, app_sh: str, manifest: bool) -> Path:
-    """A build context: static busybox, the Dockerfile, ``app.sh`` (and ``ledger.yml``)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    shutil.copy(BUSYBOX, directory / "busybox")
-    (directory / "Dockerfile").write_text(DOCKERFILE)
-    (directory / "app.sh").write_text(app_sh)
-    if manifest:
-        (directory / "ledger.yml").write_text(MANIFEST)
-    return directory
+    """A build context as the tests make it (static busybox, Dockerfile, ``app.sh``), plus
+    ``ledger.yml`` for ours."""
+    from tests.support.docker import write_context as busybox_context
+
+    return busybox_context(directory, app_sh, {"ledger.yml": MANIFEST} if manifest else None)
 
 
 def parse_time(text: str) -> float:

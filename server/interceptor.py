@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
-
-import grpc
 
 from ledger.access import Principal, Role
 from ledger.errors import PermissionDenied, Unauthenticated
@@ -31,6 +29,7 @@ from server.auth import BAD_TOKEN, Authenticator, act_as
 from server.backend import Backend
 from server.errors import abort_for
 from server.permissions import Rule, Scope, is_open, rule_for
+from server.wrapping import WrappingInterceptor
 
 RECHECK_SECONDS = 1.0
 
@@ -76,28 +75,18 @@ class Guard:
         principal.check(permission, app)
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class AuthInterceptor(WrappingInterceptor):
     """Wraps each handler of our services with :class:`Guard` (wrappers are reused)."""
 
     def __init__(self, guard: Guard) -> None:
+        super().__init__()
         self.guard = guard
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method
-        if handler is None or is_open(method):
-            return handler
-        known = self._wrapped.get(method)
-        if known is not None and known[0] is handler:
-            return known[1]
-        wrapped = guarded(handler, method, self.guard)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+    def skips(self, method: str) -> bool:
+        return is_open(method)
+
+    def wrap(self, handler: Any, method: str) -> Any:
+        return guarded(handler, method, self.guard)
 
 
 def guarded(handler: Any, method: str, guard: Guard) -> Any:

@@ -20,7 +20,7 @@ import functools
 import math
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from ledger.errors import Unauthenticated
 from server.auth import current
 from server.errors import abort
 from server.permissions import is_open
+from server.wrapping import WrappingInterceptor
 
 MAX_BUCKETS = 100_000  # keys tracked at once; the least recently seen are dropped first
 
@@ -106,7 +107,7 @@ def _seconds(delay: float) -> str:
     return f"{math.ceil(delay * 100) / 100:.2f} s"
 
 
-class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class RateLimitInterceptor(WrappingInterceptor):
     """Wraps each handler of our services so every call is charged to its caller's bucket.
 
     Must come after the authentication interceptor in the server's list: the caller is
@@ -114,24 +115,14 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """
 
     def __init__(self, limiter: RateLimiter) -> None:
+        super().__init__()
         self.limiter = limiter
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method
-        if handler is None or self.limiter.unlimited or is_open(method):
-            return handler
-        known = self._wrapped.get(method)
-        if known is not None and known[0] is handler:
-            return known[1]
-        wrapped = limited(handler, self.limiter)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
+    def skips(self, method: str) -> bool:
+        return self.limiter.unlimited or is_open(method)
+
+    def wrap(self, handler: Any, method: str) -> Any:
+        return limited(handler, self.limiter)
 
 
 def limited(handler: Any, limiter: RateLimiter) -> Any:
