@@ -65,7 +65,7 @@ ensure_python_venv() {
 DOCKER_SOCKET=/var/run/docker.sock
 DOCKERD_LOG=/var/log/dockerd.log
 DOCKER_PIDFILE=/var/run/docker.pid
-DOCKER_START_TIMEOUT=30
+DOCKER_START_TIMEOUT=600
 
 as_root() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; return; fi
