@@ -70,7 +70,12 @@ class Ledgerd:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
         # The benchmark measures the server, not the per-key rate limit: switch it off.
-        env.update(LEDGER_RUNTIME="record", LEDGER_LISTEN=self.target, LEDGER_RATE_LIMIT="0")
+        env.update(
+            LEDGER_RUNTIME="record",
+            LEDGER_LISTEN=self.target,
+            LEDGER_RATE_LIMIT="0",
+            LEDGER_CONSOLE_LISTEN="off",
+        )
         env["LEDGER_DATA"] = str(self.data_dir)  # keys and tokens live there on both backends
         if self.database_url:
             env["LEDGER_DATABASE_URL"] = self.database_url

@@ -37,6 +37,7 @@ class Settings:
     data_dir: Path = Path(".ledger")
     database_url: str = ""
     listen: str = "127.0.0.1:50051"
+    console_listen: str = "127.0.0.1:8080"  # the web console; empty: no console
     runtime: str = "record"
     promotion_deadline_seconds: int = 600
     snapshot_interval: int = 100
@@ -65,6 +66,7 @@ class Settings:
             data_dir=Path(env.get("LEDGER_DATA", ".ledger")),
             database_url=env.get("LEDGER_DATABASE_URL", ""),
             listen=env.get("LEDGER_LISTEN", cls.listen),
+            console_listen=_console_listen(env.get("LEDGER_CONSOLE_LISTEN", cls.console_listen)),
             runtime=env.get("LEDGER_RUNTIME", cls.runtime),
             promotion_deadline_seconds=_int(env, "LEDGER_PROMOTION_DEADLINE", 600),
             snapshot_interval=_int(env, "LEDGER_SNAPSHOT_INTERVAL", 100),
@@ -128,6 +130,12 @@ class Settings:
             password=unquote(url.password or ""),
             dbname=url.path.lstrip("/") or "ledger",
         )
+
+
+def _console_listen(raw: str) -> str:
+    """``host:port`` of the console; ``off`` (or empty) turns it off."""
+    value = raw.strip()
+    return "" if value.lower() in ("", "off", "none") else value
 
 
 def _path(env: Mapping[str, str], key: str) -> Path | None:

@@ -110,7 +110,15 @@ ensure_docker() {
   log "Docker engine: started, answering on $DOCKER_SOCKET"
 }
 
+# Debian's Chromium for the console's browser tests (tests/support/browser.py): Playwright
+# drives it by path; its own browser downloads cannot work on these machines.
+ensure_chromium() {
+  if [[ -x /usr/bin/chromium ]]; then log "Chromium: present"; return; fi
+  apt_install chromium
+}
+
 ensure_make
 ensure_python_venv
 ensure_postgresql
 ensure_docker
+ensure_chromium

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
+from ledger.access import Principal
 from ledger.commands import Outcome
 from ledger.domain import Meta
 from ledger.errors import NotFound, Unavailable
@@ -73,6 +74,20 @@ class Backend:
         if view is None:
             raise NotFound(f"app {name} not found")
         return view
+
+    def visible_apps(self, principal: Principal, after: str, limit: int) -> list[AppView]:
+        """The apps ``principal`` may list, by name after ``after``, at most ``limit``
+        (blocking): every app for keys of every app, else the existing ones among its own."""
+        if principal.all_apps:
+            return self.reader.list_apps(after, limit)
+        found: list[AppView] = []
+        for name in sorted(principal.apps):
+            view = self.reader.get_app(name) if name > after else None
+            if view is not None:
+                found.append(view)
+                if len(found) == limit:
+                    break
+        return found
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -8,7 +8,8 @@ requests of at most ``LEDGER_MAX_MESSAGE_BYTES`` (4 MiB), and a generous concurr
 ceiling as an overload guard. Every call but health checks and reflection passes the
 authentication interceptor (``server/interceptor.py``), then the per-key request rate
 limit (``server/limits.py``). With ``LEDGER_TLS_CERT`` and ``LEDGER_TLS_KEY`` the port
-serves TLS only.
+serves TLS only. The web console (``server/console/``) is started and stopped with it, on
+``LEDGER_CONSOLE_LISTEN``, sharing its backend and guard.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from ledger_api.v1 import ledger_pb2, ledger_pb2_grpc
 from server.auth import Authenticator
 from server.backend import Backend
 from server.bootstrap import Container, bootstrap
-from server.interceptor import AuthInterceptor, Guard
+from server.console.server import ConsoleServer
+from server.guard import Guard
+from server.interceptor import AuthInterceptor
 from server.limits import RateLimiter, RateLimitInterceptor
 from server.servicers import KeysServicer, LedgerServicer
 from server.tls import server_credentials
@@ -77,12 +80,19 @@ class LedgerServer:
         self.health = health.aio.HealthServicer()
         self.authenticator = Authenticator(container.views)
         container.worker.add_listener(self.authenticator.on_events)  # revocations
+        self.guard = Guard(self.backend, self.authenticator)
+        # The web console: the same backend and guard, on a port of its own.
+        self.console = (
+            ConsoleServer(container.settings, self.backend, self.guard)
+            if container.settings.console_listen
+            else None
+        )
         self._server = grpc.aio.server(
             options=server_options(container.settings.max_message_bytes),
             maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
             # Authentication first: the rate limit charges the key it authenticated.
             interceptors=[
-                AuthInterceptor(Guard(self.backend, self.authenticator)),
+                AuthInterceptor(self.guard),
                 RateLimitInterceptor(
                     RateLimiter(container.settings.rate_limit, container.settings.rate_burst)
                 ),
@@ -107,6 +117,8 @@ class LedgerServer:
         if not self.port:
             raise OSError(f"cannot listen on {self.listen}")
         self.container.broadcaster.bind(asyncio.get_running_loop(), self.container.views.position())
+        if self.console is not None:  # a busy console port fails the start, before serving
+            await self.console.start()
         await self._server.start()
         for name in ("", SERVICE_NAME, KEYS_SERVICE_NAME):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -115,7 +127,9 @@ class LedgerServer:
     async def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
         """NOT_SERVING first (so balancers drain us), end watch streams, then stop."""
         await self.health.enter_graceful_shutdown()
-        self.container.broadcaster.close()
+        self.container.broadcaster.close()  # ends watch streams and the console's live pages
+        if self.console is not None:
+            await self.console.stop()
         await self._server.stop(grace)
         self.container.worker.remove_listener(self.authenticator.on_events)
         await asyncio.to_thread(self.backend.close)

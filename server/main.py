@@ -76,6 +76,8 @@ async def _serve(settings: Settings) -> None:
     from server.grpc_server import LedgerServer, serve  # grpc loads only when serving
 
     def announce(server: LedgerServer) -> None:
+        if server.console is not None:  # before the ready line, which tools wait for
+            click.echo(f"ledgerd console on {server.console.url}", err=True)
         click.echo(
             f"ledgerd {package_version()} listening on {server.address} "
             f"({backend_name(settings)}, runtime {settings.runtime}"

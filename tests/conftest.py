@@ -53,7 +53,12 @@ def ledgerd_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings
     """Settings of a fresh ledger on a free port: SQLite files in tmp_path, or a fresh
     PostgreSQL database (each test using it runs once per backend)."""
     url = request.getfixturevalue("postgres_url") if request.param == "postgres" else ""
-    return Settings(data_dir=tmp_path / "ledger", database_url=url, listen="127.0.0.1:0")
+    return Settings(
+        data_dir=tmp_path / "ledger",
+        database_url=url,
+        listen="127.0.0.1:0",
+        console_listen="127.0.0.1:0",
+    )
 
 
 @pytest.fixture

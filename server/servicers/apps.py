@@ -55,26 +55,10 @@ class AppsServicer(ServicerBase):
     async def ListApps(self, request: pb.ListAppsRequest, context: Any) -> pb.ListAppsResponse:
         paging = page_request(request.page_size, request.page_token, ["ListApps"])
         after = str_cursor(paging)
-        principal = current()
-        if principal.all_apps:
-            views = await self.backend.run(self.backend.reader.list_apps, after, paging.size + 1)
-        else:  # a key limited to some apps lists those
-            own = sorted(principal.apps)
-            views = await self.backend.run(self._named_apps, own, after, paging.size + 1)
+        views = await self.backend.run(self.backend.visible_apps, current(), after, paging.size + 1)
         page = paginate(paging, views, lambda view: view.name)
         apps = await self.backend.run(self._with_promotions, page.items)
         return pb.ListAppsResponse(apps=apps, next_page_token=page.next_page_token)
-
-    def _named_apps(self, names: list[str], after: str, limit: int) -> list[AppView]:
-        """The existing apps among ``names`` (sorted) after ``after``, at most ``limit``."""
-        found: list[AppView] = []
-        for name in names:
-            view = self.backend.reader.get_app(name) if name > after else None
-            if view is not None:
-                found.append(view)
-                if len(found) == limit:
-                    break
-        return found
 
     async def _app(self, name: str) -> pb.App:
         check_app_name(name)

@@ -35,6 +35,7 @@ from tests.support.auth import channel_to, read_admin_token
 
 START_TIMEOUT = 60.0
 READY_LINE = re.compile(r"ledgerd \S+ listening on (\S+:\d+)")
+CONSOLE_LINE = re.compile(r"ledgerd console on (\S+)")
 # The data dirs of the ledgerd started on each PostgreSQL database: the one that created
 # the admin key wrote its token file in its own.
 _DATA_DIRS: dict[str, list[Path]] = {}
@@ -58,6 +59,7 @@ class InProcessLedgerd:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.address = ""
+        self.console_url = ""  # http://127.0.0.1:<port>/ when the console is on
         self.server: LedgerServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -124,6 +126,7 @@ class InProcessLedgerd:
         def ready(server: LedgerServer) -> None:
             self.server = server
             self.address = f"127.0.0.1:{server.port}"
+            self.console_url = server.console.url if server.console is not None else ""
             self._ready.set()
 
         await serve(self.settings, self._stop, ready, grace=0.5)
@@ -133,10 +136,16 @@ class LedgerdProcess:
     """The real ``ledgerd`` entry point in a subprocess, configured by ``LEDGER_*`` env."""
 
     def __init__(self, env: Mapping[str, str], cwd: Path) -> None:
-        self.env = {**os.environ, "LEDGER_LISTEN": "127.0.0.1:0", **env}
+        self.env = {
+            **os.environ,
+            "LEDGER_LISTEN": "127.0.0.1:0",
+            "LEDGER_CONSOLE_LISTEN": "127.0.0.1:0",
+            **env,
+        }
         self.cwd = cwd
         self.data_dir = cwd / self.env.get("LEDGER_DATA", ".ledger")
         self.address = ""
+        self.console_url = ""
         self.output: list[str] = []
         self.process: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
@@ -198,6 +207,9 @@ class LedgerdProcess:
         assert self.process is not None and self.process.stderr is not None
         for line in self.process.stderr:
             self.output.append(line)
+            console = CONSOLE_LINE.search(line)
+            if console:
+                self.console_url = console.group(1)
             match = READY_LINE.search(line)
             if match and not self._ready.is_set():
                 self.address = match.group(1)

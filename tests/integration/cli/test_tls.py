@@ -30,6 +30,7 @@ def tls_ledgerd(tmp_path: Path, certificates: Certificates) -> Iterator[InProces
     settings = Settings(
         data_dir=tmp_path / "ledger",
         listen="127.0.0.1:0",
+        console_listen="127.0.0.1:0",
         tls_cert=certificates.cert,
         tls_key=certificates.key,
     )

@@ -21,7 +21,7 @@ from tests.support.ledgerd import InProcessLedgerd
 def hostile_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A fresh SQLite ledger on a free port, with the default limits."""
     data_dir = tmp_path_factory.mktemp("hostile") / "ledger"
-    return Settings(data_dir=data_dir, listen="127.0.0.1:0")
+    return Settings(data_dir=data_dir, listen="127.0.0.1:0", console_listen="127.0.0.1:0")
 
 
 @pytest.fixture(scope="module")

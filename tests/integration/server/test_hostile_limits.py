@@ -40,6 +40,7 @@ def hostile_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         data_dir=tmp_path_factory.mktemp("limits") / "ledger",
         listen="127.0.0.1:0",
+        console_listen="127.0.0.1:0",
         max_message_bytes=MESSAGE_LIMIT,
         rate_limit=RATE,
         rate_burst=BURST,

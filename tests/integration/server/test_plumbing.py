@@ -116,7 +116,12 @@ def test_a_second_ledgerd_on_the_same_sqlite_data_dir_is_refused_and_changes_not
 
 def _ledgerd(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from server.main import main; main()", *args]
-    environment = {"LEDGER_DATA": str(tmp_path / "ledger"), "LEDGER_LISTEN": "127.0.0.1:0", **env}
+    environment = {
+        "LEDGER_DATA": str(tmp_path / "ledger"),
+        "LEDGER_LISTEN": "127.0.0.1:0",
+        "LEDGER_CONSOLE_LISTEN": "127.0.0.1:0",
+        **env,
+    }
     return subprocess.run(
         command,
         env={**_base_env(), **environment},

@@ -67,7 +67,9 @@ def test_env_values_are_not_in_the_raw_database(ledgerd_settings: Settings) -> N
 
 
 def test_a_ledger_written_before_encryption_still_reads(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "ledger", listen="127.0.0.1:0")
+    settings = Settings(
+        data_dir=tmp_path / "ledger", listen="127.0.0.1:0", console_listen="127.0.0.1:0"
+    )
     plain_env = {
         k: v for k, v in ledger_env(settings).items() if k not in ("CIPHER_TOPIC", "CIPHER_KEY")
     }
@@ -87,7 +89,9 @@ def test_a_ledger_written_before_encryption_still_reads(tmp_path: Path) -> None:
 
 
 def test_ledgerd_refuses_a_key_that_does_not_decrypt_its_ledger(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "ledger", listen="127.0.0.1:0")
+    settings = Settings(
+        data_dir=tmp_path / "ledger", listen="127.0.0.1:0", console_listen="127.0.0.1:0"
+    )
     container = bootstrap(settings)
     container.service.create_app(CreateApp("shop"), Meta("alice"))
     container.close()
@@ -98,7 +102,9 @@ def test_ledgerd_refuses_a_key_that_does_not_decrypt_its_ledger(tmp_path: Path) 
 
 
 def test_the_key_file_is_created_once_and_readable_by_its_owner_only(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "ledger", listen="127.0.0.1:0")
+    settings = Settings(
+        data_dir=tmp_path / "ledger", listen="127.0.0.1:0", console_listen="127.0.0.1:0"
+    )
     bootstrap(settings).close()
     key_file = settings.data_dir / "cipher.key"
     first = key_file.read_text()
@@ -110,7 +116,9 @@ def test_the_key_file_is_created_once_and_readable_by_its_owner_only(tmp_path: P
 
 
 def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "ledger", listen="127.0.0.1:0")
+    settings = Settings(
+        data_dir=tmp_path / "ledger", listen="127.0.0.1:0", console_listen="127.0.0.1:0"
+    )
     bootstrap(settings).close()
     (settings.data_dir / "cipher.key").chmod(0o644)
 

@@ -1,0 +1,76 @@
+"""How the console shows times, durations and statuses (Jinja filters and globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+
+def when(value: datetime | None) -> str:
+    """``2026-11-27 09:14:03 UTC`` (every time on the console is UTC, like the log)."""
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def iso(value: datetime | None) -> str:
+    """Machine-readable time for ``<time datetime=…>``."""
+    return value.astimezone(UTC).isoformat() if value is not None else ""
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """``5 s ago``, ``3 min ago``, ``2 h ago``, ``4 d ago``."""
+    if value is None:
+        return ""
+    seconds = max(0, int(((now or datetime.now(UTC)) - value).total_seconds()))
+    return f"{_span(seconds)} ago"
+
+
+def duration(start: datetime | None, end: datetime | None) -> str:
+    """How long from ``start`` to ``end`` (to now while running): ``1.4 s``, ``2 min 5 s``."""
+    if start is None:
+        return ""
+    seconds = ((end or datetime.now(UTC)) - start).total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return _span(int(seconds))
+
+
+def _span(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest and minutes < 10 else f"{minutes} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+STATUS_CLASS = {
+    "succeeded": "ok",
+    "created": "wait",
+    "pending": "wait",
+    "queued": "wait",
+    "running": "busy",
+    "rolling_back": "bad",
+    "failed": "bad",
+    "rolled_back": "bad",
+    "rollback_failed": "bad",
+    "cancelled": "off",
+}
+
+
+def status_class(status: str) -> str:
+    """The CSS class of a build or promotion status badge."""
+    return STATUS_CLASS.get(status, "off")
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "when": when,
+    "iso": iso,
+    "ago": ago,
+    "status_class": status_class,
+}
+GLOBALS: dict[str, Any] = {"duration": duration}

@@ -1,0 +1,115 @@
+"""The apps list (what is live, what is rolling out; or what was live at a chosen moment)
+and creating an app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ledger import commands
+from ledger.access import Principal
+from ledger.errors import InvalidArgument
+from projections.reader import ReadModel
+from projections.views import AppView, PromotionView, ReleaseView
+from server.console.pages.common import form, int_field, signed_in
+
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class AppRow:
+    """One line of the apps list."""
+
+    app: AppView
+    release: ReleaseView | None  # live now, or at the moment asked for
+    promotion: PromotionView | None  # in flight now (not shown when looking back)
+
+
+def parse_moment(raw: str) -> datetime | None:
+    """A moment typed in the time-travel box (ISO 8601; UTC unless an offset is given)."""
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T").removesuffix("Z"))
+    except ValueError:
+        raise InvalidArgument(
+            f"{text[:40]!r} is not a moment: use YYYY-MM-DDTHH:MM[:SS] (UTC)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def rows(reader: ReadModel, visible: list[AppView], at: datetime | None) -> list[AppRow]:
+    """The apps with their live release (now, or as of ``at``) and promotion in flight."""
+    result = []
+    for view in visible:
+        if at is None:
+            release_id = view.active_release_id
+            promotion = reader.get_promotion(view.promotion_id) if view.promotion_id else None
+        else:
+            release_id, _ = reader.active_release_as_of(view.name, time=at)
+            promotion = None
+        release = reader.get_release(release_id) if release_id else None
+        result.append(AppRow(view, release, promotion))
+    return result
+
+
+async def apps_page(request: Request) -> Response:
+    console, principal = await signed_in(request)
+    await console.allow(principal, "ListApps")
+    at = parse_moment(request.query_params.get("at", ""))
+    after = request.query_params.get("after", "")
+    backend = console.backend
+
+    def load(principal: Principal) -> tuple[list[AppRow], str]:
+        visible = backend.visible_apps(principal, after, PAGE_SIZE + 1)
+        more = visible[PAGE_SIZE].name if len(visible) > PAGE_SIZE else ""
+        shown = [view for view in visible[:PAGE_SIZE] if at is None or view.created_at <= at]
+        return rows(backend.reader, shown, at), more
+
+    found, more = await console.run(load, principal)
+    context = {"rows": found, "at": at, "more": found[-1].app.name if more and found else ""}
+    return console.render(request, "apps.html", context, principal=principal)
+
+
+async def apps_fragment(request: Request) -> Response:
+    """The table alone, re-rendered when the log moves (live list)."""
+    console, principal = await signed_in(request)
+    await console.allow(principal, "ListApps")
+    backend = console.backend
+
+    def load(principal: Principal) -> list[AppRow]:
+        return rows(backend.reader, backend.visible_apps(principal, "", PAGE_SIZE), None)
+
+    found = await console.run(load, principal)
+    context = {"rows": found, "at": None}
+    return console.render(request, "_apps_table.html", context, principal=principal)
+
+
+async def create_app(request: Request) -> Response:
+    console, principal = await signed_in(request)
+    values = await form(request)
+    name = values.get("name", "").strip()
+    await console.allow(principal, "CreateApp")
+    command = commands.CreateApp(
+        name=name, deadline_seconds=int_field(values, "deadline_seconds", 0) or 0
+    )
+    service = console.backend.service
+    await console.execute(principal, service.create_app, command, values.get("request_id", ""))
+    return RedirectResponse(f"/apps/{name}/releases", status_code=303)
+
+
+async def app_home(request: Request) -> Response:
+    return RedirectResponse(f"/apps/{request.path_params['app']}/releases", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/", apps_page, methods=["GET"]),
+    Route("/apps", apps_fragment, methods=["GET"]),
+    Route("/apps", create_app, methods=["POST"]),
+    Route("/apps/{app}", app_home, methods=["GET"]),
+]

@@ -1,0 +1,88 @@
+"""Helpers every page module uses: the console of a request, forms, the app header."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from ledger.access import Principal
+from ledger.errors import InvalidArgument, NotFound
+from ledger.ids import check_app_name
+from projections.views import AppView, PromotionView
+from server.console.context import Console
+
+TABS = (
+    ("releases", "Releases"),
+    ("builds", "Builds"),
+    ("env", "Environment"),
+    ("promotions", "Promotions"),
+    ("history", "History"),
+)
+
+
+def console_of(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+async def signed_in(request: Request) -> tuple[Console, Principal]:
+    """The console and the signed-in key (SignInRequired without a live session)."""
+    console = console_of(request)
+    return console, await console.user(request)
+
+
+@dataclass(frozen=True)
+class AppHeader:
+    """What the top of every app page shows: the app, its active release, the promotion
+    in flight and those queued behind it."""
+
+    app: AppView
+    promotion: PromotionView | None
+    queued: int
+
+
+async def app_header(console: Console, principal: Principal, name: str) -> AppHeader:
+    """The app named in the URL, after checking the key may read it (the GetApp rule)."""
+    check_app_name(name)
+    await console.allow(principal, "GetApp", name=name)
+    reader = console.backend.reader
+
+    def load() -> AppHeader:
+        view = reader.get_app(name)
+        if view is None:
+            raise NotFound(f"app {name} not found")
+        promotion = reader.get_promotion(view.promotion_id) if view.promotion_id else None
+        queued = len(reader.queued_promotions(name)) if view.promotion_id else 0
+        return AppHeader(view, promotion, queued)
+
+    header: AppHeader = await console.run(load)
+    return header
+
+
+def app_context(header: AppHeader, tab: str, **extra: Any) -> dict[str, Any]:
+    """The template context of an app page on ``tab``."""
+    return {"header": header, "app": header.app, "tab": tab, "tabs": TABS, **extra}
+
+
+async def form(request: Request) -> dict[str, str]:
+    """The posted form as text fields (files are not accepted here)."""
+    data = await request.form()
+    values: dict[str, str] = {}
+    for key, value in data.multi_items():
+        if not isinstance(value, str):
+            raise InvalidArgument(f"unexpected file in field {key}")
+        values[key] = value
+    return values
+
+
+def int_field(values: dict[str, str], name: str, default: int | None = None) -> int | None:
+    """An optional integer form field (InvalidArgument when it is not one)."""
+    raw = values.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be a whole number, not {raw[:20]!r}") from None

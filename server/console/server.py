@@ -1,0 +1,93 @@
+"""Serving the console: Hypercorn on the ``ledgerd`` event loop, on its own port.
+
+Hypercorn is started with a shutdown trigger, so it never touches the process's signal
+handlers (``ledgerd`` owns SIGTERM). The socket is bound here first so that port 0 works
+(tests) and a busy port fails ``ledgerd``'s start with a clear error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from ledger.settings import Settings
+from server.backend import Backend
+from server.console.app import create_app, templates
+from server.console.context import Console
+from server.console.sessions import Sessions
+from server.guard import Guard
+
+log = logging.getLogger("ledgerd.console")
+
+GRACE_SECONDS = 2.0
+
+
+class ConsoleServer:
+    """The web console of one ``ledgerd``; started and stopped on the loop it serves from."""
+
+    def __init__(self, settings: Settings, backend: Backend, guard: Guard) -> None:
+        self.settings = settings
+        self.console = Console(
+            backend=backend,
+            guard=guard,
+            sessions=Sessions(),
+            templates=templates(),
+            secure_cookies=settings.tls_cert is not None,
+        )
+        self.port = 0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        host = self.settings.console_listen.rsplit(":", 1)[0] or "127.0.0.1"
+        scheme = "https" if self.settings.tls_cert is not None else "http"
+        return f"{scheme}://{host}:{self.port}/"
+
+    async def start(self) -> int:
+        """Bind and start serving; returns the port bound."""
+        sock = bind(self.settings.console_listen)
+        self.port = sock.getsockname()[1]
+        config = Config()
+        config.bind = [f"fd://{sock.detach()}"]  # Hypercorn owns (and closes) it from here
+        config.graceful_timeout = GRACE_SECONDS
+        config.accesslog = None
+        config.errorlog = log
+        if self.settings.tls_cert is not None and self.settings.tls_key is not None:
+            config.certfile = str(self.settings.tls_cert)
+            config.keyfile = str(self.settings.tls_key)
+        app = create_app(self.console)
+        self._task = asyncio.create_task(serve(app, config, shutdown_trigger=self._stop.wait))
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting, let requests end (live streams end with the broadcaster)."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                try:
+                    await asyncio.wait_for(self._task, GRACE_SECONDS + 3)
+                except TimeoutError:
+                    log.warning("the console did not stop in time")
+
+
+def bind(listen: str) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (OSError with the address if it cannot)."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.set_inheritable(True)
+    except (OSError, ValueError) as error:
+        raise OSError(f"the console cannot listen on {listen}: {error}") from None
+    return sock
