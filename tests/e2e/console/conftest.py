@@ -45,9 +45,7 @@ def api(admin_channel: grpc.Channel) -> ledger_pb2_grpc.LedgerStub:
 
 
 @pytest.fixture
-def open_page(
-    browser: Browser, console_ledgerd: InProcessLedgerd
-) -> Iterator[Callable[[], Page]]:
+def open_page(browser: Browser, console_ledgerd: InProcessLedgerd) -> Iterator[Callable[[], Page]]:
     """``open_page()``: a new, signed-out page on the console (contexts closed at the end)."""
     contexts: list[BrowserContext] = []
 
@@ -70,9 +68,7 @@ def admin_page(open_page: Callable[[], Page], console_ledgerd: InProcessLedgerd)
 
 
 @pytest.fixture
-def page_as(
-    open_page: Callable[[], Page], admin_channel: grpc.Channel
-) -> Callable[..., Page]:
+def page_as(open_page: Callable[[], Page], admin_channel: grpc.Channel) -> Callable[..., Page]:
     """``page_as("auditor")`` / ``page_as("deployer", "shop")``: a page signed in with a new
     key of that role (and apps)."""
     count = 0

@@ -10,7 +10,8 @@ from playwright.sync_api import Page, expect
 
 from ledger_api.v1 import ledger_pb2
 from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
-from tests.support.browser import key_token, sign_in
+from tests.support.auth import create_key
+from tests.support.browser import sign_in
 
 
 def test_a_signed_out_visitor_is_sent_to_sign_in_and_then_back(
@@ -30,7 +31,7 @@ def test_a_wrong_token_is_refused_with_a_clear_message(open_page: Callable[[], P
     page.get_by_label("Deploy key token").fill("dl_" + "x" * 43)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_have_text("No valid key has this token.")
-    assert page.context.cookies() == [c for c in page.context.cookies() if c["name"] != "ledger_session"]
+    assert "ledger_session" not in {cookie["name"] for cookie in page.context.cookies()}
 
 
 def test_the_session_cookie_is_http_only_and_same_site(admin_page: Page) -> None:
@@ -49,7 +50,7 @@ def test_the_header_names_the_key_and_its_role(admin_page: Page) -> None:
 
 def test_signing_out_ends_the_session_on_the_server(admin_page: Page) -> None:
     admin_page.goto("/")
-    cookie = [c for c in admin_page.context.cookies() if c["name"] == "ledger_session"][0]
+    cookie = next(c for c in admin_page.context.cookies() if c["name"] == "ledger_session")
     admin_page.get_by_role("button", name="Sign out").click()
     expect(admin_page).to_have_url(re.compile(r"/sign-in$"))
     # The old cookie, replayed, no longer opens anything.
@@ -61,7 +62,7 @@ def test_signing_out_ends_the_session_on_the_server(admin_page: Page) -> None:
 def test_a_revoked_key_is_signed_out_at_its_next_page(
     open_page: Callable[[], Page], admin_channel: grpc.Channel
 ) -> None:
-    key, token = _key(admin_channel, "gone", "reader", "shop")
+    key, token = create_key(admin_channel, "gone", "reader", "shop")
     page = open_page()
     sign_in(page, token)
     KeysStub(admin_channel).RevokeKey(ledger_pb2.RevokeKeyRequest(id=key.id))
@@ -138,12 +139,3 @@ def test_the_apps_list_updates_live_when_an_app_is_created_elsewhere(
     expect(admin_page.locator("#no-apps")).to_be_visible()
     api.CreateApp(ledger_pb2.CreateAppRequest(name="shop"))
     expect(admin_page.locator("tr[data-app=shop]")).to_be_visible()
-
-
-def _key(admin: grpc.Channel, name: str, role: str, *apps: str) -> tuple[ledger_pb2.Key, str]:
-    from tests.support.auth import create_key
-
-    return create_key(admin, name, role, *apps)
-
-
-__all__ = ["key_token"]
