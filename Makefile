@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PROTOS := $(shell find protos -name '*.proto')
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test system-deps proto lint typecheck bench clean
+.PHONY: run test system-deps proto lint typecheck bench screenshots clean
 
 run: proto
 	$(BIN)/ledgerd
@@ -41,6 +41,10 @@ typecheck: proto
 
 bench: proto
 	$(BIN)/python bench/run.py
+
+# Screenshots of the web console for the README (docs/console-*.png), in headless Chromium.
+screenshots: system-deps proto
+	$(BIN)/python scripts/console_screenshots.py
 
 clean:
 	rm -rf $(VENV) ledger_api .ledger .pytest_cache .mypy_cache

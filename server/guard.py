@@ -34,25 +34,38 @@ class Guard:
         return principal
 
     async def authorize(self, principal: Principal, method: str, rule: Rule, request: Any) -> None:
-        if rule.admin_only:
-            if principal.role != Role.ADMIN:
-                name = method.rsplit("/", 1)[-1]
-                raise PermissionDenied(
-                    f"permission denied: {principal.describe()} may not call {name}"
-                )
-            return
+        """Raise PermissionDenied unless ``rule`` lets ``principal`` make ``request``."""
+        app = getattr(request, rule.field, "") if rule.scope is not Scope.NONE else ""
         permission = rule.permission
-        if permission is None:
-            return
-        if rule.scope is Scope.NONE:
-            principal.check_role(permission)
-            return
-        app = getattr(request, rule.field, "")
-        if rule.scope is Scope.RESOURCE and not app and not principal.all_apps and rule.owners:
+        if (
+            permission is not None
+            and not rule.admin_only
+            and rule.scope is Scope.RESOURCE
+            and not app
+            and not principal.all_apps
+            and rule.owners
+        ):
             # Named by id only: authorise by the app(s) the resource belongs to.
             owners = await self.backend.run(rule.owners, self.backend.reader, request)
             principal.check_role(permission)  # unknown id: the servicer says NOT_FOUND
             for owner in owners:
                 principal.check(permission, owner)
             return
-        principal.check(permission, app)
+        admit(principal, method, rule, app)
+
+
+def admit(principal: Principal, method: str, rule: Rule, app: str = "") -> None:
+    """Raise PermissionDenied unless ``rule`` lets ``principal`` act on ``app`` (the app the
+    request names; unused by rules of no particular app)."""
+    if rule.admin_only:
+        if principal.role != Role.ADMIN:
+            name = method.rsplit("/", 1)[-1]
+            raise PermissionDenied(f"permission denied: {principal.describe()} may not call {name}")
+        return
+    permission = rule.permission
+    if permission is None:
+        return
+    if rule.scope is Scope.NONE:
+        principal.check_role(permission)
+        return
+    principal.check(permission, app)

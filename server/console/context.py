@@ -20,15 +20,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from ledger.access import PERMISSIONS, Principal, Role
+from ledger.access import Principal
 from ledger.commands import Outcome
 from ledger.domain import Meta
-from ledger.errors import Unauthenticated
+from ledger.errors import PermissionDenied, Unauthenticated
 from server.auth import act_as
 from server.backend import Backend
 from server.console.sessions import COOKIE, Sessions
-from server.guard import Guard
-from server.permissions import LEDGER, Scope, rule_for
+from server.guard import Guard, admit
+from server.permissions import LEDGER, rule_for
 
 C = TypeVar("C")
 
@@ -60,21 +60,19 @@ class Console:
         try:
             principal = await self.guard.principal(digest)
         except Unauthenticated:
-            self.sessions.close(session_id)
+            # The session stays (until it expires), so every tab says why it ended.
             raise SignInRequired(REVOKED) from None
         act_as(principal)
         return principal
 
     def may(self, principal: Principal, rpc: str, app: str = "") -> bool:
         """Whether ``principal`` may do what ``rpc`` does on ``app`` (decides the buttons)."""
-        rule = rule_for(LEDGER + rpc)
-        if rule.admin_only:
-            return principal.role == Role.ADMIN
-        if rule.permission is None:
-            return True
-        if rule.scope is Scope.NONE:
-            return rule.permission in PERMISSIONS[principal.role]
-        return principal.may(rule.permission, app)
+        method = LEDGER + rpc
+        try:
+            admit(principal, method, rule_for(method), app)
+        except PermissionDenied:
+            return False
+        return True
 
     async def allow(self, principal: Principal, rpc: str, **fields: str) -> None:
         """Admit an action as the API admits ``rpc`` with a request of ``fields``

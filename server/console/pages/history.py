@@ -1,7 +1,108 @@
-"""(to be written)"""
+"""The History tab of an app and the global history: the audit timeline, newest first.
+
+Both read the log as ``ListEvents`` does and are admitted by its rule (READ_LOG): the
+tab names its app; the global page concerns every app unless filtered to one, which only
+keys of every app may read (an app-limited key is refused with the rule's reason, and
+may filter by one of its apps instead). Filters and paging are in the URL (see
+:mod:`~server.console.pages.history_query`); without any, the rows are a live region
+that re-renders as events arrive. Release diffs and time travel, reached from the rows,
+are in :mod:`~server.console.pages.history_diff` and
+:mod:`~server.console.pages.history_travel`; their routes are served from here.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from dataclasses import dataclass
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ledger.access import Principal
+from projections.reader import ReadModel
+from projections.views import AppView
+from server.console.pages import history_diff, history_travel
+from server.console.pages.common import app_context, app_header, signed_in
+from server.console.pages.history_query import (
+    SCAN_LIMIT,
+    EventFilter,
+    fetch_page,
+    field_text,
+    known_types,
+    parse_filter,
+)
+from server.console.pages.history_rows import Row, rows
+
+APPS_IN_FILTER = 200  # apps offered by the global page's app filter
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """What a History page shows: its rows and where the next (older) page starts."""
+
+    rows: list[Row]
+    older: str  # the URL of the older page, '' when this is the last
+    scanned: int  # events scanned when the actor filter stopped short (0: it did not)
+
+
+def load(reader: ReadModel, chosen: EventFilter, path: str) -> HistoryPage:
+    page = fetch_page(reader, chosen)
+    older = f"{path}?{chosen.query(before=page.older)}" if page.older else ""
+    return HistoryPage(rows(reader, page.events), older, page.scanned)
+
+
+def filter_context(chosen: EventFilter, path: str, page: HistoryPage) -> dict[str, Any]:
+    """What the filter form and the rows of both History pages need."""
+    query = chosen.query()
+    return {
+        "chosen": chosen,
+        "page": page,
+        "path": path,
+        "live_url": f"{path}?{query}" if query else path,
+        "types": known_types(),
+        # The fields hold whole seconds: since rounded down and until up, so that sending
+        # the form again keeps every event the URL's exact moments kept.
+        "since": field_text(chosen.since) if chosen.since else "",
+        "until": field_text(chosen.until, round_up=True) if chosen.until else "",
+        "scan_limit": SCAN_LIMIT,
+    }
+
+
+async def app_history(request: Request) -> Response:
+    """``/apps/{app}/history``: the app's timeline."""
+    console, principal = await signed_in(request)
+    header = await app_header(console, principal, request.path_params["app"])
+    name = header.app.name
+    await console.allow(principal, "ListEvents", app=name)
+    chosen = parse_filter(request.query_params, app=name)
+    path = f"/apps/{name}/history"
+    page: HistoryPage = await console.run(load, console.backend.reader, chosen, path)
+    context = app_context(header, "history", **filter_context(chosen, path, page))
+    return console.render(request, "history.html", context, principal=principal)
+
+
+async def all_history(request: Request) -> Response:
+    """``/history``: every app's timeline (and the ledger's own events: keys, versions)."""
+    console, principal = await signed_in(request)
+    # The rule first, like the API: a reader asking for every app is refused before
+    # anything else is looked at.
+    await console.allow(principal, "ListEvents", app=request.query_params.get("app", "").strip())
+    chosen = parse_filter(request.query_params)
+    backend = console.backend
+
+    def read(principal: Principal) -> tuple[HistoryPage, list[AppView]]:
+        page = load(backend.reader, chosen, "/history")
+        return page, backend.visible_apps(principal, "", APPS_IN_FILTER)
+
+    page, apps = await console.run(read, principal)
+    context = {**filter_context(chosen, "/history", page), "apps": apps}
+    return console.render(request, "history_all.html", context, principal=principal)
+
+
+routes: list[BaseRoute] = [
+    Route("/history", all_history, methods=["GET"]),
+    Route("/apps/{app}/history", app_history, methods=["GET"]),
+    *history_diff.routes,
+    *history_travel.routes,
+]

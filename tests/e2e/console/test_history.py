@@ -1,0 +1,255 @@
+"""The History tab and the global history, in a real browser: the audit timeline newest
+first, its filters in the URL, live updates, and who may read which log.
+
+Data is arranged through the gRPC API (as the admin, or as another key to get another
+actor); the helpers here are shared with ``test_time_travel.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import grpc
+from playwright.sync_api import Page, expect
+
+from ledger_api.v1 import ledger_pb2 as pb
+from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
+from tests.support.auth import bearer, create_key
+
+WAIT_SECONDS = 15
+SECRET = "s3cr3t-Value-9f2c71e4"
+
+
+# -- arranging data through the API -------------------------------------------------------
+
+
+def build(api: LedgerStub, app: str, image: str) -> str:
+    """A build from an image reference; returns the id of the release it created."""
+    metadata = pb.BuildMetadata(app=app, image=image)
+    release_id: str = api.CreateBuild(iter([pb.CreateBuildRequest(metadata=metadata)])).release_id
+    assert release_id
+    return release_id
+
+
+def head(api: LedgerStub) -> int:
+    """The newest position of the log."""
+    newest = api.ListEvents(pb.ListEventsRequest(newest_first=True, page_size=1)).events
+    return newest[0].position if newest else 0
+
+
+def promote(api: LedgerStub, app: str, release_id: str, token: str = "") -> pb.Promotion:
+    """Promote and wait (on the event stream, no polling) until the promotion settled."""
+    start = head(api)
+    metadata = bearer(token) if token else None
+    request = pb.PromoteReleaseRequest(app=app, release_id=release_id)
+    promotion: pb.Promotion = api.PromoteRelease(request, metadata=metadata)
+    stream = api.WatchEvents(
+        pb.WatchEventsRequest(from_position=start, app=app), timeout=WAIT_SECONDS
+    )
+    try:
+        for response in stream:
+            for event in response.events:
+                data = json.loads(event.data)
+                if event.type == "PromotionSettled" and data["promotion_id"] == promotion.id:
+                    assert data["status"] == "succeeded"
+                    return promotion
+    finally:
+        stream.cancel()
+    raise AssertionError("the event stream ended before the promotion settled")
+
+
+def set_env(api: LedgerStub, app: str, **values: str) -> pb.UpdateEnvResponse:
+    response: pb.UpdateEnvResponse = api.UpdateEnv(pb.UpdateEnvRequest(app=app, set=values))
+    return response
+
+
+def events_of(api: LedgerStub, app: str, kind: str) -> list[pb.Event]:
+    """The app's events of type ``kind``, oldest first."""
+    request = pb.ListEventsRequest(app=app, types=[kind], page_size=500)
+    return list(api.ListEvents(request).events)
+
+
+def actor_of(channel: grpc.Channel, token: str = "") -> str:
+    """How events name a key: ``name (id)``."""
+    key = KeysStub(channel).WhoAmI(pb.WhoAmIRequest(), metadata=bearer(token) if token else None)
+    return f"{key.name} ({key.id})"
+
+
+def rows(page: Page) -> list[dict[str, str]]:
+    """The History table's rows as shown: position, type and actor of each."""
+    found: list[dict[str, str]] = page.locator("#events tbody tr").evaluate_all(
+        """rows => rows.map(row => ({
+            position: row.dataset.position, type: row.dataset.type,
+            actor: row.querySelector('.actor').textContent.trim()}))"""
+    )
+    return found
+
+
+# -- the History tab ------------------------------------------------------------------------
+
+
+def test_the_history_tab_lists_an_env_change_and_a_promotion_with_their_actors_newest_first(
+    admin_page: Page, api: LedgerStub, admin_channel: grpc.Channel
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    set_env(api, "shop", GREETING="hello")
+    release = build(api, "shop", "shop:1")
+    _, ci = create_key(admin_channel, "ci", "deployer", "shop")
+    promote(api, "shop", release, token=ci)
+
+    admin_page.goto("/apps/shop/history")
+
+    env_row = admin_page.locator("#events tr[data-type=EnvChanged]")
+    expect(env_row.locator(".actor")).to_have_text(actor_of(admin_channel))
+    expect(env_row.locator(".summary")).to_have_text("env v1: added GREETING")
+    requested = admin_page.locator("#events tr[data-type=PromotionRequested]")
+    expect(requested.locator(".actor")).to_have_text(actor_of(admin_channel, ci))
+    expect(requested.locator(".summary")).to_contain_text(f"of release {release}: requested")
+    expect(requested.get_by_role("link", name="promotion")).to_have_attribute(
+        "href", re.compile(r"^/apps/shop/promotions/P")
+    )
+    shown = rows(admin_page)
+    positions = [int(row["position"]) for row in shown]
+    assert positions == sorted(positions, reverse=True)
+    assert shown[0]["type"] == "PromotionSettled"
+    assert shown[-1]["type"] == "AppCreated"
+
+
+def test_filtering_by_type_shows_only_that_type_and_the_url_carries_the_filter(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    set_env(api, "shop", A="1")
+    set_env(api, "shop", B="2")
+    build(api, "shop", "shop:1")
+    admin_page.goto("/apps/shop/history")
+
+    admin_page.get_by_label("Event types").select_option(["EnvChanged"])
+    admin_page.get_by_role("button", name="Filter").click()
+
+    expect(admin_page).to_have_url(re.compile(r"/apps/shop/history\?.*types=EnvChanged"))
+    expect(admin_page.locator("#events tbody tr")).to_have_count(2)
+    expect(admin_page.locator("#events tbody tr[data-type=EnvChanged]")).to_have_count(2)
+    expect(admin_page.get_by_label("Event types")).to_have_values(["EnvChanged"])
+
+
+def test_filtering_by_actor_keeps_only_that_keys_events(
+    admin_page: Page, api: LedgerStub, admin_channel: grpc.Channel
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    _, ci = create_key(admin_channel, "ci-bot", "deployer", "shop")
+    api.UpdateEnv(pb.UpdateEnvRequest(app="shop", set={"A": "1"}), metadata=bearer(ci))
+    set_env(api, "shop", B="2")
+    admin_page.goto("/apps/shop/history")
+
+    admin_page.get_by_label("Actor").fill("ci-bot")
+    admin_page.get_by_role("button", name="Filter").click()
+
+    expect(admin_page).to_have_url(re.compile(r"actor=ci-bot"))
+    expect(admin_page.locator("#events tbody tr")).to_have_count(1)
+    expect(admin_page.locator("#events tbody tr .actor")).to_have_text(actor_of(admin_channel, ci))
+
+
+def test_the_older_link_pages_back_through_the_timeline(admin_page: Page, api: LedgerStub) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    for count in range(55):
+        set_env(api, "shop", COUNT=str(count))
+    admin_page.goto("/apps/shop/history")
+    expect(admin_page.locator("#events tbody tr")).to_have_count(50)
+    last_shown = int(
+        admin_page.locator("#events tbody tr").last.get_attribute("data-position") or 0
+    )
+
+    admin_page.get_by_role("link", name="Older").click()
+
+    expect(admin_page).to_have_url(re.compile(rf"before={last_shown}"))
+    expect(admin_page.locator("#events tbody tr")).to_have_count(6)  # 5 env changes, AppCreated
+    assert max(int(row["position"]) for row in rows(admin_page)) < last_shown
+    expect(admin_page.get_by_role("link", name="Older")).to_have_count(0)
+
+
+def test_an_event_recorded_while_the_page_is_open_appears_at_the_top(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    admin_page.goto("/apps/shop/history")
+    first = admin_page.locator("#events tbody tr").first
+    expect(first).to_have_attribute("data-type", "AppCreated")
+
+    set_env(api, "shop", FRESH="1")
+
+    expect(first).to_have_attribute("data-type", "EnvChanged")
+    expect(first.locator(".summary")).to_have_text("env v1: added FRESH")
+
+
+def test_env_values_never_appear_in_the_history_page(admin_page: Page, api: LedgerStub) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    set_env(api, "shop", API_TOKEN=SECRET)
+    promote(api, "shop", build(api, "shop", "shop:1"))
+    set_env(api, "shop", API_TOKEN=SECRET + "-rotated")
+
+    admin_page.goto("/apps/shop/history")
+    admin_page.locator("#events details").first.click()  # the full data, opened
+
+    expect(admin_page.locator("#events tr[data-type=ReleaseCreated]")).to_have_count(2)
+    expect(admin_page.locator("#events pre.data").first).to_contain_text("API_TOKEN")
+    assert SECRET not in admin_page.content()
+
+
+def test_a_reader_sees_its_own_apps_history(page_as: Callable[..., Page], api: LedgerStub) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    set_env(api, "shop", A="1")
+    page = page_as("reader", "shop")
+
+    page.goto("/apps/shop/history")
+
+    expect(page.locator("#events tr[data-type=EnvChanged]")).to_be_visible()
+    expect(page.locator("#events tr[data-type=AppCreated]")).to_be_visible()
+
+
+def test_a_reader_is_refused_another_apps_history(
+    page_as: Callable[..., Page], api: LedgerStub
+) -> None:
+    for name in ("shop", "blog"):
+        api.CreateApp(pb.CreateAppRequest(name=name))
+    page = page_as("reader", "shop")
+
+    response = page.goto("/apps/blog/history")
+
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("may not read app blog")
+
+
+# -- the global history ---------------------------------------------------------------------
+
+
+def test_the_global_history_refuses_a_reader_key_with_the_reason(
+    page_as: Callable[..., Page], api: LedgerStub
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    page = page_as("reader", "shop")
+
+    response = page.goto("/history")
+
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("may not read the log of every app")
+
+
+def test_the_global_history_shows_every_apps_events_to_an_auditor(
+    page_as: Callable[..., Page], api: LedgerStub
+) -> None:
+    for name in ("shop", "blog"):
+        api.CreateApp(pb.CreateAppRequest(name=name))
+    page = page_as("auditor")
+
+    page.goto("/history")
+
+    expect(page.locator("#events tr[data-app=shop][data-type=AppCreated]")).to_be_visible()
+    expect(page.locator("#events tr[data-app=blog][data-type=AppCreated]")).to_be_visible()
+    page.get_by_label("App").select_option("blog")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"/history\?app=blog"))
+    expect(page.locator("#events tr[data-app=shop]")).to_have_count(0)
+    expect(page.locator("#events tr[data-app=blog]")).to_have_count(1)

@@ -1,0 +1,270 @@
+"""The Releases tab, a release's page, and promoting or rolling back through the console's
+confirmation, in a real browser against a real ledgerd (record runtime)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from ledger_api.v1 import ledger_pb2 as pb
+from ledger_api.v1.ledger_pb2_grpc import LedgerStub
+
+TERMINAL = {"succeeded", "rolled_back", "rollback_failed", "cancelled"}
+
+
+# --- arranging data through the API (as the admin) ---
+
+
+def build(api: LedgerStub, app: str, image: str) -> str:
+    """The release id of a build of an existing image reference."""
+    metadata = pb.BuildMetadata(app=app, image=image)
+    return str(api.CreateBuild(iter([pb.CreateBuildRequest(metadata=metadata)])).release_id)
+
+
+def settle(api: LedgerStub, app: str, promotion_id: str) -> pb.Promotion:
+    """The promotion once it ended, waiting on the app's event stream (no polling)."""
+    stream = api.WatchEvents(pb.WatchEventsRequest(app=app), timeout=30)
+    try:
+        for _ in stream:
+            promotion = api.GetPromotion(pb.GetPromotionRequest(app=app, id=promotion_id))
+            if promotion.status in TERMINAL:
+                return promotion
+    finally:
+        stream.cancel()
+    raise AssertionError(f"promotion {promotion_id} did not end")
+
+
+def promote(api: LedgerStub, app: str, release_id: str) -> pb.Promotion:
+    started = api.PromoteRelease(pb.PromoteReleaseRequest(app=app, release_id=release_id))
+    done = settle(api, app, started.id)
+    assert done.status == "succeeded"
+    return done
+
+
+def shop(api: LedgerStub, releases: int = 3, active: int = 0) -> list[str]:
+    """App ``shop`` with ``releases`` builds (v1…vN); v``active`` promoted (0: the newest)."""
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    ids = [build(api, "shop", f"shop:{n}") for n in range(1, releases + 1)]
+    promote(api, "shop", ids[(active or releases) - 1])
+    return ids
+
+
+def active_id(api: LedgerStub, app: str = "shop") -> str:
+    return str(api.GetApp(pb.GetAppRequest(name=app)).active_release_id)
+
+
+def promotion_count(api: LedgerStub, app: str = "shop") -> int:
+    return len(api.ListPromotions(pb.ListPromotionsRequest(app=app)).promotions)
+
+
+# --- the scenarios ---
+
+
+def test_promoting_an_older_release_through_its_confirmation_makes_it_live(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    v1, _v2, v3 = shop(api)
+    admin_page.goto("/apps/shop/releases")
+    admin_page.locator(f"tr[data-release={v1}]").get_by_role("link", name="Promote").click()
+
+    expect(admin_page.locator("#what")).to_contain_text(
+        f"Promote v1 ({v1}) of shop, replacing the active v3 ({v3})"
+    )
+    admin_page.get_by_role("button", name="Confirm").click()
+
+    expect(admin_page).to_have_url(re.compile(r"/apps/shop/promotions/P\w+$"))
+    expect(admin_page.locator("#promotion-status")).to_have_text("succeeded")
+    expect(admin_page.locator("#active-release")).to_have_text(v1)  # the header follows
+    assert active_id(api) == v1
+    admin_page.get_by_role("link", name="Releases").click()
+    expect(admin_page.locator(f"tr[data-release={v1}].active .badge.live")).to_have_text("live")
+    expect(admin_page.locator(f"tr[data-release={v3}] .badge.live")).to_have_count(0)
+    expect(admin_page.locator(f"tr[data-release={v3}]")).to_contain_text("was live")
+
+
+def test_the_releases_tab_marks_the_live_release_as_it_changes_elsewhere(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    v1, v2 = shop(api, releases=2)
+    admin_page.goto("/apps/shop/releases")
+    expect(admin_page.locator(f"tr[data-release={v2}] .badge.live")).to_be_visible()
+
+    promote(api, "shop", v1)
+
+    expect(admin_page.locator(f"tr[data-release={v1}] .badge.live")).to_be_visible()
+    expect(admin_page.locator(f"tr[data-release={v2}] .badge.live")).to_have_count(0)
+
+
+def test_the_confirmation_says_what_differs_from_the_active_release(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    (v1,) = shop(api, releases=1)
+    base = pb.UpdateEnvRequest(app="shop", set={"A": "1", "B": "2"}, promote=True)
+    settle(api, "shop", api.UpdateEnv(base).promotion.id)
+    change = pb.UpdateEnvRequest(app="shop", set={"A": "9", "C": "3"}, unset=["B"])
+    v3 = api.UpdateEnv(change).release.id
+    admin_page.goto(f"/apps/shop/releases/{v3}/promote")
+
+    expect(admin_page.locator("[data-diff=build]")).to_have_text("Same build")
+    expect(admin_page.locator("[data-diff=added]")).to_contain_text("C")
+    expect(admin_page.locator("[data-diff=changed]")).to_contain_text("A")
+    expect(admin_page.locator("[data-diff=removed]")).to_contain_text("B")
+    assert "9" not in admin_page.locator("#diff").inner_text()  # keys, never values
+    admin_page.goto(f"/apps/shop/releases/{v1}/rollback")
+    expect(admin_page.locator("#what")).to_contain_text(
+        "Roll back shop to v1: creates a new release with v1's build and environment "
+        "and promotes it"
+    )
+
+
+def test_cancel_on_the_confirmation_changes_nothing(admin_page: Page, api: LedgerStub) -> None:
+    v1, _v2, v3 = shop(api)
+    before = promotion_count(api)
+    admin_page.goto("/apps/shop/releases")
+    admin_page.locator(f"tr[data-release={v1}]").get_by_role("link", name="Rollback").click()
+    expect(admin_page.get_by_role("button", name="Confirm")).to_be_visible()
+
+    admin_page.get_by_role("link", name="Cancel").click()
+
+    expect(admin_page).to_have_url(re.compile(r"/apps/shop/releases$"))
+    expect(admin_page.locator("#releases tr[data-release]")).to_have_count(3)
+    assert active_id(api) == v3
+    assert promotion_count(api) == before
+
+
+def test_rollback_creates_a_release_from_the_target_and_newer_ones_stay_listed(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    v1, v2, v3 = shop(api)
+    admin_page.goto("/apps/shop/releases")
+    admin_page.locator(f"tr[data-release={v1}]").get_by_role("link", name="Rollback").click()
+    admin_page.get_by_label("Description").fill("v3 broke checkout")
+    admin_page.get_by_role("button", name="Confirm").click()
+
+    expect(admin_page.locator("#promotion-status")).to_have_text("succeeded")
+    new = api.GetRelease(pb.GetReleaseRequest(app="shop", id=active_id(api)))
+    assert (new.version, new.reason, new.parent_id) == (4, "rollback", v1)
+    admin_page.get_by_role("link", name="Releases").click()
+    live = admin_page.locator("#releases tr.active")
+    expect(live).to_have_attribute("data-release", new.id)
+    expect(live).to_contain_text("rollback")
+    expect(live).to_contain_text("v3 broke checkout")
+    for release_id in (v2, v3):
+        expect(admin_page.locator(f"tr[data-release={release_id}]")).to_be_visible()
+        promote_link = admin_page.locator(f"tr[data-release={release_id}] a", has_text="Promote")
+        expect(promote_link).to_be_visible()  # roll forward stays possible
+
+
+@pytest.mark.parametrize("role", ["auditor", "reader"])
+def test_read_only_keys_see_no_promote_or_rollback_buttons(
+    page_as: Callable[..., Page], api: LedgerStub, role: str
+) -> None:
+    shop(api, active=2)
+    page = page_as(role, *(["shop"] if role == "reader" else []))
+    page.goto("/apps/shop/releases")
+    expect(page.locator("#releases tr[data-release]")).to_have_count(3)
+    expect(page.get_by_role("link", name="Promote")).to_have_count(0)
+    expect(page.get_by_role("link", name="Rollback")).to_have_count(0)
+
+
+def test_a_deployer_sees_promote_on_every_inactive_release_and_rollback_on_older_ones(
+    page_as: Callable[..., Page], api: LedgerStub
+) -> None:
+    v1, v2, v3 = shop(api, active=2)
+    page = page_as("deployer", "shop")
+    page.goto("/apps/shop/releases")
+    for release_id, actions in ((v1, ["Promote", "Rollback"]), (v2, []), (v3, ["Promote"])):
+        links = page.locator(f"tr[data-release={release_id}] td.actions a")
+        expect(links).to_have_text(actions)
+
+
+def test_a_forged_promote_from_an_auditor_with_a_valid_csrf_token_is_refused(
+    page_as: Callable[..., Page], api: LedgerStub
+) -> None:
+    v1, _v2, v3 = shop(api)
+    before = promotion_count(api)
+    page = page_as("auditor")
+    page.goto("/apps/shop/releases")
+    token = page.locator("form[action='/sign-out'] input[name=csrftoken]").input_value()
+
+    response = page.request.post(f"/apps/shop/releases/{v1}/promote", form={"csrftoken": token})
+
+    assert response.status == 403
+    assert "may not deploy" in response.text()
+    assert promotion_count(api) == before
+    assert active_id(api) == v3
+
+
+def test_promoting_an_unknown_or_another_apps_release_is_not_found_and_appends_nothing(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    shop(api, releases=1)
+    api.CreateApp(pb.CreateAppRequest(name="blog"))
+    other = build(api, "blog", "blog:1")
+    before = api.ListEvents(pb.ListEventsRequest(newest_first=True, page_size=1)).events[0]
+    admin_page.goto("/apps/shop/releases")
+    token = admin_page.locator("form[action='/sign-out'] input[name=csrftoken]").input_value()
+
+    for release_id in (other, "RAAAAAAAAAA"):
+        url = f"/apps/shop/releases/{release_id}/promote"
+        response = admin_page.request.post(url, form={"csrftoken": token})
+        assert response.status == 404
+        assert f"release {release_id} not found in app shop" in response.text()
+
+    after = api.ListEvents(pb.ListEventsRequest(newest_first=True, page_size=1)).events[0]
+    assert after.position == before.position
+
+
+def test_a_release_page_masks_env_values_until_a_deployer_reveals_them(
+    page_as: Callable[..., Page], api: LedgerStub
+) -> None:
+    shop(api, releases=1)
+    change = pb.UpdateEnvRequest(app="shop", set={"DB_PASSWORD": "hunter2-secret"})
+    release_id = api.UpdateEnv(change).release.id
+    page = page_as("deployer", "shop")
+    page.goto(f"/apps/shop/releases/{release_id}")
+    expect(page.locator("#release-env tr[data-key=DB_PASSWORD] .masked")).to_be_visible()
+    expect(page.locator("[data-diff=added]")).to_contain_text("DB_PASSWORD")
+    assert "hunter2-secret" not in page.content()
+
+    page.get_by_role("link", name="Reveal values").click()
+
+    expect(page.locator("#release-env tr[data-key=DB_PASSWORD] .value")).to_have_text(
+        "hunter2-secret"
+    )
+
+
+def test_a_reader_may_not_reveal_env_values_of_a_release(
+    page_as: Callable[..., Page], api: LedgerStub
+) -> None:
+    shop(api, releases=1)
+    change = pb.UpdateEnvRequest(app="shop", set={"DB_PASSWORD": "hunter2-secret"})
+    release_id = api.UpdateEnv(change).release.id
+    page = page_as("reader", "shop")
+    page.goto(f"/apps/shop/releases/{release_id}")
+    expect(page.locator("#release-env tr[data-key=DB_PASSWORD]")).to_be_visible()
+    expect(page.get_by_role("link", name="Reveal values")).to_have_count(0)
+
+    response = page.goto(f"/apps/shop/releases/{release_id}?reveal=1")
+
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("may not see the env values")
+    assert "hunter2-secret" not in page.content()
+
+
+def test_the_releases_tab_pages_back_to_older_releases(admin_page: Page, api: LedgerStub) -> None:
+    shop(api, releases=52)
+    admin_page.goto("/apps/shop/releases")
+    expect(admin_page.locator("#releases tr[data-release]")).to_have_count(50)
+    expect(admin_page.locator("#releases tr[data-release]").first).to_have_attribute(
+        "data-version", "52"
+    )
+
+    admin_page.get_by_role("link", name="Older").click()
+
+    expect(admin_page).to_have_url(re.compile(r"\?before=3$"))
+    expect(admin_page.locator("#releases tr[data-release]")).to_have_count(2)
+    expect(admin_page.get_by_role("link", name="Older")).to_have_count(0)

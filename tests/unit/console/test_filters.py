@@ -1,0 +1,42 @@
+"""How the console writes times and durations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from server.console.filters import ago, duration, status_class, when
+
+NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
+
+
+def test_times_are_shown_in_utc_to_the_second() -> None:
+    assert when(datetime(2026, 11, 27, 9, 14, 3, 500, tzinfo=UTC)) == "2026-11-27 09:14:03 UTC"
+
+
+def test_a_missing_time_shows_nothing() -> None:
+    assert when(None) == ""
+    assert ago(None) == ""
+    assert duration(None, NOW) == ""
+
+
+def test_ages_are_rounded_to_a_readable_unit() -> None:
+    assert ago(NOW - timedelta(seconds=5), NOW) == "5 s ago"
+    assert ago(NOW - timedelta(minutes=3, seconds=4), NOW) == "3 min 4 s ago"
+    assert ago(NOW - timedelta(minutes=42), NOW) == "42 min ago"
+    assert ago(NOW - timedelta(hours=5), NOW) == "5 h ago"
+    assert ago(NOW - timedelta(days=3), NOW) == "3 d ago"
+
+
+def test_a_short_duration_has_a_decimal() -> None:
+    assert duration(NOW, NOW + timedelta(seconds=1.44)) == "1.4 s"
+
+
+def test_a_long_duration_is_in_minutes() -> None:
+    assert duration(NOW, NOW + timedelta(minutes=2, seconds=5)) == "2 min 5 s"
+
+
+def test_each_status_has_its_badge_colour() -> None:
+    assert status_class("succeeded") == "ok"
+    assert status_class("rolled_back") == "bad"
+    assert status_class("running") == "busy"
+    assert status_class("something new") == "off"
