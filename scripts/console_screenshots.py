@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.support.browser import chromium, chromium_path, new_page, sign_in
 from tests.support.ledgerd import InProcessLedgerd
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+IN_FLIGHT = {"pending", "running", "rolling_back"}
 
 
 def build(api: LedgerStub, app: str, image: str, description: str) -> pb.Build:
@@ -35,9 +37,18 @@ def build(api: LedgerStub, app: str, image: str, description: str) -> pb.Build:
     return api.CreateBuild(requests())
 
 
+def settled(api: LedgerStub, promotion: pb.Promotion) -> pb.Promotion:
+    """The promotion once it has ended (the runtime runs it in the background)."""
+    deadline = time.monotonic() + 30
+    while promotion.status in IN_FLIGHT and time.monotonic() < deadline:
+        time.sleep(0.05)
+        promotion = api.GetPromotion(pb.GetPromotionRequest(id=promotion.id))
+    return promotion
+
+
 def promote(api: LedgerStub, app: str, release_id: str, description: str) -> pb.Promotion:
     request = pb.PromoteReleaseRequest(app=app, release_id=release_id, description=description)
-    return api.PromoteRelease(request)
+    return settled(api, api.PromoteRelease(request))
 
 
 def story(channel: grpc.Channel) -> dict[str, str]:
@@ -47,7 +58,7 @@ def story(channel: grpc.Channel) -> dict[str, str]:
         api.CreateApp(pb.CreateAppRequest(name=name))
     first = build(api, "shop", "registry.local/shop:1.0.0", "first cut")
     promote(api, "shop", first.release_id, "launch")
-    api.UpdateEnv(
+    changed = api.UpdateEnv(
         pb.UpdateEnvRequest(
             app="shop",
             set={"DATABASE_URL": "postgres://db/shop", "PAYMENT_KEY": "sk_live_123"},
@@ -55,6 +66,7 @@ def story(channel: grpc.Channel) -> dict[str, str]:
             description="connect the database",
         )
     )
+    settled(api, changed.promotion)
     second = build(api, "shop", "registry.local/shop:1.1.0", "checkout v2")
     promotion = promote(api, "shop", second.release_id, "ship checkout v2")
     releases = api.ListReleases(pb.ListReleasesRequest(app="shop")).releases
@@ -64,6 +76,7 @@ def story(channel: grpc.Channel) -> dict[str, str]:
             app="shop", release_id=env_release.id, description="checkout v2 errors"
         )
     )
+    settled(api, rollback.promotion)
     build(api, "shop", "registry.local/shop:1.2.0", "checkout v2, fixed")
     blog = build(api, "blog", "registry.local/blog:3.4.1", "spring theme")
     promote(api, "blog", blog.release_id, "")
@@ -108,7 +121,8 @@ def main() -> int:
                 for name, url in pages.items():
                     page.goto(url)
                     page.wait_for_load_state("load")
-                    page.screenshot(path=DOCS / f"console-{name}.png", full_page=True)
+                    # Long pages (the history) are cut at the window: a README picture.
+                    page.screenshot(path=DOCS / f"console-{name}.png")
                     print(f"docs/console-{name}.png")
                 context.close()
     return 0

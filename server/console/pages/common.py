@@ -10,7 +10,7 @@ from starlette.requests import Request
 from ledger.access import Principal
 from ledger.errors import InvalidArgument, NotFound
 from ledger.ids import check_app_name
-from projections.views import AppView, PromotionView
+from projections.views import AppView, PromotionView, ReleaseView
 from server.console.context import Console
 
 TABS = (
@@ -41,6 +41,7 @@ class AppHeader:
     app: AppView
     promotion: PromotionView | None
     queued: int
+    active: ReleaseView | None = None
 
 
 async def app_header(console: Console, principal: Principal, name: str) -> AppHeader:
@@ -55,7 +56,8 @@ async def app_header(console: Console, principal: Principal, name: str) -> AppHe
             raise NotFound(f"app {name} not found")
         promotion = reader.get_promotion(view.promotion_id) if view.promotion_id else None
         queued = len(reader.queued_promotions(name)) if view.promotion_id else 0
-        return AppHeader(view, promotion, queued)
+        active = reader.get_release(view.active_release_id) if view.active_release_id else None
+        return AppHeader(view, promotion, queued, active)
 
     header: AppHeader = await console.run(load)
     return header

@@ -192,7 +192,11 @@ def links(event: EventView) -> tuple[Link, ...]:
     promotion = text(event.data, "promotion_id")
     if promotion:
         found.append(Link("promotion", f"{base}/promotions/{promotion}"))
-    found.append(Link("what was live here", f"{base}/at?position={event.position}"))
+    # A promotion's success comes one position before the app's ReleaseActivated (same
+    # transaction): "here" would still show the release it replaced, so only the
+    # activation's row offers the link.
+    if event.type != "PromotionSucceeded":
+        found.append(Link("what was live here", f"{base}/at?position={event.position}"))
     return tuple(found)
 
 

@@ -25,7 +25,6 @@ from projections.views import ReleaseView
 from server.auth import revealing
 from server.console.context import Console
 from server.console.pages.common import (
-    AppHeader,
     app_context,
     app_header,
     form,
@@ -53,14 +52,6 @@ async def release_of(console: Console, app: str, release_id: str) -> ReleaseView
     view: ReleaseView | None = await console.run(console.backend.reader.get_release, release_id)
     if view is None or view.app != app:
         raise NotFound(f"release {release_id} not found in app {app}")
-    return view
-
-
-async def active_release(console: Console, header: AppHeader) -> ReleaseView | None:
-    release_id = header.app.active_release_id
-    if not release_id:
-        return None
-    view: ReleaseView | None = await console.run(console.backend.reader.get_release, release_id)
     return view
 
 
@@ -94,7 +85,7 @@ async def releases_page(request: Request) -> Response:
         return shown, len(found) > PAGE_SIZE, versions
 
     shown, more, versions = await console.run(load)
-    active = await active_release(console, header)
+    active = header.active
     context = app_context(
         header,
         "releases",
@@ -128,7 +119,7 @@ async def release_page(request: Request) -> Response:
         revealed=reveal,
         may_reveal=principal.may(Permission.REVEAL_ENV, app),
         change=await change(console, base, release),
-        active=await active_release(console, header),
+        active=header.active,
     )
     response = console.render(request, "release.html", context, principal=principal)
     if reveal:
@@ -160,7 +151,7 @@ async def confirm_page(request: Request) -> Response:
     app = header.app.name
     await console.allow(principal, ACTIONS[action], app=app)
     release = await release_of(console, app, request.path_params["id"])
-    active = await active_release(console, header)
+    active = header.active
     context = app_context(
         header,
         "releases",

@@ -10,7 +10,9 @@ from playwright.sync_api import Page, Response, expect
 
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
+from tests.support.console import active_now, image_build, promote
 
+IMAGE = "registry.example/shop:1"
 SECRET = "s3cr3t-hunter2"
 CHANGED_MEANWHILE = (
     "The environment changed since you opened it (now version 2): review and apply again."
@@ -21,27 +23,6 @@ def make_app(api: LedgerStub, env: dict[str, str], name: str = "shop") -> None:
     """An app whose env holds ``env`` (version 1), with no release yet."""
     api.CreateApp(pb.CreateAppRequest(name=name))
     api.UpdateEnv(pb.UpdateEnvRequest(app=name, set=env, description="first values"))
-
-
-def deploy_image(api: LedgerStub, name: str = "shop") -> str:
-    """Build an image and start promoting its release (the id, to wait for it)."""
-    metadata = pb.BuildMetadata(app=name, image="registry.example/shop:1")
-    build = api.CreateBuild(iter([pb.CreateBuildRequest(metadata=metadata)]))
-    api.PromoteRelease(pb.PromoteReleaseRequest(app=name, release_id=build.release_id))
-    release_id: str = build.release_id
-    return release_id
-
-
-def active_now(api: LedgerStub, release_id: str, app: str = "shop") -> None:
-    """Wait until ``release_id`` is the app's active release (woken by the event stream)."""
-    watch = api.WatchEvents(pb.WatchEventsRequest(app=app), timeout=15)
-    try:
-        for _ in watch:
-            if api.GetApp(pb.GetAppRequest(name=app)).active_release_id == release_id:
-                return
-        raise AssertionError(f"{release_id} never became active")
-    finally:
-        watch.cancel()
 
 
 def env_of(api: LedgerStub, app: str = "shop") -> tuple[int, dict[str, str]]:
@@ -60,8 +41,8 @@ def test_applying_a_text_edit_creates_a_release_with_the_new_value_and_promotes_
     admin_page: Page, api: LedgerStub
 ) -> None:
     make_app(api, {"COLOUR": "blue"})
-    first = deploy_image(api)
-    active_now(api, first)
+    first = image_build(api, "shop", IMAGE).release_id
+    promote(api, "shop", first)
     admin_page.goto("/apps/shop/env")
 
     admin_page.get_by_role("link", name="Reveal values").click()
@@ -75,7 +56,7 @@ def test_applying_a_text_edit_creates_a_release_with_the_new_value_and_promotes_
     release = api.GetRelease(pb.GetReleaseRequest(app="shop", id=latest))
     assert (release.env_version, release.reason, release.parent_id) == (2, "env", first)
     assert release.description == "greener"
-    active_now(api, latest)
+    active_now(api, "shop", latest)
     assert api.GetApp(pb.GetAppRequest(name="shop")).active_release_id == latest
 
 
@@ -99,7 +80,7 @@ def test_the_second_of_two_people_editing_at_once_is_refused_and_keeps_their_tex
     admin_page: Page, page_as: Callable[..., Page], api: LedgerStub
 ) -> None:
     make_app(api, {"COLOUR": "blue"})
-    active_now(api, deploy_image(api))
+    promote(api, "shop", image_build(api, "shop", IMAGE).release_id)
     other = page_as("deployer", "shop")
     for page in (admin_page, other):
         page.goto("/apps/shop/env?reveal=1")
@@ -107,7 +88,7 @@ def test_the_second_of_two_people_editing_at_once_is_refused_and_keeps_their_tex
     admin_page.get_by_label("Environment (KEY=VALUE lines)").fill("COLOUR=green")
     admin_page.get_by_role("button", name="Apply Changes").click()
     expect(admin_page).to_have_url(re.compile(r"/promotions/P\w+$"))
-    active_now(api, api.GetApp(pb.GetAppRequest(name="shop")).latest_release_id)
+    active_now(api, "shop", api.GetApp(pb.GetAppRequest(name="shop")).latest_release_id)
     theirs = "COLOUR=red\nEXTRA=1"
     other.get_by_label("Environment (KEY=VALUE lines)").fill(theirs)
     response = submitted(other, other.get_by_role("button", name="Apply Changes").click)

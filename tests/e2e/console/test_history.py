@@ -2,12 +2,11 @@
 first, its filters in the URL, live updates, and who may read which log.
 
 Data is arranged through the gRPC API (as the admin, or as another key to get another
-actor); the helpers here are shared with ``test_time_travel.py``.
+actor) with the helpers of tests/support/console.py.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 
@@ -17,58 +16,12 @@ from playwright.sync_api import Page, expect
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
 from tests.support.auth import bearer, create_key
+from tests.support.console import image_build, promote, set_env
 
-WAIT_SECONDS = 15
 SECRET = "s3cr3t-Value-9f2c71e4"
 
 
-# -- arranging data through the API -------------------------------------------------------
-
-
-def build(api: LedgerStub, app: str, image: str) -> str:
-    """A build from an image reference; returns the id of the release it created."""
-    metadata = pb.BuildMetadata(app=app, image=image)
-    release_id: str = api.CreateBuild(iter([pb.CreateBuildRequest(metadata=metadata)])).release_id
-    assert release_id
-    return release_id
-
-
-def head(api: LedgerStub) -> int:
-    """The newest position of the log."""
-    newest = api.ListEvents(pb.ListEventsRequest(newest_first=True, page_size=1)).events
-    return newest[0].position if newest else 0
-
-
-def promote(api: LedgerStub, app: str, release_id: str, token: str = "") -> pb.Promotion:
-    """Promote and wait (on the event stream, no polling) until the promotion settled."""
-    start = head(api)
-    metadata = bearer(token) if token else None
-    request = pb.PromoteReleaseRequest(app=app, release_id=release_id)
-    promotion: pb.Promotion = api.PromoteRelease(request, metadata=metadata)
-    stream = api.WatchEvents(
-        pb.WatchEventsRequest(from_position=start, app=app), timeout=WAIT_SECONDS
-    )
-    try:
-        for response in stream:
-            for event in response.events:
-                data = json.loads(event.data)
-                if event.type == "PromotionSettled" and data["promotion_id"] == promotion.id:
-                    assert data["status"] == "succeeded"
-                    return promotion
-    finally:
-        stream.cancel()
-    raise AssertionError("the event stream ended before the promotion settled")
-
-
-def set_env(api: LedgerStub, app: str, **values: str) -> pb.UpdateEnvResponse:
-    response: pb.UpdateEnvResponse = api.UpdateEnv(pb.UpdateEnvRequest(app=app, set=values))
-    return response
-
-
-def events_of(api: LedgerStub, app: str, kind: str) -> list[pb.Event]:
-    """The app's events of type ``kind``, oldest first."""
-    request = pb.ListEventsRequest(app=app, types=[kind], page_size=500)
-    return list(api.ListEvents(request).events)
+# -- reading through the API and the page ---------------------------------------------------
 
 
 def actor_of(channel: grpc.Channel, token: str = "") -> str:
@@ -95,7 +48,7 @@ def test_the_history_tab_lists_an_env_change_and_a_promotion_with_their_actors_n
 ) -> None:
     api.CreateApp(pb.CreateAppRequest(name="shop"))
     set_env(api, "shop", GREETING="hello")
-    release = build(api, "shop", "shop:1")
+    release = image_build(api, "shop", "shop:1").release_id
     _, ci = create_key(admin_channel, "ci", "deployer", "shop")
     promote(api, "shop", release, token=ci)
 
@@ -123,7 +76,7 @@ def test_filtering_by_type_shows_only_that_type_and_the_url_carries_the_filter(
     api.CreateApp(pb.CreateAppRequest(name="shop"))
     set_env(api, "shop", A="1")
     set_env(api, "shop", B="2")
-    build(api, "shop", "shop:1")
+    image_build(api, "shop", "shop:1")
     admin_page.goto("/apps/shop/history")
 
     admin_page.get_by_label("Event types").select_option(["EnvChanged"])
@@ -187,7 +140,7 @@ def test_an_event_recorded_while_the_page_is_open_appears_at_the_top(
 def test_env_values_never_appear_in_the_history_page(admin_page: Page, api: LedgerStub) -> None:
     api.CreateApp(pb.CreateAppRequest(name="shop"))
     set_env(api, "shop", API_TOKEN=SECRET)
-    promote(api, "shop", build(api, "shop", "shop:1"))
+    promote(api, "shop", image_build(api, "shop", "shop:1").release_id)
     set_env(api, "shop", API_TOKEN=SECRET + "-rotated")
 
     admin_page.goto("/apps/shop/history")

@@ -4,32 +4,18 @@ cause, cancelling), whose images are built from source like ``ledgerctl build`` 
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import docker
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from cli.source import pack
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
-from tests.e2e.console.test_releases import promote, settle, shop
-from tests.support.browser import new_page, sign_in
-from tests.support.docker import (
-    EXITING_APP,
-    HTTP_APP,
-    NEVER_HEALTHY_APP,
-    docker_app,
-    docker_client,
-    write_context,
-)
-from tests.support.ledgerd import InProcessLedgerd
-
-__all__ = ["docker_app", "docker_client"]
+from tests.support.builds import upload
+from tests.support.console import promote, settle, shop
+from tests.support.docker import EXITING_APP, HTTP_APP, NEVER_HEALTHY_APP, write_context
 
 # One HTTP service whose health check passes about two seconds after the container starts,
 # so the promotion page is open while the rollout records its steps.
@@ -105,36 +91,6 @@ def test_another_apps_promotion_is_not_found_under_this_app(
 
 
 @pytest.fixture
-def docker_ledgerd(
-    tmp_path: Path, docker_client: docker.DockerClient
-) -> Iterator[InProcessLedgerd]:
-    """A ledgerd (SQLite) with the console, rolling out on the machine's Docker Engine."""
-    settings = Settings(
-        data_dir=tmp_path / "ledger",
-        listen="127.0.0.1:0",
-        console_listen="127.0.0.1:0",
-        runtime="docker",
-    )
-    with InProcessLedgerd(settings) as server:
-        yield server
-
-
-@pytest.fixture
-def docker_api(docker_ledgerd: InProcessLedgerd) -> Iterator[LedgerStub]:
-    with docker_ledgerd.channel() as channel:
-        yield LedgerStub(channel)
-
-
-@pytest.fixture
-def docker_page(browser: Browser, docker_ledgerd: InProcessLedgerd) -> Iterator[Page]:
-    """The console of ``docker_ledgerd``, signed in as its admin."""
-    context, page = new_page(browser, docker_ledgerd.console_url)
-    sign_in(page, docker_ledgerd.token)
-    yield page
-    context.close()
-
-
-@pytest.fixture
 def build_source(
     docker_api: LedgerStub, docker_app: str, tmp_path: Path
 ) -> Callable[[str, str], str]:
@@ -144,14 +100,7 @@ def build_source(
 
     def build(name: str, app_sh: str) -> str:
         directory = write_context(tmp_path / "src" / name, app_sh, {"ledger.yml": MANIFEST})
-        tarball = io.BytesIO()
-        packed = pack(directory, tarball)
-        metadata = pb.BuildMetadata(
-            app=docker_app, size=packed.size, source_digest=packed.digest, description=name
-        )
-        chunks = [pb.CreateBuildRequest(metadata=metadata)]
-        chunks.append(pb.CreateBuildRequest(chunk=tarball.getvalue()))
-        return str(docker_api.CreateBuild(iter(chunks)).id)
+        return str(docker_api.CreateBuild(upload(docker_app, directory, description=name)).id)
 
     return build
 

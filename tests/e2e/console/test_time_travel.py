@@ -15,15 +15,15 @@ from playwright.sync_api import Page, expect
 
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
-from tests.e2e.console.test_history import build, events_of, promote, set_env
+from tests.support.console import events_of, image_build, promote, set_env
 
 
 def two_deployments(api: LedgerStub) -> tuple[str, str]:
     """App shop with release v1 promoted, then v2 (another build) promoted."""
     api.CreateApp(pb.CreateAppRequest(name="shop"))
-    first = build(api, "shop", "shop:1")
+    first = image_build(api, "shop", "shop:1").release_id
     promote(api, "shop", first)
-    second = build(api, "shop", "shop:2")
+    second = image_build(api, "shop", "shop:2").release_id
     promote(api, "shop", second)
     return first, second
 
@@ -36,7 +36,7 @@ def test_the_diff_between_two_releases_shows_env_keys_changed_and_the_build_chan
 ) -> None:
     api.CreateApp(pb.CreateAppRequest(name="shop"))
     set_env(api, "shop", PORT="port-value-one", OLD="old-value", KEEP="kept-value")
-    first = build(api, "shop", "shop:1")
+    first = image_build(api, "shop", "shop:1").release_id
     api.UpdateEnv(
         pb.UpdateEnvRequest(
             app="shop",
@@ -45,7 +45,7 @@ def test_the_diff_between_two_releases_shows_env_keys_changed_and_the_build_chan
             base_release_id=first,
         )
     )
-    last = build(api, "shop", "shop:2")
+    last = image_build(api, "shop", "shop:2").release_id
     admin_page.goto("/apps/shop/diff")
 
     admin_page.get_by_label("From").select_option(first)
@@ -68,7 +68,7 @@ def test_a_release_is_compared_with_its_parent_from_the_history_row(
     admin_page: Page, api: LedgerStub
 ) -> None:
     api.CreateApp(pb.CreateAppRequest(name="shop"))
-    first = build(api, "shop", "shop:1")
+    first = image_build(api, "shop", "shop:1").release_id
     promote(api, "shop", first)
     derived = set_env(api, "shop", FEATURE="on").release.id
     admin_page.goto("/apps/shop/history?types=ReleaseCreated")
@@ -86,7 +86,8 @@ def test_a_diff_with_a_release_of_another_app_is_refused_as_not_found(
 ) -> None:
     for name in ("shop", "blog"):
         api.CreateApp(pb.CreateAppRequest(name=name))
-    mine, theirs = build(api, "shop", "shop:1"), build(api, "blog", "blog:1")
+    mine = image_build(api, "shop", "shop:1").release_id
+    theirs = image_build(api, "blog", "blog:1").release_id
 
     response = admin_page.goto(f"/apps/shop/diff?from={mine}&to={theirs}")
 
@@ -149,7 +150,7 @@ def test_stepping_to_the_next_activation_shows_the_release_promoted_next(
 
 def test_a_moment_before_the_app_existed_says_so(admin_page: Page, api: LedgerStub) -> None:
     created = api.CreateApp(pb.CreateAppRequest(name="shop")).created_at.ToDatetime(tzinfo=UTC)
-    promote(api, "shop", build(api, "shop", "shop:1"))
+    promote(api, "shop", image_build(api, "shop", "shop:1").release_id)
     admin_page.goto("/apps/shop/at")
     expect(admin_page.locator("#live-release")).to_be_visible()
 

@@ -3,20 +3,19 @@ Engine (``LEDGER_RUNTIME=docker``): FROM-scratch images with the machine's busyb
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
 import pytest
 
-from cli.source import pack
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from tests.integration.cli.runner import Ledgerctl, Result
+from tests.support.builds import stored_log, upload
 from tests.support.docker import HTTP_APP, remove_app, unique_app, write_context
 
 pytestmark = pytest.mark.docker
@@ -62,23 +61,9 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def stored_log(client: LedgerStub, app: str, build_id: str) -> str:
-    request = pb.StreamBuildLogsRequest(app=app, id=build_id, no_follow=True)
-    return b"".join(chunk.data for chunk in client.StreamBuildLogs(request, timeout=10)).decode()
-
-
 def running_build(client: LedgerStub, app: str) -> pb.Build | None:
     builds = client.ListBuilds(pb.ListBuildsRequest(app=app)).builds
     return builds[0] if builds and builds[0].status == "running" else None
-
-
-def upload(app: str, directory: Path) -> Iterator[pb.CreateBuildRequest]:
-    tarball = io.BytesIO()
-    packed = pack(directory, tarball)
-    metadata = pb.BuildMetadata(app=app, size=packed.size, source_digest=packed.digest)
-    yield pb.CreateBuildRequest(metadata=metadata)
-    while chunk := tarball.read(64 * 1024):
-        yield pb.CreateBuildRequest(chunk=chunk)
 
 
 def test_build_of_a_directory_prints_its_log_and_creates_a_release(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -134,3 +136,36 @@ def _ledgerd(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.Comp
 
 def _base_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("LEDGER_")}
+
+
+def test_ledgerd_refuses_to_start_when_the_console_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _ledgerd(tmp_path, {"LEDGER_CONSOLE_LISTEN": f"127.0.0.1:{port}"}, "serve")
+
+    assert result.returncode == 1
+    assert f"the console cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def test_ledgerd_serves_without_a_console_when_it_is_turned_off(
+    ledgerd_process: Callable[..., LedgerdProcess],
+) -> None:
+    process = ledgerd_process({"LEDGER_CONSOLE_LISTEN": "off"})
+
+    assert process.console_url == ""
+    assert not any("console" in line for line in process.output)
+    with process.channel() as channel:
+        create_app(LedgerStub(channel), "web")
+
+
+def test_ledgerd_announces_its_console_and_the_console_answers(
+    ledgerd_process: Callable[..., LedgerdProcess],
+) -> None:
+    process = ledgerd_process()
+
+    with urllib.request.urlopen(process.console_url + "sign-in", timeout=10) as response:
+        page = response.read().decode()
+    assert response.status == 200
+    assert "Deploy key token" in page

@@ -1,0 +1,21 @@
+"""Settings read from LEDGER_* variables: the console's address."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.settings import Settings
+
+
+def test_the_console_listens_on_localhost_8080_by_default() -> None:
+    assert Settings.from_env({}).console_listen == "127.0.0.1:8080"
+
+
+def test_the_console_listens_where_it_is_told() -> None:
+    settings = Settings.from_env({"LEDGER_CONSOLE_LISTEN": "0.0.0.0:9000"})
+    assert settings.console_listen == "0.0.0.0:9000"
+
+
+@pytest.mark.parametrize("value", ["off", "OFF", "none", "", "  "])
+def test_the_console_is_turned_off_by_off_or_an_empty_value(value: str) -> None:
+    assert Settings.from_env({"LEDGER_CONSOLE_LISTEN": value}).console_listen == ""
