@@ -14,7 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import grpc
+from playwright.sync_api import Browser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -22,10 +24,19 @@ from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from tests.support.browser import chromium, chromium_path, new_page, sign_in
+from tests.support.builds import upload
+from tests.support.docker import EXITING_APP, HTTP_APP, remove_app, write_context
 from tests.support.ledgerd import InProcessLedgerd
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 IN_FLIGHT = {"pending", "running", "rolling_back"}
+MANIFEST = """\
+services:
+  web:
+    port: 8000
+    scale: 3
+    health: {path: /health, grace: 20, interval: 0.2, timeout: 1}
+"""
 
 
 def build(api: LedgerStub, app: str, image: str, description: str) -> pb.Build:
@@ -34,7 +45,8 @@ def build(api: LedgerStub, app: str, image: str, description: str) -> pb.Build:
             metadata=pb.BuildMetadata(app=app, image=image, description=description)
         )
 
-    return api.CreateBuild(requests())
+    created: pb.Build = api.CreateBuild(requests())
+    return created
 
 
 def settled(api: LedgerStub, promotion: pb.Promotion) -> pb.Promotion:
@@ -68,7 +80,7 @@ def story(channel: grpc.Channel) -> dict[str, str]:
     )
     settled(api, changed.promotion)
     second = build(api, "shop", "registry.local/shop:1.1.0", "checkout v2")
-    promotion = promote(api, "shop", second.release_id, "ship checkout v2")
+    promote(api, "shop", second.release_id, "ship checkout v2")
     releases = api.ListReleases(pb.ListReleasesRequest(app="shop")).releases
     env_release = next(r for r in releases if r.reason == "env")
     rollback = api.RollbackRelease(
@@ -81,12 +93,59 @@ def story(channel: grpc.Channel) -> dict[str, str]:
     blog = build(api, "blog", "registry.local/blog:3.4.1", "spring theme")
     promote(api, "blog", blog.release_id, "")
     return {
-        "promotion": promotion.id,
-        "rollback": rollback.promotion.id,
         "from": env_release.id,
         "to": second.release_id,
-        "build": second.id,
     }
+
+
+def rollouts(scratch: Path, browser: Browser) -> None:
+    """On the Docker runtime: a rolling update of three containers, then one that fails
+    and is rolled back; screenshots of both promotions' pages."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException:
+        print("no Docker engine: the rollout screenshots are skipped", file=sys.stderr)
+        return
+    settings = Settings(
+        data_dir=scratch / "docker-ledger",
+        listen="127.0.0.1:0",
+        console_listen="127.0.0.1:0",
+        runtime="docker",
+    )
+    try:
+        with InProcessLedgerd(settings) as ledgerd, ledgerd.channel() as channel:
+            api = LedgerStub(channel)
+            api.CreateApp(pb.CreateAppRequest(name="web"))
+            promotions, builds = {}, {}
+            for name, script in (("v1", HTTP_APP), ("v2", HTTP_APP), ("broken", EXITING_APP)):
+                directory = write_context(scratch / name, script, {"ledger.yml": MANIFEST})
+                built = finished(api, api.CreateBuild(upload("web", directory, description=name)))
+                builds[name] = built.id
+                promotions[name] = promote(api, "web", built.release_id, f"roll out {name}")
+            context, page = new_page(browser, ledgerd.console_url)
+            sign_in(page, ledgerd.token)
+            shots = {
+                "rollout": f"/apps/web/promotions/{promotions['v2'].id}",
+                "rollout-failed": f"/apps/web/promotions/{promotions['broken'].id}",
+                "builds": f"/apps/web/builds/{builds['v2']}",
+            }
+            for shot, url in shots.items():
+                page.goto(url)
+                page.screenshot(path=DOCS / f"console-{shot}.png", full_page=True)
+                print(f"docs/console-{shot}.png")
+            context.close()
+    finally:
+        remove_app(client, "web")
+
+
+def finished(api: LedgerStub, build: pb.Build) -> pb.Build:
+    """The build once it has ended (Docker builds run in the background)."""
+    deadline = time.monotonic() + 60
+    while build.status not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        build = api.GetBuild(pb.GetBuildRequest(id=build.id))
+    return build
 
 
 def main() -> int:
@@ -107,9 +166,7 @@ def main() -> int:
                 "sign-in": "/sign-in",
                 "apps": "/",
                 "releases": "/apps/shop/releases",
-                "promotion": f"/apps/shop/promotions/{ids['rollback']}",
                 "env": "/apps/shop/env",
-                "builds": f"/apps/shop/builds/{ids['build']}",
                 "history": "/apps/shop/history",
                 "diff": f"/apps/shop/diff?from={ids['from']}&to={ids['to']}",
             }
@@ -125,6 +182,7 @@ def main() -> int:
                     page.screenshot(path=DOCS / f"console-{name}.png")
                     print(f"docs/console-{name}.png")
                 context.close()
+                rollouts(Path(scratch), browser)
     return 0
 
 
