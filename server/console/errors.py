@@ -30,6 +30,7 @@ STATUS_OF: dict[type[errors.LedgerError], int] = {
     errors.Conflict: 409,
     errors.Unavailable: 503,
 }
+SIGNED_OUT_EVENT = "retry: 60000\nevent: signed-out\ndata: {}\n\n"
 TITLES = {
     400: "Invalid request",
     401: "Not signed in",
@@ -49,6 +50,10 @@ def status_of(error: errors.LedgerError) -> int:
 
 
 def sign_in_redirect(request: Request, message: str = "") -> Response:
+    if "text/event-stream" in request.headers.get("accept", ""):
+        # An event stream cannot be redirected: tell the page (it then asks for a page,
+        # gets the redirect) and make the browser wait before it reconnects.
+        return Response(SIGNED_OUT_EVENT, media_type="text/event-stream")
     target = request.url.path
     if request.url.query:
         target += "?" + request.url.query

@@ -6,7 +6,8 @@ projected, so every live view is rendered by the same server code as the page it
 Events come from the same :class:`~server.broadcast.Broadcaster` as ``WatchEvents``
 (after the projections include them, so a re-fetch sees them), filtered to what the key
 may read. The session is checked again every :data:`RECHECK_SECONDS`: a revoked key's
-streams end. Each message names the event types and the newest position, so a fragment
+streams end with a ``signed-out`` event, on which the page asks for itself again and is
+sent to the sign-in page. Each message names the event types and the newest position, so a fragment
 may also decide for itself (a build log follows only ``BuildLogAppended``).
 """
 
@@ -25,9 +26,10 @@ from ledger.access import Permission
 from ledger.errors import Unauthenticated
 from projections.views import EventView
 from server.console.context import Console
+from server.console.errors import SIGNED_OUT_EVENT
 from server.console.pages.common import app_header, signed_in
 
-HEARTBEAT_SECONDS = 15.0
+HEARTBEAT_SECONDS = 5.0
 RECHECK_SECONDS = 5.0
 RETRY_MS = 2000  # how soon a browser reconnects a dropped stream
 
@@ -64,7 +66,7 @@ async def stream(
                 try:
                     await console.user(request)
                 except Unauthenticated:
-                    yield "event: signed-out\ndata: {}\n\n"
+                    yield SIGNED_OUT_EVENT
                     return
                 checked = time.monotonic()
             wanted = [event for event in events if relevant(event)]

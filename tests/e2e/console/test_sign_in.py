@@ -141,3 +141,20 @@ def test_the_apps_list_updates_live_when_an_app_is_created_elsewhere(
     expect(admin_page.locator("#no-apps")).to_be_visible()
     api.CreateApp(ledger_pb2.CreateAppRequest(name="shop"))
     expect(admin_page.locator("tr[data-app=shop]")).to_be_visible()
+
+
+def test_an_open_page_of_a_revoked_key_goes_to_sign_in_by_itself(
+    open_page: Callable[[], Page], admin_channel: grpc.Channel, api: LedgerStub
+) -> None:
+    api.CreateApp(ledger_pb2.CreateAppRequest(name="shop"))
+    key, token = create_key(admin_channel, "wall-screen", "reader", "shop")
+    page = open_page()
+    sign_in(page, token)
+    page.goto("/apps/shop/releases")
+    expect(page.locator("#app-page")).to_be_visible()
+
+    KeysStub(admin_channel).RevokeKey(ledger_pb2.RevokeKeyRequest(id=key.id))
+
+    # The page's event stream ends with "signed-out" at its next check (within seconds).
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="), timeout=30_000)
+    expect(page.locator(".notice")).to_contain_text("no longer valid")
