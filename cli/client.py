@@ -3,63 +3,36 @@
 Why a facade over the generated stub: the stub's methods are untyped for mypy (grpc ships
 no stubs), every call must go through the transport's metadata/deadline/retry rules, and
 every mutating request must get its ``request_id`` exactly once, before any retry.
+The transport, the stubs and paging are in :mod:`cli.client_base`; the calls reading the
+event log in :mod:`cli.client_events`, those of the Keys service in :mod:`cli.client_keys`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
+from cli.client_base import MAX_PAGE_SIZE as MAX_PAGE_SIZE
+from cli.client_base import paginate as paginate
+from cli.client_events import EventCalls
+from cli.client_keys import KeyCalls
 from cli.render import to_timestamp
-from cli.transport import Transport, new_request_id
+from cli.transport import new_request_id
 from ledger_api.v1 import ledger_pb2 as pb
-from ledger_api.v1 import ledger_pb2_grpc
 
-T = TypeVar("T")
-MAX_PAGE_SIZE = 100
 LOG_STREAM_TIMEOUT = 3600.0  # a build's logs follow the build; builds end within an hour
 UPLOAD_TIMEOUT = 3600.0  # a source upload may be large; it is still bounded
 CHUNK_SIZE = 64 * 1024
 EXPORT_PAGE_SIZE = 500  # the server's largest page (it also stops pages at ~2 MiB)
 
 
-def paginate(fetch: Callable[[int, str], tuple[Sequence[T], str]], limit: int) -> list[T]:
-    """Fetch pages until ``limit`` items or the end (an empty next token).
+class LedgerClient(EventCalls, KeyCalls):
+    """The CLI's view of the Ledger service: typed calls with the transport's rules.
 
-    ``fetch(page_size, page_token)`` returns one page and the next token.
+    The calls reading the event log come from :class:`~cli.client_events.EventCalls`,
+    those of the Keys service from :class:`~cli.client_keys.KeyCalls`.
     """
-    items: list[T] = []
-    token = ""
-    seen_tokens: set[str] = set()
-    while len(items) < limit:
-        page, token = fetch(min(MAX_PAGE_SIZE, limit - len(items)), token)
-        items.extend(page)
-        if not token or token in seen_tokens:
-            break
-        seen_tokens.add(token)
-    return items[:limit]
-
-
-class LedgerClient:
-    """The CLI's view of the Ledger service: typed calls with the transport's rules."""
-
-    def __init__(self, transport: Transport) -> None:
-        self.transport = transport
-        self._stub: ledger_pb2_grpc.LedgerStub | None = None
-        self._keys: ledger_pb2_grpc.KeysStub | None = None
-
-    @property
-    def stub(self) -> ledger_pb2_grpc.LedgerStub:
-        if self._stub is None:
-            self._stub = ledger_pb2_grpc.LedgerStub(self.transport.channel)
-        return self._stub
-
-    @property
-    def keys_stub(self) -> ledger_pb2_grpc.KeysStub:
-        if self._keys is None:
-            self._keys = ledger_pb2_grpc.KeysStub(self.transport.channel)
-        return self._keys
 
     # ------------------------------------------------------------------ apps
 
@@ -259,56 +232,6 @@ class LedgerClient:
         if not request.request_id:
             request.request_id = new_request_id()
         return self.transport.unary(self.stub.UpdateEnv, request, pb.UpdateEnvResponse)
-
-    # ------------------------------------------------------------------ events
-
-    def list_events(self, request: pb.ListEventsRequest, limit: int) -> list[pb.Event]:
-        """Events matching ``request``'s filters in its order, at most ``limit``."""
-
-        def fetch(size: int, token: str) -> tuple[Sequence[pb.Event], str]:
-            page_request = pb.ListEventsRequest()
-            page_request.CopyFrom(request)
-            page_request.page_size = size
-            page_request.page_token = token
-            page = self.transport.unary(self.stub.ListEvents, page_request, pb.ListEventsResponse)
-            return page.events, page.next_page_token
-
-        return paginate(fetch, limit)
-
-    def watch_events(self, from_position: int | None, app: str) -> Iterator[pb.WatchEventsResponse]:
-        """Events after ``from_position`` (None: from the log's head), then live; no
-        deadline (it ends when the user stops it)."""
-        request = pb.WatchEventsRequest(
-            from_position=from_position or 0, app=app, from_head=from_position is None
-        )
-        for response in self.transport.stream(self.stub.WatchEvents, request, timeout=None):
-            assert isinstance(response, pb.WatchEventsResponse)
-            yield response
-
-    # ------------------------------------------------------------------ keys
-
-    def create_key(self, name: str, role: str, apps: Sequence[str]) -> pb.CreateKeyResponse:
-        request = pb.CreateKeyRequest(
-            name=name, role=role, apps=list(apps), request_id=new_request_id()
-        )
-        return self.transport.unary(self.keys_stub.CreateKey, request, pb.CreateKeyResponse)
-
-    def list_keys(self, limit: int, include_revoked: bool = False) -> list[pb.Key]:
-        def fetch(size: int, token: str) -> tuple[Sequence[pb.Key], str]:
-            request = pb.ListKeysRequest(
-                page_size=size, page_token=token, include_revoked=include_revoked
-            )
-            page = self.transport.unary(self.keys_stub.ListKeys, request, pb.ListKeysResponse)
-            return page.keys, page.next_page_token
-
-        return paginate(fetch, limit)
-
-    def revoke_key(self, key_id: str) -> pb.Key:
-        request = pb.RevokeKeyRequest(id=key_id, request_id=new_request_id())
-        return self.transport.unary(self.keys_stub.RevokeKey, request, pb.Key)
-
-    def whoami(self) -> pb.Key:
-        return self.transport.unary(self.keys_stub.WhoAmI, pb.WhoAmIRequest(), pb.Key)
 
     # ------------------------------------------------------------------ rack
 

@@ -4,7 +4,9 @@
 validates input, lets the aggregates decide, saves through
 :class:`~ledger.application.LedgerApplication` and hands new promotions to the
 :class:`~ledger.promoter.Promoter`. Builds have their own use cases
-(:class:`~ledger.building.BuildService`).
+(:class:`~ledger.building.BuildService`). The checks of a command's fields are in
+:mod:`ledger.checks`; the release and promotion steps several use cases share are in
+:mod:`ledger.releasing`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import replace
 from eventsourcing.domain import Aggregate
 
 from ledger.application import LedgerApplication
+from ledger.checks import check_deadline, check_env_change, check_text
 from ledger.commands import (
     CancelPromotion,
     CreateApp,
@@ -23,18 +26,13 @@ from ledger.commands import (
     UpdateApp,
     UpdateEnv,
 )
-from ledger.domain import App, Cause, Meta, Promotion, Rack, Release, ReleaseReason
+from ledger.domain import App, Cause, Meta, Rack, ReleaseReason
 from ledger.domain.promotion import PromotionStatus
 from ledger.errors import AlreadyExists, FailedPrecondition, InvalidArgument
-from ledger.ids import PROMOTION, RELEASE, check_app_name, check_env_key, new_id
+from ledger.ids import check_app_name
 from ledger.promoter import Promoter, begin_next_queued
+from ledger.releasing import begin_promotion, check_no_promotion, new_release
 from ledger.runtime import Runtime
-
-MAX_ENV_KEYS = 1000
-MAX_ENV_VALUE = 64 * 1024
-MAX_TEXT = 1000
-MAX_DEADLINE = 24 * 3600
-MAX_NAMED_KEYS = 3  # env keys a refusal names, each cut short: a message stays one short line
 
 
 class LedgerService:
@@ -56,7 +54,7 @@ class LedgerService:
 
     def create_app(self, command: CreateApp, meta: Meta) -> Outcome:
         check_app_name(command.name)
-        _check_deadline(command.deadline_seconds)
+        check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
             if self.ledger.exists(App.create_id(command.name)):
@@ -70,7 +68,7 @@ class LedgerService:
 
     def update_app(self, command: UpdateApp, meta: Meta) -> Outcome:
         """Change an app's settings (its promotion deadline); nothing recorded if unchanged."""
-        _check_deadline(command.deadline_seconds)
+        check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
             app = self.ledger.app(command.name)
@@ -84,8 +82,8 @@ class LedgerService:
 
     def update_env(self, command: UpdateEnv, meta: Meta) -> Outcome:
         """Change the env; with a release to base on, create a release (and promote it)."""
-        _check_env_change(command)
-        _check_deadline(command.deadline_seconds)
+        check_env_change(command)
+        check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
             app = self.ledger.app(command.app)
@@ -97,7 +95,7 @@ class LedgerService:
                     "name a base release or drop --promote"
                 )
             if command.promote:
-                self._check_no_promotion(app)
+                check_no_promotion(app)
             event = app.change_env(
                 meta,
                 set_values=dict(command.set_values),
@@ -118,7 +116,7 @@ class LedgerService:
             changed.append(app)
             if base is None:
                 return outcome
-            release = self._new_release(
+            release = new_release(
                 app,
                 meta,
                 build_id=base.build_id,
@@ -135,7 +133,7 @@ class LedgerService:
             promotion_id = ""
             if command.promote:
                 deadline = self._deadline(command.deadline_seconds, app)
-                promotion = self._begin_promotion(app, meta, release, deadline, command.description)
+                promotion = begin_promotion(app, meta, release, deadline, command.description)
                 changed.append(promotion)
                 promotion_id = promotion.promotion_id
             return replace(outcome, release_id=release.release_id, promotion_id=promotion_id)
@@ -146,8 +144,8 @@ class LedgerService:
 
     def promote(self, command: PromoteRelease, meta: Meta) -> Outcome:
         """Start making a release (default: the newest) the active one."""
-        _text("description", command.description)
-        _check_deadline(command.deadline_seconds)
+        check_text("description", command.description)
+        check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
             app = self.ledger.app(command.app)
@@ -156,9 +154,9 @@ class LedgerService:
                 raise FailedPrecondition(f"app {app.name} has no release to promote")
             release = self.ledger.release(app.name, release_id)
             if not command.queue:
-                self._check_no_promotion(app)
+                check_no_promotion(app)
             deadline = self._deadline(command.deadline_seconds, app)
-            promotion = self._begin_promotion(
+            promotion = begin_promotion(
                 app, meta, release, deadline, command.description, queue=command.queue
             )
             changed.extend([promotion, app])
@@ -179,14 +177,14 @@ class LedgerService:
         The app's env head follows the target's env, so a later env change builds on
         what is running rather than reviving the values rolled back from.
         """
-        _text("description", command.description)
-        _check_deadline(command.deadline_seconds)
+        check_text("description", command.description)
+        check_deadline(command.deadline_seconds)
 
         def handle(changed: list[Aggregate]) -> Outcome:
             app = self.ledger.app(command.app)
             target = self.ledger.release(app.name, command.release_id)
             if not command.queue:
-                self._check_no_promotion(app)
+                check_no_promotion(app)
             deadline = self._deadline(command.deadline_seconds, app)
             description = command.description or f"rollback to v{target.release_version}"
             app.change_env(
@@ -197,7 +195,7 @@ class LedgerService:
                 expected_version=None,
                 description=description,
             )
-            release = self._new_release(
+            release = new_release(
                 app,
                 meta,
                 build_id=target.build_id,
@@ -210,7 +208,7 @@ class LedgerService:
                 manifest=target.manifest,
                 images=target.images,
             )
-            promotion = self._begin_promotion(
+            promotion = begin_promotion(
                 app, meta, release, deadline, description, queue=command.queue
             )
             changed.extend([app, release, promotion])
@@ -274,56 +272,6 @@ class LedgerService:
 
     # -- helpers ----------------------------------------------------------------
 
-    def _new_release(self, app: App, meta: Meta, **fields: object) -> Release:
-        release_id = new_id(RELEASE)
-        version = app.next_release_version()
-        app.register_release(meta, release_id, version)
-        return Release.create(
-            meta,
-            app=app.name,
-            release_id=release_id,
-            release_version=version,
-            **fields,  # type: ignore[arg-type]
-        )
-
-    def _begin_promotion(
-        self,
-        app: App,
-        meta: Meta,
-        release: Release,
-        deadline: int,
-        description: str,
-        queue: bool = False,
-    ) -> Promotion:
-        """Begin now, or (``queue`` and one in flight) queue behind the one in flight.
-
-        A queued promotion learns the release it replaces when its turn comes.
-        """
-        queued = queue and bool(app.promotion_id)
-        promotion = Promotion.request(
-            meta,
-            app=app.name,
-            promotion_id=new_id(PROMOTION),
-            release_id=release.release_id,
-            previous_release_id="" if queued else app.active_release_id,
-            deadline_seconds=deadline,
-            description=description,
-            queued=queued,
-        )
-        if queued:
-            app.queue_promotion(meta, promotion.promotion_id, release.release_id)
-        else:
-            app.begin_promotion(meta, promotion.promotion_id, release.release_id)
-        return promotion
-
-    @staticmethod
-    def _check_no_promotion(app: App) -> None:
-        if app.promotion_id:
-            raise FailedPrecondition(
-                f"promotion {app.promotion_id} of {app.name} is in flight: "
-                "wait for it to end or cancel it"
-            )
-
     def _deadline(self, seconds: int, app: App) -> int:
         """The promotion's own deadline, else the app's, else the server's default."""
         return seconds or app.deadline_seconds or self.default_deadline
@@ -332,45 +280,3 @@ class LedgerService:
         if outcome.promotion_id and not outcome.queued:
             self.promoter.submit(outcome.promotion_id)
         return outcome
-
-
-def _check_deadline(seconds: int) -> None:
-    if seconds < 0 or seconds > MAX_DEADLINE:
-        raise InvalidArgument(f"deadline must be between 1 and {MAX_DEADLINE} seconds")
-
-
-def _text(name: str, value: str) -> None:
-    """A free text (a description): bounded, and without NUL, which PostgreSQL cannot
-    store in the projections (one would stop them for every app)."""
-    if len(value) > MAX_TEXT:
-        raise InvalidArgument(f"{name} is longer than {MAX_TEXT} characters")
-    if "\x00" in value:
-        raise InvalidArgument(f"{name} contains a NUL byte")
-
-
-def _short(key: str, length: int = 40) -> str:
-    return key if len(key) <= length else key[:length] + "…"
-
-
-def _check_env_change(command: UpdateEnv) -> None:
-    _text("description", command.description)
-    if command.replace and command.unset:
-        raise InvalidArgument("replace sets the whole env: unset makes no sense with it")
-    if not command.replace and not command.set_values and not command.unset:
-        raise InvalidArgument("nothing to change: give keys to set or unset")
-    if len(command.set_values) + len(command.unset) > MAX_ENV_KEYS:
-        raise InvalidArgument(f"at most {MAX_ENV_KEYS} keys per change")
-    # Each key is checked before a message names it (as the overlap below does).
-    for key, value in command.set_values.items():
-        check_env_key(key)
-        if len(value) > MAX_ENV_VALUE:
-            raise InvalidArgument(f"the value of {key} is longer than {MAX_ENV_VALUE} bytes")
-        if "\x00" in value:
-            raise InvalidArgument(f"the value of {key} contains a NUL byte")
-    for key in command.unset:
-        check_env_key(key)
-    overlap = sorted(set(command.set_values) & set(command.unset))
-    if overlap:
-        shown = ", ".join(_short(key) for key in overlap[:MAX_NAMED_KEYS])
-        more = f" and {len(overlap) - MAX_NAMED_KEYS} more" if len(overlap) > MAX_NAMED_KEYS else ""
-        raise InvalidArgument(f"{shown}{more} both set and unset")

@@ -158,3 +158,14 @@ def test_an_open_page_of_a_revoked_key_goes_to_sign_in_by_itself(
     # The page's event stream ends with "signed-out" at its next check (within seconds).
     expect(page).to_have_url(re.compile(r"/sign-in\?next="), timeout=30_000)
     expect(page.locator(".notice")).to_contain_text("no longer valid")
+
+
+def test_pages_forbid_framing_and_scripts_from_elsewhere(open_page: Callable[[], Page]) -> None:
+    page = open_page()
+    response = page.goto("/sign-in")
+    assert response is not None
+    headers = response.headers
+    assert headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src 'self';" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
