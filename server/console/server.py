@@ -57,7 +57,11 @@ class ConsoleServer:
         config.bind = [f"fd://{sock.detach()}"]  # Hypercorn owns (and closes) it from here
         config.graceful_timeout = GRACE_SECONDS
         config.accesslog = None
-        config.errorlog = log
+        # Hypercorn's own "Running on … (CTRL + C to quit)" would contradict ledgerd (which
+        # owns the signals and announces the console itself): only its warnings are logged.
+        hypercorn_log = logging.getLogger("ledgerd.console.http")
+        hypercorn_log.setLevel(logging.WARNING)
+        config.errorlog = hypercorn_log
         if self.settings.tls_cert is not None and self.settings.tls_key is not None:
             config.certfile = str(self.settings.tls_cert)
             config.keyfile = str(self.settings.tls_key)
