@@ -67,7 +67,7 @@ class Console:
 
     def may(self, principal: Principal, rpc: str, app: str = "") -> bool:
         """Whether ``principal`` may do what ``rpc`` does on ``app`` (decides the buttons)."""
-        method = LEDGER + rpc
+        method = method_of(rpc)
         try:
             admit(principal, method, rule_for(method), app)
         except PermissionDenied:
@@ -77,7 +77,7 @@ class Console:
     async def allow(self, principal: Principal, rpc: str, **fields: str) -> None:
         """Admit an action as the API admits ``rpc`` with a request of ``fields``
         (PermissionDenied otherwise)."""
-        method = LEDGER + rpc
+        method = method_of(rpc)
         await self.guard.authorize(principal, method, rule_for(method), SimpleNamespace(**fields))
 
     async def execute(
@@ -119,6 +119,12 @@ class Console:
             request, template, values, status_code=status_code
         )
         return response
+
+
+def method_of(rpc: str) -> str:
+    """The gRPC method an action names: ``PromoteRelease`` is the Ledger service's,
+    ``Keys/CreateKey`` another service's (of package ``ledger.v1``)."""
+    return f"/ledger.v1.{rpc}" if "/" in rpc else LEDGER + rpc
 
 
 def new_request_id() -> str:

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
-from server.console.pages import apps, builds, env, history, live, promotions, releases, session
+from server.console.pages import (
+    apps,
+    builds,
+    env,
+    history,
+    keys,
+    live,
+    promotions,
+    releases,
+    session,
+)
 
-PAGES = (session, apps, releases, builds, env, promotions, history, live)
+PAGES = (session, apps, releases, builds, env, promotions, history, keys, live)
