@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
-from ledger_api.v1.ledger_pb2_grpc import LedgerStub
+from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
 from tests.support.browser import chromium, chromium_path, new_page, sign_in
 from tests.support.builds import upload
 from tests.support.docker import EXITING_APP, HTTP_APP, remove_app, write_context
@@ -68,6 +68,9 @@ def story(channel: grpc.Channel) -> dict[str, str]:
     api = LedgerStub(channel)
     for name in ("shop", "blog", "billing"):
         api.CreateApp(pb.CreateAppRequest(name=name))
+    keys = KeysStub(channel)
+    keys.CreateKey(pb.CreateKeyRequest(name="ci-shop", role="deployer", apps=["shop"]))
+    keys.CreateKey(pb.CreateKeyRequest(name="audit", role="auditor"))
     first = build(api, "shop", "registry.local/shop:1.0.0", "first cut")
     promote(api, "shop", first.release_id, "launch")
     changed = api.UpdateEnv(
@@ -169,6 +172,7 @@ def main() -> int:
                 "env": "/apps/shop/env",
                 "history": "/apps/shop/history",
                 "diff": f"/apps/shop/diff?from={ids['from']}&to={ids['to']}",
+                "keys": "/keys",
             }
             with chromium(path) as browser:
                 context, page = new_page(browser, ledgerd.console_url)
