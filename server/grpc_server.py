@@ -125,12 +125,17 @@ class LedgerServer:
         return self.port
 
     async def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
-        """NOT_SERVING first (so balancers drain us), end watch streams, then stop."""
+        """NOT_SERVING first (so balancers drain us), refuse new calls, end watch
+        streams with where to resume, give calls in flight ``grace`` seconds, then stop."""
         await self.health.enter_graceful_shutdown()
+        # Refusing new calls before the watch streams end: a watcher that reconnects
+        # at once is told UNAVAILABLE, never admitted and then cut by the shutdown.
+        stopping = asyncio.create_task(self._server.stop(grace))
+        await asyncio.sleep(0)
         self.container.broadcaster.close()  # ends watch streams and the console's live pages
         if self.console is not None:
             await self.console.stop()
-        await self._server.stop(grace)
+        await stopping
         self.container.worker.remove_listener(self.authenticator.on_events)
         await asyncio.to_thread(self.backend.close)
 

@@ -49,6 +49,10 @@ class Watch:
         broadcaster = self.backend.broadcaster
         subscription = broadcaster.subscribe(self.app)
         try:
+            # A watch opened while the server stops would send its backlog only to be
+            # cut again: refuse it, so that the client waits and resumes elsewhere.
+            if subscription.closed:
+                raise self._shutting_down()
             async for response in self._backlog(subscription):
                 yield response
             # Tells the client it is live and where the log's head is.
@@ -84,12 +88,15 @@ class Watch:
             for start in range(0, len(fresh), MAX_EVENTS_PER_RESPONSE):
                 yield self._response(fresh[start : start + MAX_EVENTS_PER_RESPONSE])
             if subscription.closed:
-                raise StreamEnded(
-                    grpc.StatusCode.UNAVAILABLE,
-                    f"ledgerd is shutting down: resume from position {self.sent}",
-                )
+                raise self._shutting_down()
             if not events:
                 yield self._response([])
+
+    def _shutting_down(self) -> StreamEnded:
+        return StreamEnded(
+            grpc.StatusCode.UNAVAILABLE,
+            f"ledgerd is shutting down: resume from position {self.sent}",
+        )
 
     def _response(self, events: Iterable[EventView]) -> pb.WatchEventsResponse:
         messages = [self.backend.broadcaster.message(event) for event in events]

@@ -13,6 +13,12 @@ from cli.tables import MISSING, clean, table, when
 from ledger_api.v1 import ledger_pb2 as pb
 
 HISTORY_LIMIT = 50
+WATCH_PATIENCE = 600.0  # seconds a dropped watch keeps trying to reach ledgerd again
+WATCH_RETRY_DELAY = 0.5  # seconds before the first retry of an outage; doubles
+WATCH_MAX_RETRY_DELAY = 2.0
+# A stream that was up and ends with these is resumed: the server went away, or cut it
+# (a recycled connection, a shutdown); ledgerctl itself never cancels a watch.
+RESUMABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
 
 
 def _data_text(event: pb.Event) -> str:
@@ -85,30 +91,72 @@ def watch(session: Session, from_position: int | None) -> None:
     """Follow the event log live.
 
     One line per event (JSON Lines with --json); Ctrl-C ends it. A dropped
-    connection is resumed after the last event seen.
+    connection is resumed after the last event seen: through a restart of ledgerd
+    it keeps trying for up to 10 minutes, saying on stderr when it lost and regained
+    the server.
     """
-    position = from_position
     try:
+        Follower(session, from_position).run()
+    except KeyboardInterrupt:
+        return
+
+
+class Follower:
+    """Prints the watched events and resumes a dropped stream where it stopped."""
+
+    def __init__(self, session: Session, position: int | None) -> None:
+        self.session = session
+        self.position = position  # the last event printed (None: start at the head)
+        self.connected = False  # a stream was up once: later failures are outages
+        self.lost_at: float | None = None  # since when the server has been unreachable
+        self.delay = WATCH_RETRY_DELAY
+
+    def run(self) -> None:
         while True:
             received = False
             try:
-                for response in session.client.watch_events(position, session.app or ""):
+                for response in self.session.client.watch_events(
+                    self.position, self.session.app or ""
+                ):
                     received = True
-                    if position is None:
-                        position = response.head_position
-                    for event in response.events:
-                        _print_event(session, event)
-                        position = max(position or 0, event.position)
+                    self._reached()
+                    self._print(response)
             except grpc.RpcError as error:
-                # Opening is retried by the transport; a stream that was up and then
-                # dropped is resumed, anything else is reported.
-                if not received or status_code(error) != grpc.StatusCode.UNAVAILABLE:
+                if not self.connected or status_code(error) not in RESUMABLE:
                     raise
+                if not received:  # the transport's own retries to open it failed too
+                    self._wait(error)
                 continue
             if not received:
                 return  # the server ended the watch without sending anything
-    except KeyboardInterrupt:
-        return
+
+    def _print(self, response: pb.WatchEventsResponse) -> None:
+        if self.position is None:
+            self.position = response.head_position
+        for event in response.events:
+            _print_event(self.session, event)
+            self.position = max(self.position, event.position)
+
+    def _reached(self) -> None:
+        self.connected = True
+        if self.lost_at is not None:
+            self.lost_at = None
+            self.delay = WATCH_RETRY_DELAY
+            self.session.err("ledgerctl watch: reconnected")
+
+    def _wait(self, error: grpc.RpcError) -> None:
+        """Sleep before the next attempt; give up (re-raise) once out of patience."""
+        now = self.session.clock()
+        if self.lost_at is None:
+            self.lost_at = now
+            self.session.err(
+                f"ledgerctl watch: lost {self.session.host}; reconnecting "
+                f"to resume after position {self.position or 0}"
+            )
+        elif now - self.lost_at >= WATCH_PATIENCE:
+            raise error
+        self.session.sleep(self.delay)
+        self.delay = min(self.delay * 2, WATCH_MAX_RETRY_DELAY)
 
 
 def _print_event(session: Session, event: pb.Event) -> None:
