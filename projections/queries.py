@@ -183,5 +183,13 @@ class ReadQueries(ABC):
         statement = sql.LIST_KEYS if include_revoked else sql.LIST_ACTIVE_KEYS
         return [key_view(row) for row in self._rows(statement, after_position, limit)]
 
+    def newest_keys(
+        self, before_position: int = 0, limit: int = 50, include_revoked: bool = False
+    ) -> list[KeyView]:
+        """Newest first; keys created before ``before_position`` (0: no bound)."""
+        statement = sql.KEYS_BEFORE if include_revoked else sql.ACTIVE_KEYS_BEFORE
+        rows = self._rows(statement, before_position, before_position, limit)
+        return [key_view(row) for row in rows]
+
     def active_admin_ids(self) -> list[str]:
         return [row["id"] for row in self._rows(sql.ACTIVE_ADMIN_KEYS)]

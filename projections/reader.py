@@ -110,6 +110,11 @@ class ReadModel(Protocol):
     ) -> list[KeyView]:
         """Oldest first; keys created after ``after_position``."""
 
+    def newest_keys(
+        self, before_position: int = 0, limit: int = 50, include_revoked: bool = False
+    ) -> list[KeyView]:
+        """Newest first; keys created before ``before_position`` (0: no bound)."""
+
     def active_admin_ids(self) -> list[str]: ...
 
 

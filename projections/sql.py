@@ -190,6 +190,12 @@ LIST_KEYS = "SELECT * FROM {keys} WHERE position > ? ORDER BY position LIMIT ?"
 LIST_ACTIVE_KEYS = (
     "SELECT * FROM {keys} WHERE position > ? AND revoked_at IS NULL ORDER BY position LIMIT ?"
 )
+# Newest first, created before a position (0: the newest of all).
+KEYS_BEFORE = "SELECT * FROM {keys} WHERE (? = 0 OR position < ?) ORDER BY position DESC LIMIT ?"
+ACTIVE_KEYS_BEFORE = (
+    "SELECT * FROM {keys} WHERE (? = 0 OR position < ?) AND revoked_at IS NULL"
+    " ORDER BY position DESC LIMIT ?"
+)
 ACTIVE_ADMIN_KEYS = "SELECT id FROM {keys} WHERE role = 'admin' AND revoked_at IS NULL"
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -14,7 +14,6 @@ a redirect), never logged, never on the list afterwards (the read model does not
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -33,7 +32,6 @@ from server.console.context import Console
 from server.console.pages.common import form, int_field, signed_in
 
 PAGE_SIZE = 50
-SCAN_SIZE = 500  # keys read per query while looking for a page (see newest_keys)
 APP_SEPARATORS = re.compile(r"[\s,]+")
 ROLES = tuple(role.value for role in Role)
 
@@ -48,23 +46,11 @@ class KeyPage:
 
 
 def newest_keys(reader: ReadModel, before: int, include_revoked: bool, limit: int) -> KeyPage:
-    """The ``limit`` newest keys created before position ``before`` (0: no bound).
-
-    The read model lists keys oldest first after a position (as ListKeys pages them), so
-    this walks that listing up to ``before`` and keeps the last ``limit + 1`` seen. Keys
-    are made one at a time by admins, so there are few: a walk costs a query per
-    ``SCAN_SIZE`` of them (blocking: run it off the event loop).
-    """
-    kept: deque[KeyView] = deque(maxlen=limit + 1)
-    after = 0
-    while True:
-        chunk = reader.list_keys(after, SCAN_SIZE, include_revoked)
-        kept.extend(view for view in chunk if not before or view.position < before)
-        if len(chunk) < SCAN_SIZE or (before and chunk[-1].position >= before):
-            break
-        after = chunk[-1].position
-    shown = list(reversed(kept))[:limit]
-    older = shown[-1].position if len(kept) > limit and shown else 0
+    """The ``limit`` newest keys created before position ``before`` (0: no bound);
+    blocking: run it off the event loop."""
+    found = reader.newest_keys(before, limit + 1, include_revoked)
+    shown = found[:limit]
+    older = shown[-1].position if len(found) > limit else 0
     return KeyPage(shown, older)
 
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from ledger.commands import CreateBuild, PromoteRelease, RollbackRelease, UpdateEnv
+from ledger.commands import (
+    CreateBuild,
+    CreateKey,
+    PromoteRelease,
+    RevokeKey,
+    RollbackRelease,
+    UpdateEnv,
+)
 from ledger.domain import Meta, Rack, event_type
+from ledger.keys import KeyService
 from projections import LedgerViews, ProjectionWorker
 from projections.reader import ReadModel
 from tests.integration.projections.conftest import ALICE, Ledger
@@ -263,3 +271,20 @@ def test_rack_releases_list_the_server_versions_newest_first(
     ledger.app.save(rack)
     catch_up(ledger, views)
     assert [r.version for r in views.rack_releases()] == ["1.1.0", "1.0.0"]
+
+
+def test_keys_are_listed_newest_first_before_a_position_with_revoked_ones_on_request(
+    ledger: Ledger, views: LedgerViews
+) -> None:
+    keys = KeyService(ledger.app, views)
+    made = [
+        keys.create_key(CreateKey(name=f"ci-{n}", role="auditor"), ALICE).outcome for n in range(4)
+    ]
+    keys.revoke_key(RevokeKey(key_id=made[2].key_id), ALICE)
+    catch_up(ledger, views)
+    newest, second, third, _ = [key.name for key in views.newest_keys(include_revoked=True)]
+
+    assert (newest, second, third) == ("ci-3", "ci-2", "ci-1")
+    assert [key.name for key in views.newest_keys(limit=2)] == ["ci-3", "ci-1"]
+    older = views.newest_keys(before_position=made[1].position, include_revoked=True)
+    assert [key.name for key in older] == ["ci-0"]
