@@ -48,7 +48,9 @@ class Ledgerd:
         database_url: str = "",
         extra_env: dict[str, str] | None = None,
         workdir: Path | None = None,
+        command: list[str] | None = None,
     ) -> None:
+        self.command = command or _ledgerd()  # how to run it (default: the entry point)
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="ledger-bench-"))
         self.database_url = database_url
         self.data_dir = data_dir or self.workdir / "data"
@@ -95,7 +97,7 @@ class Ledgerd:
         t0 = time.perf_counter()
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                _ledgerd(),
+                self.command,
                 env=self.env(),
                 cwd=self.workdir,
                 stdin=subprocess.DEVNULL,
