@@ -164,6 +164,7 @@ class MerkleWriter:
         self.lock = threading.Lock()
         self._tail: TreeTail | None = None
         self._pending: TreeTail | None = None
+        self._pending_nodes: list[Node] = []
 
     def append(self, cursor: Any, dialect: sql.Dialect, items: Sequence[Projectable]) -> None:
         """Insert the leaves of ``items`` and the nodes they complete.
@@ -184,11 +185,16 @@ class MerkleWriter:
         if gaps:
             cursor.executemany(dialect.sql(INSERT_GAP), gaps)
         self._pending = grown
+        self._pending_nodes = nodes
 
-    def committed(self) -> None:
+    def committed(self) -> tuple[int, list[Node]]:
+        """The batch is stored: the tree's size now and the nodes the batch added."""
         if self._pending is not None:
             self._tail, self._pending = self._pending, None
+        nodes, self._pending_nodes = self._pending_nodes, []
+        return (0 if self._tail is None else self._tail.size), nodes
 
     def forget(self) -> None:
         """Drop what is cached: the next batch reads the tail from the tables."""
         self._tail = self._pending = None
+        self._pending_nodes = []

@@ -30,7 +30,7 @@ from projections.audit import MASKING, Projectable, ValueDigest
 from projections.merkle import MerkleWriter
 from projections.projector import AUDIT_COLUMNS, Change, Insert, project
 from projections.queries import ReadQueries
-from projections.tree_queries import TreeQueries
+from projections.tree_queries import NodeCache, TreeQueries
 from projections.views import EventView
 
 UPSTREAM = "Ledger"  # LedgerApplication.name: the tracking row we read and write
@@ -57,6 +57,7 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.merkle = MerkleWriter()
+        self.node_cache = NodeCache()
 
     @abstractmethod
     def _track(self, cursor: Any, tracking: Tracking) -> None:
@@ -105,13 +106,17 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
             except BaseException:
                 self.merkle.forget()
                 raise
-            self.merkle.committed()
+            size, nodes = self.merkle.committed()
+        # Proofs of recent events, the ones most asked for, need no query.
+        self.node_cache.remember({(level, index): node for level, index, node in nodes})
+        self.node_cache.saw_size(size)
         return views
 
     def reset(self, application_name: str = "") -> None:
         """Empty every view table and forget the position: the next catch-up rebuilds."""
         with self.merkle.lock, self._transaction(commit=True) as cursor:
             self.merkle.forget()
+            self.node_cache.forget()
             for table in sql.TABLES:
                 cursor.execute(f"DELETE FROM {self.dialect.table(table)}")
             cursor.execute(

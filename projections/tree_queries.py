@@ -5,12 +5,14 @@ exactly those in one query: it first runs the computation on a store that only r
 which nodes are asked for (which nodes an RFC 9162 computation reads depends on sizes and
 indices, never on hash values), then serves the real computation from what it fetched.
 Nodes never change once written, so reads need no transaction spanning the size and
-the nodes.
+the nodes, and a node read once can answer later proofs from memory (:class:`NodeCache`).
 """
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -21,6 +23,7 @@ from transparency import MerkleTree, Node
 
 NodeKey = tuple[int, int]
 _PLACEHOLDER = bytes(32)
+NODE_CACHE = 1 << 16  # nodes kept in memory, about 10 MB
 
 
 class _Recorder:
@@ -57,10 +60,59 @@ def nodes_needed(size: int, use: Callable[[MerkleTree], object]) -> set[NodeKey]
     return recorder.keys
 
 
+class NodeCache:
+    """The tree's nodes already read, in memory, least recently used dropped first.
+
+    A node is the hash of a complete subtree, which never changes once written: a node
+    read for one proof answers the next proofs that need it without a query. The cache
+    also knows how many leaves the tree had when last read, so it answers only for trees
+    known to exist. Shared by the event loop and reader threads, hence the lock.
+    """
+
+    def __init__(self, capacity: int = NODE_CACHE) -> None:
+        self.capacity = capacity
+        self.size = 0  # leaves the stored tree had at its last read
+        self._nodes: OrderedDict[NodeKey, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def tree(self, size: int, use: Callable[[MerkleTree], object]) -> MerkleTree | None:
+        """A tree of ``size`` leaves holding the nodes ``use`` needs, if all are cached."""
+        if not 0 < size <= self.size:
+            return None
+        found: dict[NodeKey, bytes] = {}
+        with self._lock:
+            for key in nodes_needed(size, use):
+                node = self._nodes.get(key)
+                if node is None:
+                    return None
+                self._nodes.move_to_end(key)
+                found[key] = node
+        return MerkleTree(FetchedNodes(found), size)
+
+    def remember(self, nodes: dict[NodeKey, bytes]) -> None:
+        with self._lock:
+            self._nodes.update(nodes)
+            for key in nodes:
+                self._nodes.move_to_end(key)
+            while len(self._nodes) > self.capacity:
+                self._nodes.popitem(last=False)
+
+    def saw_size(self, size: int) -> None:
+        with self._lock:
+            self.size = max(self.size, size)
+
+    def forget(self) -> None:
+        """The views are being rebuilt: read everything again."""
+        with self._lock:
+            self._nodes.clear()
+            self.size = 0
+
+
 class TreeQueries(ABC):
     """The tree's reads; the store supplies transactions and the dialect."""
 
     dialect: sql.Dialect
+    node_cache: NodeCache
 
     @abstractmethod
     def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]: ...
@@ -86,6 +138,11 @@ class TreeQueries(ABC):
         """A tree of ``size`` leaves holding the nodes ``use`` needs (one query)."""
         return MerkleTree(FetchedNodes(self.tree_nodes(nodes_needed(size, use))), size)
 
+    def cached_tree(self, size: int, use: Callable[[MerkleTree], object]) -> MerkleTree | None:
+        """Like :meth:`tree` without touching the database, or None when a node, or the
+        knowledge that the tree has ``size`` leaves, is not in memory."""
+        return self.node_cache.tree(size, use)
+
     def tree_at(
         self, resolve: Callable[[int], int], use: Callable[[MerkleTree], object]
     ) -> MerkleTree:
@@ -99,7 +156,9 @@ class TreeQueries(ABC):
         cursor.execute(self.dialect.sql(TREE_TOP))
         row = cursor.fetchone()
         top = None if row is None else row["top"]
-        return 0 if top is None else int(top) + 1
+        size = 0 if top is None else int(top) + 1
+        self.node_cache.saw_size(size)
+        return size
 
     def _nodes(self, cursor: Any, keys: Collection[NodeKey]) -> dict[NodeKey, bytes]:
         wanted = sorted(keys)
@@ -111,6 +170,7 @@ class TreeQueries(ABC):
             cursor.execute(self.dialect.sql(select_nodes(len(padded))), params)
             for row in cursor.fetchall():
                 found[(int(row["level"]), int(row["idx"]))] = bytes(row["hash"])
+        self.node_cache.remember(found)
         return found
 
     def leaf_positions(self) -> LeafPositions:

@@ -114,6 +114,16 @@ class AuditLog:
         signed, tree = self._tree(tree_size, resolve, use)
         return tree.size, use(tree), signed
 
+    def cached_inclusion_proof(self, position: int, tree_size: int) -> list[bytes] | None:
+        """The inclusion proof from memory alone (no query: callable on the event loop),
+        or None when it needs the database (or the request is invalid: the full path
+        says why)."""
+        if not 1 <= position <= tree_size:
+            return None
+        index = position - 1
+        tree = self.views.cached_tree(tree_size, lambda t: t.inclusion_proof(index, tree_size))
+        return None if tree is None else tree.inclusion_proof(index, tree_size)
+
     def consistency_proof(
         self, old_size: int, new_size: int = 0
     ) -> tuple[int, list[bytes], SignedCheckpoint | None]:

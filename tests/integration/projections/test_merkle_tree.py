@@ -12,7 +12,7 @@ from ledger.domain import Meta
 from projections import LedgerViews, ProjectionWorker, sql
 from tests.integration.projections.conftest import ALICE, Ledger
 from tests.integration.projections.test_exactly_once import execute_raw, head, items
-from transparency import event_leaf_hash, root_from_leaves, verify_inclusion
+from transparency import MerkleTree, event_leaf_hash, root_from_leaves, verify_inclusion
 
 
 def some_history(ledger: Ledger) -> None:
@@ -80,3 +80,51 @@ def test_views_made_before_the_tree_existed_are_rebuilt_when_opened(
 
     assert reopened.dump() == live
     assert "merkle_nodes" in sql.TABLES
+
+
+def test_proofs_of_the_trees_this_process_wrote_are_answered_from_memory_alike(
+    ledger: Ledger, views: LedgerViews
+) -> None:
+    some_history(ledger)
+    ProjectionWorker(ledger.app, views, batch_size=2).catch_up()
+    size = views.tree_size()
+
+    for old_size in (1, size // 2, size):
+        for index in range(old_size):
+
+            def prove(tree: MerkleTree, i: int = index, n: int = old_size) -> list[bytes]:
+                return tree.inclusion_proof(i, n)
+
+            cached = views.cached_tree(old_size, prove)
+            assert cached is not None, f"leaf {index} of {old_size} needed a query"
+            assert prove(cached) == prove(views.tree(old_size, prove))
+
+
+def test_a_freshly_opened_view_reads_the_tree_once_then_answers_from_memory(
+    ledger: Ledger, views: LedgerViews
+) -> None:
+    some_history(ledger)
+    ProjectionWorker(ledger.app, views).catch_up()
+    size = views.tree_size()
+    reopened = ledger.open_views()
+
+    def prove(tree: MerkleTree) -> list[bytes]:
+        return tree.inclusion_proof(0, size)
+
+    assert reopened.cached_tree(size, prove) is None  # nothing read yet
+    from_database = prove(reopened.tree_at(lambda current: size, prove))
+    cached = reopened.cached_tree(size, prove)
+    assert cached is not None and prove(cached) == from_database
+    assert reopened.cached_tree(size + 1, prove) is None  # a size it has not seen
+
+
+def test_rebuilding_the_views_empties_the_memory_of_the_tree(
+    ledger: Ledger, views: LedgerViews
+) -> None:
+    some_history(ledger)
+    ProjectionWorker(ledger.app, views).catch_up()
+    size = views.tree_size()
+
+    views.reset()
+
+    assert views.cached_tree(size, lambda tree: tree.root()) is None
