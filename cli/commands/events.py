@@ -91,9 +91,9 @@ def watch(session: Session, from_position: int | None) -> None:
     """Follow the event log live.
 
     One line per event (JSON Lines with --json); Ctrl-C ends it. A dropped
-    connection is resumed after the last event seen: through a restart of ledgerd
-    it keeps trying for up to 10 minutes, saying on stderr when it lost and regained
-    the server.
+    connection, or a stream cut because this watch fell behind, is resumed after
+    the last event printed: through a restart of ledgerd it keeps trying for up to
+    10 minutes, saying on stderr when it lost and regained the server.
     """
     try:
         Follower(session, from_position).run()
@@ -122,6 +122,13 @@ class Follower:
                     self._reached()
                     self._print(response)
             except grpc.RpcError as error:
+                if received and status_code(error) == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    # Cut for falling behind the live log: what it missed is stored, so
+                    # reading on from the last event printed loses nothing.
+                    self.session.err(
+                        f"ledgerctl watch: fell behind; resuming after position {self.position}"
+                    )
+                    continue
                 if not self.connected or status_code(error) not in RESUMABLE:
                     raise
                 if not received:  # the transport's own retries to open it failed too

@@ -29,19 +29,28 @@ class Status(grpc.RpcError):  # type: ignore[misc]
 
 
 class Server:
-    """Answers watches with one event, then fails every later watch with ``code``."""
+    """Answers ``answers`` watches with one event each and ends them with ``code``, then
+    fails every later watch with ``code`` (or ``then``) at once."""
 
-    def __init__(self, code: grpc.StatusCode, answers: int = 1) -> None:
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        answers: int = 1,
+        then: grpc.StatusCode | None = None,
+    ) -> None:
         self.code = code
         self.answers = answers
+        self.then = then or code
         self.opened_after: list[int | None] = []
 
     def watch_events(self, from_position: int | None, app: str) -> Iterator[pb.WatchEventsResponse]:
         self.opened_after.append(from_position)
-        if self.answers:
-            self.answers -= 1
-            event = pb.Event(position=7, type="EnvChanged", app="web")
-            yield pb.WatchEventsResponse(events=[event], head_position=7)
+        if not self.answers:
+            raise Status(self.then)
+        self.answers -= 1
+        position = 7 * len(self.opened_after)
+        event = pb.Event(position=position, type="EnvChanged", app="web")
+        yield pb.WatchEventsResponse(events=[event], head_position=position)
         raise Status(self.code)
 
 
@@ -101,11 +110,36 @@ def test_a_stream_cut_by_the_server_is_resumed_like_a_lost_one() -> None:
     with pytest.raises(Status):
         follower.run()
 
-    assert server.opened_after[:3] == [0, 7, 7]
+    assert server.opened_after[:3] == [0, 7, 14]
 
 
 def test_a_refusal_ends_the_watch_without_retrying() -> None:
     follower, _, clock = following(Server(grpc.StatusCode.PERMISSION_DENIED))
+
+    with pytest.raises(Status):
+        follower.run()
+
+    assert clock.pauses == []
+
+
+def test_a_watcher_cut_for_falling_behind_reads_on_from_its_last_event_at_once() -> None:
+    server = Server(
+        grpc.StatusCode.RESOURCE_EXHAUSTED, answers=2, then=grpc.StatusCode.PERMISSION_DENIED
+    )
+    follower, session, clock = following(server)
+
+    with pytest.raises(Status):
+        follower.run()
+
+    assert (server.opened_after, clock.pauses) == ([0, 7, 14], [])
+    assert session.stderr.getvalue().splitlines() == [  # type: ignore[attr-defined]
+        "ledgerctl watch: fell behind; resuming after position 7",
+        "ledgerctl watch: fell behind; resuming after position 14",
+    ]
+
+
+def test_a_watch_refused_for_its_rate_at_the_start_is_not_retried() -> None:
+    follower, _, clock = following(Server(grpc.StatusCode.RESOURCE_EXHAUSTED, answers=0))
 
     with pytest.raises(Status):
         follower.run()
