@@ -107,9 +107,9 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
                 self.merkle.forget()
                 raise
             size, nodes = self.merkle.committed()
-        # Proofs of recent events, the ones most asked for, need no query.
-        self.node_cache.remember({(level, index): node for level, index, node in nodes})
-        self.node_cache.saw_size(size)
+            # Proofs of recent events, the ones most asked for, need no query.
+            self.node_cache.remember({(level, index): node for level, index, node in nodes})
+            self.node_cache.saw_size(size)
         return views
 
     def reset(self, application_name: str = "") -> None:

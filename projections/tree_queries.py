@@ -79,9 +79,10 @@ class NodeCache:
         """A tree of ``size`` leaves holding the nodes ``use`` needs, if all are cached."""
         if not 0 < size <= self.size:
             return None
+        needed = nodes_needed(size, use)
         found: dict[NodeKey, bytes] = {}
         with self._lock:
-            for key in nodes_needed(size, use):
+            for key in needed:
                 node = self._nodes.get(key)
                 if node is None:
                     return None
