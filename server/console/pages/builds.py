@@ -24,11 +24,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ledger import commands
-from ledger.errors import InvalidArgument, NotFound
+from ledger.errors import NotFound
 from ledger.ids import BUILD, check_app_name, check_id, check_request_id
 from projections.reader import ReadModel
 from projections.views import BuildLogView, BuildView
-from server.console.pages.common import app_context, app_header, form, int_field, signed_in
+from server.console.pages.common import (
+    app_context,
+    app_header,
+    form,
+    query_number,
+    signed_in,
+)
 
 PAGE_SIZE = 50
 LOG_PAGE = 500  # chunks per read: a long log is read in pages, all of it
@@ -76,21 +82,13 @@ def read_log(
     return BuildLog(build, chunks, after)
 
 
-def query_int(request: Request, name: str) -> int:
-    """A non-negative whole number from the query string (0 when absent)."""
-    value = int_field(dict(request.query_params), name, 0) or 0
-    if value < 0:
-        raise InvalidArgument(f"{name} must not be negative")
-    return value
-
-
 async def builds_page(request: Request) -> Response:
     """The app's builds, newest first, a page at a time (``?before=<position>``)."""
     console, principal = await signed_in(request)
     header = await app_header(console, principal, request.path_params["app"])
     name = header.app.name
     await console.allow(principal, "ListBuilds", app=name)
-    before = query_int(request, "before")
+    before = query_number(request.query_params, "before")
     found: list[BuildView] = await console.run(
         console.backend.reader.list_builds, name, before, PAGE_SIZE + 1
     )
@@ -123,7 +121,7 @@ async def log_fragment(request: Request) -> Response:
     name = check_app_name(request.path_params["app"])
     build_id = check_id(BUILD, request.path_params["id"])
     await console.allow(principal, "StreamBuildLogs", app=name)
-    after = query_int(request, "after")
+    after = query_number(request.query_params, "after")
     log: BuildLog = await console.run(read_log, console.backend.reader, name, build_id, after)
     context = {"app_name": name, "build": log.build, "log": log}
     return console.render(request, "build_log.html", context, principal=principal)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,15 @@ async def form(request: Request) -> dict[str, str]:
             raise InvalidArgument(f"unexpected file in field {key}")
         values[key] = value
     return values
+
+
+def query_number(params: Mapping[str, str], name: str) -> int:
+    """A non-negative whole number from the query string, e.g. a pager's cursor (0 when
+    absent; InvalidArgument when it is not one)."""
+    value = int_field(dict(params), name, 0) or 0
+    if value < 0:
+        raise InvalidArgument(f"{name} must not be negative")
+    return value
 
 
 def int_field(values: dict[str, str], name: str, default: int | None = None) -> int | None:

@@ -27,6 +27,7 @@ from ledger.ids import check_app_name
 from projections.reader import ReadModel
 from projections.views import EventView
 from server.console.pages.apps import parse_moment
+from server.console.pages.common import query_number
 from server.servicers.events import EVENT_TYPE, MAX_TYPES
 
 PAGE_SIZE = 50
@@ -106,20 +107,6 @@ def field_text(moment: datetime, round_up: bool = False) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def whole_number(params: QueryParams, name: str) -> int:
-    """A non-negative integer query parameter (0 when absent)."""
-    raw = params.get(name, "").strip()
-    if not raw:
-        return 0
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidArgument(f"{name} must be a whole number, not {raw[:20]!r}") from None
-    if value < 0:
-        raise InvalidArgument(f"{name} must not be negative")
-    return value
-
-
 def parse_filter(params: QueryParams, app: str = "") -> EventFilter:
     """The filter in a History page's URL; ``app`` is the app of the page ('' on the
     global page, which reads it from the ``app`` field)."""
@@ -139,7 +126,7 @@ def parse_filter(params: QueryParams, app: str = "") -> EventFilter:
     actor = params.get("actor", "").strip()
     if len(actor) > MAX_ACTOR:
         raise InvalidArgument(f"actor: at most {MAX_ACTOR} characters")
-    before = whole_number(params, "before")
+    before = query_number(params, "before")
     return EventFilter(chosen_app, tuple(types), since, until, actor, before, bool(app))
 
 

@@ -21,8 +21,8 @@ from ledger.errors import InvalidArgument
 from projections.reader import ReadModel
 from projections.views import AppView, EventView, ReleaseView
 from server.console.pages.apps import parse_moment
-from server.console.pages.common import app_context, app_header, signed_in
-from server.console.pages.history_query import field_text, whole_number
+from server.console.pages.common import app_context, app_header, query_number, signed_in
+from server.console.pages.history_query import field_text
 from server.console.pages.history_rows import Row, rows
 
 EVENTS_AROUND = 10
@@ -115,7 +115,7 @@ async def travel_page(request: Request) -> Response:
     await console.allow(principal, "GetActiveRelease", app=app)
     params = request.query_params
     moment = parse_moment(params.get("time", ""))
-    position = whole_number(params, "position")
+    position = query_number(params, "position")
     if moment is not None and position:
         raise InvalidArgument("give a time or a log position, not both")
     if params.get("position", "").strip() and not position:

@@ -29,7 +29,7 @@ from ledger.keys import check_key_id
 from projections.reader import ReadModel
 from projections.views import KeyView
 from server.console.context import Console
-from server.console.pages.common import form, int_field, signed_in
+from server.console.pages.common import form, query_number, signed_in
 
 PAGE_SIZE = 50
 APP_SEPARATORS = re.compile(r"[\s,]+")
@@ -73,7 +73,7 @@ async def keys_page(request: Request) -> Response:
     console, principal = await signed_in(request)
     await console.allow(principal, "Keys/ListKeys")
     query = dict(request.query_params)
-    before = max(int_field(query, "before", 0) or 0, 0)
+    before = query_number(query, "before")
     include_revoked = query.get("revoked", "") == "1"
     page: KeyPage = await console.run(
         newest_keys, console.backend.reader, before, include_revoked, PAGE_SIZE

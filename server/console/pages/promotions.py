@@ -22,7 +22,13 @@ from ledger.ids import PROMOTION, check_app_name, check_id
 from projections.reader import ReadModel
 from projections.views import PromotionView
 from server.console.context import Console
-from server.console.pages.common import app_context, app_header, form, int_field, signed_in
+from server.console.pages.common import (
+    app_context,
+    app_header,
+    form,
+    query_number,
+    signed_in,
+)
 
 PAGE_SIZE = 50
 IN_FLIGHT = frozenset({"pending", "running"})
@@ -78,7 +84,7 @@ async def promotions_page(request: Request) -> Response:
     header = await app_header(console, principal, request.path_params["app"])
     app = header.app.name
     await console.allow(principal, "ListPromotions", app=app)
-    before = max(int_field(dict(request.query_params), "before", 0) or 0, 0)
+    before = query_number(request.query_params, "before")
     reader = console.backend.reader
 
     def load() -> tuple[list[PromotionView], bool, dict[str, int]]:

@@ -29,6 +29,7 @@ from server.console.pages.common import (
     app_header,
     form,
     int_field,
+    query_number,
     signed_in,
 )
 
@@ -70,11 +71,11 @@ async def releases_page(request: Request) -> Response:
     header = await app_header(console, principal, request.path_params["app"])
     app = header.app.name
     await console.allow(principal, "ListReleases", app=app)
-    before = int_field(dict(request.query_params), "before", 0) or 0
+    before = query_number(request.query_params, "before")
     reader = console.backend.reader
 
     def load() -> tuple[list[ReleaseView], bool, dict[str, int]]:
-        found = reader.list_releases(app, before_version=max(before, 0), limit=PAGE_SIZE + 1)
+        found = reader.list_releases(app, before_version=before, limit=PAGE_SIZE + 1)
         shown = found[:PAGE_SIZE]
         # Versions of the parents, so the table says "v2" rather than a bare id.
         versions = {view.id: view.version for view in shown}

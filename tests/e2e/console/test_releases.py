@@ -234,3 +234,17 @@ def test_the_releases_tab_pages_back_to_older_releases(admin_page: Page, api: Le
     expect(admin_page).to_have_url(re.compile(r"\?before=3$"))
     expect(admin_page.locator("#releases tr[data-release]")).to_have_count(2)
     expect(admin_page.get_by_role("link", name="Older")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    "path", ["/apps/shop/releases", "/apps/shop/builds", "/apps/shop/promotions", "/keys"]
+)
+def test_a_negative_page_cursor_is_refused_with_a_clear_error(
+    admin_page: Page, api: LedgerStub, path: str
+) -> None:
+    shop(api, releases=1)
+
+    response = admin_page.goto(f"{path}?before=-1")
+
+    assert response is not None and response.status == 400
+    expect(admin_page.get_by_role("alert")).to_have_text("before must not be negative")
