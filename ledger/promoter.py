@@ -21,7 +21,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.application import LedgerApplication
 from ledger.commands import Outcome
-from ledger.domain import App, Cause, Meta, Promotion
+from ledger.domain import App, Cause, CauseKind, Meta, Promotion, StepKind
 from ledger.domain.promotion import PromotionStatus
 from ledger.runtime import ReleaseSpec, RolloutPlan, Runtime
 
@@ -159,7 +159,7 @@ class Promoter:
             return action(plan, progress)
         except Exception as error:  # the runtime's failure is the promotion's failure
             log.exception("runtime %s failed", self.runtime.name)
-            return Cause("runtime_error", f"{type(error).__name__}: {error}")
+            return Cause(CauseKind.RUNTIME_ERROR, f"{type(error).__name__}: {error}")
 
     def _plan(self, promotion: Promotion) -> RolloutPlan:
         target = self.spec(promotion.app, promotion.release_id)
@@ -226,7 +226,7 @@ class Promoter:
 
         def change(promotion: Promotion, changed: list[Aggregate]) -> None:
             app = self.ledger.app(promotion.app)
-            promotion.cancel(SYSTEM, Cause("cancelled", message))
+            promotion.cancel(SYSTEM, Cause(CauseKind.CANCELLED, message))
             app.settle_promotion(SYSTEM, promotion_id, PromotionStatus.CANCELLED)
             changed.append(app)
 
@@ -252,7 +252,7 @@ class Promoter:
             if not self._closed:
                 self.submit(next_id)
 
-    def record_step(self, promotion_id: str, kind: str, message: str) -> None:
+    def record_step(self, promotion_id: str, kind: StepKind, message: str) -> None:
         self._transition(promotion_id, lambda p, changed: p.record_step(SYSTEM, kind, message))
 
     def _transition(
@@ -282,7 +282,7 @@ class _Progress:
         self._checked_at = 0.0
         self._cancelled = False
 
-    def step(self, kind: str, message: str) -> None:
+    def step(self, kind: StepKind, message: str) -> None:
         self._promoter.record_step(self._promotion_id, kind, message)
 
     def cancelled(self) -> bool:

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from ledger.domain import Cause
+from ledger.domain import Cause, StepKind
 from ledger.manifest import Manifest
 
 
@@ -85,7 +85,7 @@ class BuildLog(Protocol):
 class Progress(Protocol):
     """How a runtime reports to the ledger while it works."""
 
-    def step(self, kind: str, message: str) -> None: ...
+    def step(self, kind: StepKind, message: str) -> None: ...
 
     def cancelled(self) -> bool: ...
 

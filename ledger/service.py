@@ -26,7 +26,7 @@ from ledger.commands import (
     UpdateApp,
     UpdateEnv,
 )
-from ledger.domain import App, Cause, Meta, Rack, ReleaseReason
+from ledger.domain import App, Cause, CauseKind, Meta, Rack, ReleaseReason
 from ledger.domain.promotion import PromotionStatus
 from ledger.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from ledger.ids import check_app_name
@@ -232,7 +232,7 @@ class LedgerService:
             promotion = self.ledger.promotion(app.name, command.promotion_id)
             next_id = ""
             if promotion.status == PromotionStatus.PENDING:
-                promotion.cancel(meta, Cause("cancelled", f"cancelled by {meta.actor}"))
+                promotion.cancel(meta, Cause(CauseKind.CANCELLED, f"cancelled by {meta.actor}"))
                 app.settle_promotion(meta, promotion.promotion_id, PromotionStatus.CANCELLED)
                 changed.extend([promotion, app])
                 following = begin_next_queued(self.ledger, app, meta)

@@ -5,7 +5,7 @@ A promotion is recorded as started and then succeeded at once; nothing is run.
 
 from __future__ import annotations
 
-from ledger.domain import Cause
+from ledger.domain import Cause, StepKind
 from ledger.runtime import (
     BuildFailed,
     BuildLog,
@@ -31,10 +31,10 @@ class RecordRuntime(Runtime):
         )
 
     def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
-        progress.step("recorded", f"release v{plan.target.version} recorded as running")
+        progress.step(StepKind.RECORDED, f"release v{plan.target.version} recorded as running")
         return None
 
     def restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
         previous = f"v{plan.previous.version}" if plan.previous else "nothing"
-        progress.step("restored", f"{previous} recorded as running again")
+        progress.step(StepKind.RESTORED, f"{previous} recorded as running again")
         return None

@@ -10,7 +10,7 @@ from ledger.domain.app import App
 from ledger.domain.base import LedgerEvent, Meta, event_type
 from ledger.domain.build import Build
 from ledger.domain.key import Key
-from ledger.domain.promotion import Cause, Promotion, PromotionStatus
+from ledger.domain.promotion import Cause, CauseKind, Promotion, PromotionStatus, StepKind
 from ledger.domain.records import Rack, RequestRecord
 from ledger.domain.release import Release, ReleaseReason
 
@@ -18,6 +18,7 @@ __all__ = [
     "App",
     "Build",
     "Cause",
+    "CauseKind",
     "Key",
     "LedgerEvent",
     "Meta",
@@ -27,5 +28,6 @@ __all__ = [
     "Release",
     "ReleaseReason",
     "RequestRecord",
+    "StepKind",
     "event_type",
 ]

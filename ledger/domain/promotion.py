@@ -45,13 +45,56 @@ _TERMINAL = {
 }
 
 
+class CauseKind(StrEnum):
+    """What kind of failure ended a promotion (or its rollback): the words runtimes, the
+    promoter, the API and the console share."""
+
+    PROCESS_FAILED = "process_failed"  # a process did not start, or exited
+    HEALTH_CHECK_FAILED = "health_check_failed"  # with the last response
+    DEADLINE_EXCEEDED = "deadline_exceeded"
+    CANCELLED = "cancelled"  # by a person
+    RUNTIME_ERROR = "runtime_error"  # the runtime itself failed (engine unreachable, a bug)
+
+
+class StepKind(StrEnum):
+    """What a runtime reports while it rolls out or restores (one event per step)."""
+
+    RECORDED = "recorded"  # the record runtime: the release is recorded as running
+    RESTORED = "restored"  # the record runtime: the previous release is recorded again
+    CONTAINER_ADOPTED = "container_adopted"  # found running from an interrupted attempt
+    CONTAINER_STARTED = "container_started"
+    CONTAINER_HEALTHY = "container_healthy"
+    CONTAINER_FAILED = "container_failed"
+    CONTAINER_STOPPED = "container_stopped"
+    CONTAINER_REMOVED = "container_removed"
+
+    @property
+    def failure(self) -> bool:
+        """A step that reports something going wrong (the rollout may still go on)."""
+        return self in _FAILURE_STEPS
+
+    @property
+    def progress(self) -> bool:
+        """A step that brings the release it works on closer to running."""
+        return self in _PROGRESS_STEPS
+
+
+_FAILURE_STEPS = frozenset({StepKind.CONTAINER_FAILED})
+_PROGRESS_STEPS = frozenset(
+    {
+        StepKind.RECORDED,
+        StepKind.RESTORED,
+        StepKind.CONTAINER_STARTED,
+        StepKind.CONTAINER_HEALTHY,
+    }
+)
+
+
 @dataclass(frozen=True)
 class Cause:
     """Why a promotion (or its rollback) failed, structured for machines and people."""
 
-    kind: (
-        str  # process_failed | health_check_failed | deadline_exceeded | cancelled | runtime_error
-    )
+    kind: CauseKind
     message: str
     service: str = ""
     container: str = ""
@@ -60,11 +103,11 @@ class Cause:
     output: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "kind": CauseKind(self.kind).value}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Cause:
-        return cls(**data)
+        return cls(**{**data, "kind": CauseKind(data["kind"])})
 
 
 class Promotion(Aggregate):
@@ -250,9 +293,11 @@ class Promotion(Aggregate):
             raise FailedPrecondition(f"promotion {self.promotion_id} is queued")
         self.trigger_event(self.Started, **self._stamp(meta))
 
-    def record_step(self, meta: Meta, kind: str, message: str) -> None:
+    def record_step(self, meta: Meta, kind: StepKind, message: str) -> None:
         self._expect(PromotionStatus.RUNNING, PromotionStatus.ROLLING_BACK)
-        self.trigger_event(self.StepRecorded, **self._stamp(meta), kind=kind, message=message)
+        self.trigger_event(
+            self.StepRecorded, **self._stamp(meta), kind=StepKind(kind).value, message=message
+        )
 
     def succeed(self, meta: Meta) -> None:
         self._expect(PromotionStatus.RUNNING)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from ledger.domain import Cause
+from ledger.domain import Cause, CauseKind
 from ledger.errors import Unavailable
 from ledger.manifest import Manifest
 from ledger.runtime import (
@@ -94,9 +94,9 @@ class DockerRuntime(Runtime):
         try:
             return self.converger.converge(plan.target, plan.promotion_id, progress, limits)
         except ENGINE_ERRORS as error:
-            return Cause("runtime_error", self.engine.unreachable(error))
+            return Cause(CauseKind.RUNTIME_ERROR, self.engine.unreachable(error))
         except Unavailable as error:
-            return Cause("runtime_error", str(error))
+            return Cause(CauseKind.RUNTIME_ERROR, str(error))
 
     def restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
         """Converge back to ``plan.previous``, ignoring the promotion's deadline and
@@ -114,9 +114,9 @@ class DockerRuntime(Runtime):
             )
             return self.converger.converge(plan.previous, plan.promotion_id, progress, limits)
         except ENGINE_ERRORS as error:
-            return Cause("runtime_error", self.engine.unreachable(error))
+            return Cause(CauseKind.RUNTIME_ERROR, self.engine.unreachable(error))
         except Unavailable as error:
-            return Cause("runtime_error", str(error))
+            return Cause(CauseKind.RUNTIME_ERROR, str(error))
 
     def reconcile(self, running: Mapping[str, ReleaseSpec | None]) -> None:
         """Remove each listed app's containers that are not of its active release (all of

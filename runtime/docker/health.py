@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ledger.domain import Cause
+from ledger.domain import Cause, CauseKind
 from ledger.manifest import Service
 from runtime.docker.containers import Containers
 from runtime.docker.labels import ContainerInfo
@@ -47,14 +47,14 @@ class Limits:
         """A ``cancelled`` or ``deadline_exceeded`` cause if waiting must stop now."""
         name = container.name if container else ""
         if self.cancelled():
-            return Cause("cancelled", "cancelled", service=service, container=name)
+            return Cause(CauseKind.CANCELLED, "cancelled", service=service, container=name)
         if self.remaining() <= 0:
             waiting = ""
             if container is not None:
                 waiting = f" while {container.title} ({container.release_label}) was not healthy"
                 waiting += f" yet (last check: {last})" if last else " yet"
             return Cause(
-                "deadline_exceeded",
+                CauseKind.DEADLINE_EXCEEDED,
                 f"{self.deadline_text} passed{waiting}",
                 service=service,
                 container=name,
@@ -144,7 +144,7 @@ class HealthWaiter:
         how = "was killed: out of memory" if oom else f"exited with code {exit_code}"
         return self._with_output(
             Cause(
-                "process_failed",
+                CauseKind.PROCESS_FAILED,
                 f"{container.title} ({container.release_label}) {how}",
                 service=service.name,
                 container=container.name,
@@ -157,7 +157,7 @@ class HealthWaiter:
         health = service.health
         return self._with_output(
             Cause(
-                "health_check_failed",
+                CauseKind.HEALTH_CHECK_FAILED,
                 f"{container.title} ({container.release_label}) did not pass its health check"
                 f" (GET {health.path}) within {health.grace:g} s: {last}",
                 service=service.name,

@@ -25,14 +25,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from ledger.domain import Cause
+from ledger.domain import Cause, CauseKind, StepKind
 from ledger.manifest import Service
 from ledger.runtime import Progress, ReleaseSpec
 from runtime.docker.containers import Containers, StartFailed
 from runtime.docker.health import HealthWaiter, Limits
 from runtime.docker.labels import ContainerInfo, container_name
 
-FAILURES = ("process_failed", "health_check_failed")
+FAILURES = (CauseKind.PROCESS_FAILED, "health_check_failed")
 
 
 class Converger:
@@ -85,7 +85,9 @@ class Converger:
             self._stop(container, progress, "scaled down")
         current = current[: service.scale]
         for container in current:
-            progress.step("container_adopted", f"{container.title} adopted ({_where(container)})")
+            progress.step(
+                StepKind.CONTAINER_ADOPTED, f"{container.title} adopted ({_where(container)})"
+            )
             since = self._grace_start(container, service)
             cause = self._healthy(container, service, limits, since, progress)
             if cause is not None:
@@ -129,15 +131,17 @@ class Converger:
             except StartFailed as error:
                 name = container_name(release.app, service.name, release.release_id, index)
                 title = f"{service.name}.{index} (v{release.version})"
-                progress.step("container_failed", f"{title} could not start: {error}")
+                progress.step(StepKind.CONTAINER_FAILED, f"{title} could not start: {error}")
                 return Cause(
-                    "process_failed",
+                    CauseKind.PROCESS_FAILED,
                     f"{title} could not start: {error}",
                     service=service.name,
                     container=name,
                 )
             started = time.monotonic()
-            progress.step("container_started", f"{container.title} started ({_where(container)})")
+            progress.step(
+                StepKind.CONTAINER_STARTED, f"{container.title} started ({_where(container)})"
+            )
             cause = self._healthy(container, service, limits, started, progress)
             if cause is not None:
                 return cause
@@ -160,13 +164,13 @@ class Converger:
         if cause is None:
             took = time.monotonic() - began
             progress.step(
-                "container_healthy",
+                StepKind.CONTAINER_HEALTHY,
                 f"{container.title} healthy ({container.release_label}, after {took:.1f} s)",
             )
         elif cause.kind in FAILURES:
             reason = cause.message.removeprefix(f"{container.title} ({container.release_label}) ")
             progress.step(
-                "container_failed",
+                StepKind.CONTAINER_FAILED,
                 f"{container.title} failed ({container.release_label}): {reason}",
             )
         return cause
@@ -187,13 +191,14 @@ class Converger:
         self.containers.stop(container)
         detail = f", {why}" if why else ""
         progress.step(
-            "container_stopped", f"{container.title} stopped ({container.release_label}{detail})"
+            StepKind.CONTAINER_STOPPED,
+            f"{container.title} stopped ({container.release_label}{detail})",
         )
 
     def _remove(self, container: ContainerInfo, progress: Progress) -> None:
         self.containers.remove(container)
         progress.step(
-            "container_removed",
+            StepKind.CONTAINER_REMOVED,
             f"{container.title} removed ({container.release_label}, {container.state})",
         )
 
@@ -206,7 +211,7 @@ def missing_env(release: ReleaseSpec) -> Cause | None:
         if missing:
             keys = "key" if len(missing) == 1 else "keys"
             return Cause(
-                "process_failed",
+                CauseKind.PROCESS_FAILED,
                 f"service {service.name} requires environment {keys} {', '.join(missing)},"
                 f" which release v{release.version} does not set",
                 service=service.name,

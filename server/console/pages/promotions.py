@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ledger import commands
+from ledger.domain import StepKind
 from ledger.errors import NotFound
 from ledger.ids import PROMOTION, check_app_name, check_id
 from projections.reader import ReadModel
@@ -40,11 +41,11 @@ shows them."""
 
 def step_class(kind: str) -> str:
     """The timeline class of a step: ``bad`` for failures, ``ok`` for progress."""
-    if "fail" in kind:
-        return "bad"
-    if kind in {"recorded", "restored", "container_started", "container_healthy"}:
-        return "ok"
-    return ""
+    try:
+        step = StepKind(kind)
+    except ValueError:  # a step kind of a newer ledgerd: shown plainly
+        return ""
+    return "bad" if step.failure else "ok" if step.progress else ""
 
 
 def cause_rows(cause: dict[str, Any] | None) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ledger.application import LedgerApplication
 from ledger.commands import CreateApp, CreateBuild, PromoteRelease
-from ledger.domain import Cause, Meta, Promotion
+from ledger.domain import Cause, CauseKind, Meta, Promotion
 from ledger.promoter import Promoter
 from ledger.service import LedgerService
 from ledger.settings import Settings
@@ -95,7 +95,7 @@ def started(promotion: Promotion) -> None:
 
 
 def failed_and_rolling_back(promotion: Promotion) -> None:
-    promotion.fail(LEDGERD, Cause("health_check_failed", "GET /health answered 503"))
+    promotion.fail(LEDGERD, Cause(CauseKind.HEALTH_CHECK_FAILED, "GET /health answered 503"))
     promotion.start_rollback(LEDGERD)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from ledger.application import LedgerApplication
 from ledger.commands import CancelPromotion, CreateApp, CreateBuild, PromoteRelease
-from ledger.domain import Cause, Meta
+from ledger.domain import Cause, CauseKind, Meta, StepKind
 from ledger.promoter import Promoter
 from ledger.runtime import Progress, RolloutPlan, Runtime
 from ledger.service import LedgerService
@@ -29,15 +29,17 @@ class FailingRuntime(RecordRuntime):
         return reference
 
     def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
-        progress.step("starting", f"starting {plan.target.image}")
+        progress.step(StepKind.CONTAINER_STARTED, f"starting {plan.target.image}")
         if plan.target.image in self.fail_images:
-            return Cause("process_failed", "web exited with code 3", service="web", exit_code=3)
+            return Cause(
+                CauseKind.PROCESS_FAILED, "web exited with code 3", service="web", exit_code=3
+            )
         return None
 
     def restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
         if self.restore_fails:
-            return Cause("runtime_error", "old containers are gone")
-        progress.step("restored", "previous release running")
+            return Cause(CauseKind.RUNTIME_ERROR, "old containers are gone")
+        progress.step(StepKind.RESTORED, "previous release running")
         return None
 
 
@@ -52,7 +54,7 @@ class BlockingRuntime(FailingRuntime):
         self.started.set()
         while not progress.cancelled():
             threading.Event().wait(0.01)
-        return Cause("cancelled", "stopped")
+        return Cause(CauseKind.CANCELLED, "stopped")
 
 
 def make_service(ledger: LedgerApplication, runtime: Runtime, workers: int = 0) -> LedgerService:

@@ -17,7 +17,7 @@ from ledger.commands import (
     RollbackRelease,
     UpdateApp,
 )
-from ledger.domain import Cause, Meta
+from ledger.domain import Cause, CauseKind, Meta
 from ledger.errors import FailedPrecondition, InvalidArgument
 from ledger.promoter import Promoter
 from ledger.runtime import Progress, RolloutPlan
@@ -44,7 +44,7 @@ class GatedRuntime(RecordRuntime):
         gate = self.gate(plan.target.release_id)
         while not gate.wait(0.01):
             if progress.cancelled():
-                return Cause("cancelled", "cancelled")
+                return Cause(CauseKind.CANCELLED, "cancelled")
         return None
 
 
