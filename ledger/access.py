@@ -35,7 +35,7 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
-    """One kind of action; each RPC needs exactly one (see ``server/permissions.py``)."""
+    """One kind of action; each RPC needs exactly one (see ``server/grpc/methods.py``)."""
 
     READ = "read"  # apps, builds, logs, releases, promotions, env keys
     READ_LOG = "read_log"  # the event log (history, watch)

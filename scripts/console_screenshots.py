@@ -20,9 +20,9 @@ from playwright.sync_api import Browser
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
+from server.infra.settings import Settings
 from tests.support.browser import chromium, chromium_path, new_page, sign_in
 from tests.support.builds import upload
 from tests.support.docker import EXITING_APP, HTTP_APP, remove_app, write_context

@@ -22,9 +22,9 @@ from ledger.ids import check_app_name, check_request_id
 from ledger.service import LedgerService
 from projections.reader import ReadModel
 from projections.views import AppView
-from server.auth import current
 from server.bootstrap import Container
-from server.broadcast import Broadcaster
+from server.infra.authn import current
+from server.infra.broadcast import Broadcaster
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -1,8 +1,8 @@
 """Admission of a caller: the key behind a token, and whether its rule allows a request.
 
 Shared by both entrypoints, so that a rule is written once: the gRPC interceptor
-(``server/interceptor.py``) checks each RPC against its rule in
-:data:`server.permissions.RULES`, and the web console checks each action against the rule
+(``server/grpc/interceptor.py``) checks each RPC against its rule in
+:data:`server.grpc.methods.RULES`, and the web console checks each action against the rule
 of the RPC it is equivalent to (promoting in the console is ``PromoteRelease``).
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 from ledger.access import Principal, Role
 from ledger.errors import PermissionDenied, Unauthenticated
-from server.auth import BAD_TOKEN, Authenticator
 from server.backend import Backend
-from server.permissions import Rule, Scope
+from server.grpc.methods import Rule, Scope
+from server.infra.authn import BAD_TOKEN, Authenticator
 
 
 class Guard:

@@ -16,9 +16,9 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from ledger.errors import LedgerError
-from ledger.settings import Settings
 from server.bootstrap import Container, backend_name, bootstrap, package_version
-from server.signing import signing_key
+from server.infra.settings import Settings
+from server.infra.signing import signing_key
 
 log = logging.getLogger("ledgerd")
 
@@ -73,7 +73,7 @@ def serve() -> None:
 
 
 async def _serve(settings: Settings) -> None:
-    from server.grpc_server import LedgerServer, serve  # grpc loads only when serving
+    from server.grpc.server import LedgerServer, serve  # grpc loads only when serving
 
     def announce(server: LedgerServer) -> None:
         if server.console is not None:  # before the ready line, which tools wait for

@@ -9,8 +9,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2_grpc
+from server.infra.settings import Settings
 from tests.support.ledgerd import InProcessLedgerd, LedgerdProcess
 from tests.support.postgres import (
     MISSING_BINARIES_MESSAGE,

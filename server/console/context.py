@@ -3,7 +3,7 @@
 :class:`Console` is built once per ``ledgerd`` beside the gRPC server and holds the same
 :class:`~server.backend.Backend` (use cases, read model, thread pool, read-your-writes)
 and :class:`~server.guard.Guard` (keys and rules). A console action names the RPC it is
-equivalent to; its rule in :data:`server.permissions.RULES` decides both whether the
+equivalent to; its rule in :data:`server.grpc.methods.RULES` decides both whether the
 button is shown (:meth:`Console.may`) and whether the POST is admitted
 (:meth:`Console.allow`), so a forged form is refused by the very rule the API applies.
 """
@@ -24,11 +24,11 @@ from ledger.access import Principal
 from ledger.commands import Outcome
 from ledger.domain import Meta
 from ledger.errors import PermissionDenied, Unauthenticated
-from server.auth import act_as
 from server.backend import Backend
 from server.console.sessions import COOKIE, Sessions
+from server.grpc.methods import LEDGER, rule_for
 from server.guard import Guard, admit
-from server.permissions import LEDGER, rule_for
+from server.infra.authn import act_as
 
 C = TypeVar("C")
 
@@ -52,7 +52,7 @@ class Console:
 
     async def user(self, request: Request) -> Principal:
         """The key the request's session signed in with; it becomes the caller (see
-        :func:`server.auth.current`) for the rest of the request."""
+        :func:`server.infra.authn.current`) for the rest of the request."""
         session_id = request.cookies.get(COOKIE, "")
         digest = self.sessions.digest(session_id) if session_id else None
         if digest is None:

@@ -17,8 +17,8 @@ from starlette.responses import RedirectResponse, Response
 
 from ledger import errors
 from ledger.access import Principal
-from server.auth import current
 from server.console.context import Console, SignInRequired
+from server.infra.authn import current
 
 STATUS_OF: dict[type[errors.LedgerError], int] = {
     errors.InvalidArgument: 400,

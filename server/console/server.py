@@ -15,12 +15,12 @@ import socket
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from ledger.settings import Settings
 from server.backend import Backend
 from server.console.app import create_app, templates
 from server.console.context import Console
 from server.console.sessions import Sessions
 from server.guard import Guard
+from server.infra.settings import Settings
 
 log = logging.getLogger("ledgerd.console")
 

@@ -1,7 +1,7 @@
 """Sign-in sessions of the console: a random id in an HttpOnly, SameSite cookie.
 
 The server keeps, per session id, the SHA-256 of the token the person signed in with;
-the key behind it is looked up through the same :class:`~server.auth.Authenticator` as
+the key behind it is looked up through the same :class:`~server.infra.authn.Authenticator` as
 every RPC, on every request, so a revoked key is signed out at once. Nothing of the
 token is in the cookie, and signing out forgets the session on the server (a copied
 cookie is dead too). Sessions live in this process's memory: restarting ``ledgerd``

@@ -1,7 +1,7 @@
 """Real ``ledgerd`` servers for tests: in-process (own thread and event loop) or a subprocess.
 
 Both serve real gRPC over a TCP socket on a free port. The in-process server runs the
-same :func:`server.grpc_server.serve` path as ``ledgerd`` itself and exposes its
+same :func:`server.grpc.server.serve` path as ``ledgerd`` itself and exposes its
 container for white-box checks; the subprocess is the installed entry point, started
 with ``LEDGER_*`` variables and stopped with SIGTERM like in production. Both know the
 token of the ledger's admin key (``.token``, see ``tests/support/auth.py``).
@@ -28,9 +28,9 @@ from types import TracebackType
 
 import grpc
 
-from ledger.settings import Settings
 from server.bootstrap import Container
-from server.grpc_server import LedgerServer, serve
+from server.grpc.server import LedgerServer, serve
+from server.infra.settings import Settings
 from tests.support.auth import channel_to, read_admin_token
 
 START_TIMEOUT = 60.0

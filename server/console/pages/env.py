@@ -3,7 +3,7 @@ or key by key, and its history.
 
 Values are secrets. They are read from the App aggregate as GetEnv reads them (the
 projections never hold them), and a page holds them only when the key asked to reveal
-them and may see them: :func:`server.auth.revealing`, the rule GetEnv applies, so a
+them and may see them: :func:`server.infra.authn.revealing`, the rule GetEnv applies, so a
 reader's hand-made ``?reveal=1`` is refused like its ``env --reveal`` is. Every edit is
 the UpdateEnv use case, admitted by UpdateEnv's rule, with the env version its form was
 rendered with: an edit made on a stale page is refused (Conflict) and the editor shown
@@ -25,7 +25,6 @@ from ledger.access import Permission, Principal
 from ledger.domain.app import App
 from ledger.errors import Conflict, FailedPrecondition, InvalidArgument, LedgerError, NotFound
 from ledger.ids import ENV_KEY, check_app_name, check_request_id
-from server.auth import revealing
 from server.console.context import Console
 from server.console.errors import status_of
 from server.console.pages.common import (
@@ -37,6 +36,7 @@ from server.console.pages.common import (
     signed_in,
 )
 from server.console.pages.env_text import KEY_RULE, env_text, multiline_keys, parse_env_text
+from server.infra.authn import revealing
 
 HISTORY_SIZE = 50
 CHANGED_MEANWHILE = (

@@ -28,7 +28,7 @@ from projections.reader import ReadModel
 from projections.views import EventView
 from server.console.pages.apps import parse_moment
 from server.console.pages.common import query_number
-from server.servicers.events import EVENT_TYPE, MAX_TYPES
+from server.grpc.servicers.events import EVENT_TYPE, MAX_TYPES
 
 PAGE_SIZE = 50
 BATCH = 200  # events fetched per query while an actor filter leaves the page short

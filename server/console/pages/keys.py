@@ -2,7 +2,7 @@
 
 Every action is the ``ledger.v1.Keys`` RPC it is equivalent to, admitted by that RPC's
 rule (``Keys/ListKeys``, ``Keys/CreateKey``, ``Keys/RevokeKey``: admin keys only) and
-running what :class:`server.servicers.keys.KeysServicer` runs: the same use cases of
+running what :class:`server.grpc.servicers.keys.KeysServicer` runs: the same use cases of
 :class:`ledger.keys.KeyService`, whose own checks (name, role, apps, the last admin key)
 refuse what the ledger refuses; the error boundary renders the refusals.
 

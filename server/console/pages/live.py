@@ -3,7 +3,7 @@
 A page subscribes with htmx's SSE extension (``sse-connect``); parts of it that can change
 carry ``hx-trigger="sse:ledger"`` and re-fetch themselves when an event of interest is
 projected, so every live view is rendered by the same server code as the page itself.
-Events come from the same :class:`~server.broadcast.Broadcaster` as ``WatchEvents``
+Events come from the same :class:`~server.infra.broadcast.Broadcaster` as ``WatchEvents``
 (after the projections include them, so a re-fetch sees them), filtered to what the key
 may read. The session is checked again every :data:`RECHECK_SECONDS`: a revoked key's
 streams end with a ``signed-out`` event, on which the page asks for itself again and is

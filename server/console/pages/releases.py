@@ -22,7 +22,6 @@ from ledger.domain.release import ReleaseDiff
 from ledger.errors import NotFound
 from ledger.ids import RELEASE, check_app_name, check_id
 from projections.views import ReleaseView
-from server.auth import revealing
 from server.console.context import Console
 from server.console.pages.common import (
     app_context,
@@ -32,6 +31,7 @@ from server.console.pages.common import (
     query_number,
     signed_in,
 )
+from server.infra.authn import revealing
 
 PAGE_SIZE = 50
 ACTIONS = {"promote": "PromoteRelease", "rollback": "RollbackRelease"}

@@ -8,9 +8,9 @@ from starlette.routing import BaseRoute, Route
 
 from ledger.errors import Unauthenticated
 from ledger.keys import looks_like_token, token_hash
-from server.auth import BAD_TOKEN
 from server.console.pages.common import console_of, form
 from server.console.sessions import COOKIE, LIFETIME_SECONDS
+from server.infra.authn import BAD_TOKEN
 
 NOT_A_TOKEN = "That is not a deploy key token: tokens start with dl_."
 

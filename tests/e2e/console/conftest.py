@@ -13,8 +13,8 @@ import grpc
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2_grpc
+from server.infra.settings import Settings
 from tests.support.browser import chromium, chromium_or_skip, key_token, new_page, sign_in
 from tests.support.docker import docker_app, docker_client
 from tests.support.ledgerd import InProcessLedgerd

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from ledger.settings import Settings
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
+from server.infra.settings import Settings
 from tests.integration.cli.runner import Ledgerctl
 from tests.support.docker import docker_app, docker_client
 from tests.support.ledgerd import InProcessLedgerd

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import InvalidArgument
-from ledger.settings import Settings
-from server.tls import server_credentials
+from server.infra.settings import Settings
+from server.infra.tls import server_credentials
 from tests.integration.cli.runner import Ledgerctl
 from tests.support.ledgerd import InProcessLedgerd
 from tests.support.tls import Certificates, make_certificates

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
+from server.infra.settings import Settings
 from tests.support.ledgerd import LedgerdProcess
 
 PAGE = 500

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import grpc
 
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
+from server.infra.settings import Settings
 from tests.integration.recovery.support import (
     connected,
     env_versions,

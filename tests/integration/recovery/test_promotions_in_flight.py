@@ -18,11 +18,11 @@ from ledger.commands import CreateApp, CreateBuild, PromoteRelease
 from ledger.domain import Cause, CauseKind, Meta, Promotion
 from ledger.promoter import Promoter
 from ledger.service import LedgerService
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from runtime.record import RecordRuntime
-from server.bootstrap import ledger_env
+from server.infra.persistence import ledger_env
+from server.infra.settings import Settings
 from tests.integration.recovery.support import connected, eventually, ledgerd_env
 from tests.support.builds import image_build
 from tests.support.ledgerd import LedgerdProcess

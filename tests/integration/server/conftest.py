@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from ledger.settings import Settings
+from server.infra.settings import Settings
 from tests.integration.server.hostile import Hostile, Seed, seed_ledger
 from tests.support.ledgerd import InProcessLedgerd
 

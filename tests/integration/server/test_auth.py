@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
-from server.interceptor import RECHECK_SECONDS
+from server.grpc.interceptor import RECHECK_SECONDS
 from tests.integration.server.helpers import build, create_app, promote, rpc_error
 from tests.support.auth import bearer, channel_to, create_key
 from tests.support.ledgerd import InProcessLedgerd

@@ -18,9 +18,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from ledger.settings import MIN_MESSAGE_BYTES, Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
+from server.infra.settings import MIN_MESSAGE_BYTES, Settings
 from tests.integration.server.helpers import create_app, rpc_error
 from tests.integration.server.hostile import CALL_TIMEOUT, check_refusal
 from tests.support.auth import bearer, create_key

@@ -15,11 +15,12 @@ from ledger.domain import Meta
 from ledger.errors import InvalidArgument, Unavailable
 from ledger.promoter import Promoter
 from ledger.service import LedgerService
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from runtime.record import RecordRuntime
-from server.bootstrap import bootstrap, ledger_env
+from server.bootstrap import bootstrap
+from server.infra.persistence import ledger_env
+from server.infra.settings import Settings
 from tests.integration.server.helpers import create_app, deploy
 from tests.support.ledgerd import InProcessLedgerd
 

@@ -19,10 +19,10 @@ import grpc
 import pytest
 
 from ledger.runtime import BuildLog, BuildRequest, BuiltImages
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from runtime.record import RecordRuntime
+from server.infra.settings import Settings
 from tests.integration.server.helpers import all_events, create_app, rpc_error
 from tests.support.ledgerd import InProcessLedgerd
 

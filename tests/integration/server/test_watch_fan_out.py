@@ -16,8 +16,8 @@ from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from projections.views import EventView
 from server.backend import Backend
-from server.broadcast import Broadcaster
-from server.watch import StreamEnded, Watch
+from server.grpc.watch import EventMessages, StreamEnded, Watch
+from server.infra.broadcast import Broadcaster
 from tests.integration.server.helpers import create_app
 from tests.support.auth import bearer
 from tests.support.ledgerd import InProcessLedgerd
@@ -31,7 +31,9 @@ def test_a_watcher_too_slow_for_its_queue_is_ended_with_resource_exhausted_and_i
     async def scenario() -> StreamEnded:
         broadcaster = Broadcaster(max_batches=2)
         broadcaster.bind(asyncio.get_running_loop())
-        responses = Watch(_backend_without_backlog(broadcaster), after=0, app="").responses()
+        responses = Watch(
+            _backend_without_backlog(broadcaster), EventMessages(), after=0, app=""
+        ).responses()
         assert not (await anext(responses)).events  # backlog done: live now
         broadcaster.publish([_event(1)])
         await asyncio.sleep(0)

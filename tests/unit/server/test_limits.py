@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ledger.errors import InvalidArgument
-from ledger.settings import MIN_MESSAGE_BYTES, Settings
-from server.limits import RateLimiter
+from server.grpc.limits import RateLimiter
+from server.infra.settings import MIN_MESSAGE_BYTES, Settings
 
 
 class Clock:

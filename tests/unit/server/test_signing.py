@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import InvalidArgument
-from ledger.settings import Settings
-from server.signing import signing_key, signing_key_path
+from server.infra.settings import Settings
+from server.infra.signing import signing_key, signing_key_path
 
 
 def test_the_key_is_created_owner_only_on_first_use_and_the_same_key_is_read_after(

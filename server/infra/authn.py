@@ -10,7 +10,7 @@ as a backstop should the worker be stuck, every entry expires after
 :data:`CACHE_SECONDS` and is looked up again.
 
 The principal of the call being served lives in a context variable set by the
-interceptor (``server/interceptor.py``): :func:`current` is how servicers learn who asks.
+interceptor (``server/grpc/interceptor.py``): :func:`current` is how servicers learn who asks.
 """
 
 from __future__ import annotations

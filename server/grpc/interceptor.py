@@ -1,9 +1,9 @@
 """The one place requests are admitted: a grpc.aio server interceptor.
 
 Every method of our services is wrapped so that, before the servicer runs, the call is
-authenticated (:mod:`server.auth`) and checked against its rule in
-:data:`server.permissions.RULES`; the key it was made with then becomes the caller
-(:func:`server.auth.current`) for the servicer, which records it as the actor of the
+authenticated (:mod:`server.infra.authn`) and checked against its rule in
+:data:`server.grpc.methods.RULES`; the key it was made with then becomes the caller
+(:func:`server.infra.authn.current`) for the servicer, which records it as the actor of the
 events it appends. A refused call ends with UNAUTHENTICATED or PERMISSION_DENIED before
 the servicer runs, so nothing is appended. gRPC health checking and reflection pass
 through untouched.
@@ -24,11 +24,11 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from ledger.access import Principal
-from server.auth import Authenticator, act_as
-from server.errors import abort_for
+from server.grpc.errors import abort_for
+from server.grpc.methods import is_open, rule_for
+from server.grpc.wrapping import WrappingInterceptor
 from server.guard import Guard
-from server.permissions import is_open, rule_for
-from server.wrapping import WrappingInterceptor
+from server.infra.authn import Authenticator, act_as
 
 RECHECK_SECONDS = 1.0
 

@@ -6,11 +6,11 @@ from typing import Any
 
 from ledger import commands
 from ledger_api.v1 import ledger_pb2 as pb
-from server import convert
-from server.auth import revealing
 from server.backend import meta_of
-from server.errors import rpc
-from server.servicers.base import ServicerBase
+from server.grpc import convert
+from server.grpc.errors import rpc
+from server.grpc.servicers.base import ServicerBase
+from server.infra.authn import revealing
 
 
 class EnvServicer(ServicerBase):

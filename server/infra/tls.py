@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ledger.errors import InvalidArgument
-from ledger.settings import Settings
+from server.infra.settings import Settings
 
 
 def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:

@@ -9,11 +9,12 @@ from typing import Any
 from ledger.errors import InvalidArgument
 from ledger.ids import check_app_name
 from ledger_api.v1 import ledger_pb2 as pb
-from server import convert
-from server.errors import abort, rpc
-from server.paging import int_cursor, page_request, paginate
-from server.servicers.base import ServicerBase
-from server.watch import StreamEnded, Watch
+from server.backend import Backend
+from server.grpc import convert
+from server.grpc.errors import abort, rpc
+from server.grpc.paging import int_cursor, page_request, paginate
+from server.grpc.servicers.base import ServicerBase
+from server.grpc.watch import EventMessages, StreamEnded, Watch
 
 EVENT_TYPE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 MAX_TYPES = 50
@@ -21,6 +22,10 @@ MAX_TYPES = 50
 
 class EventsServicer(ServicerBase):
     """Reads the audit timeline: paginated by position, or followed live."""
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self.event_messages = EventMessages()  # made once for every watcher
 
     @rpc
     async def ListEvents(
@@ -70,7 +75,7 @@ class EventsServicer(ServicerBase):
         start = request.from_position
         if request.from_head:
             start = await self.backend.run(self.backend.reader.position)
-        watch = Watch(self.backend, start, request.app)
+        watch = Watch(self.backend, self.event_messages, start, request.app)
         try:
             async for response in watch.responses():
                 yield response

@@ -9,11 +9,11 @@ from ledger import commands
 from ledger.errors import InvalidArgument
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import PromotionView, ReleaseView
-from server import convert
-from server.auth import revealing
 from server.backend import meta_of
-from server.errors import rpc
-from server.servicers.base import ServicerBase
+from server.grpc import convert
+from server.grpc.errors import rpc
+from server.grpc.servicers.base import ServicerBase
+from server.infra.authn import revealing
 
 
 class ReleasesServicer(ServicerBase):

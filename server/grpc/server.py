@@ -6,8 +6,8 @@ Options follow notes/grpc.md §1.4: keepalive that lets watch clients ping every
 30-60 s, connections recycled every ~30 min so long-lived watchers rebalance,
 requests of at most ``LEDGER_MAX_MESSAGE_BYTES`` (4 MiB), and a generous concurrent-RPC
 ceiling as an overload guard. Every call but health checks and reflection passes the
-authentication interceptor (``server/interceptor.py``), then the per-key request rate
-limit (``server/limits.py``). With ``LEDGER_TLS_CERT`` and ``LEDGER_TLS_KEY`` the port
+authentication interceptor (``server/grpc/interceptor.py``), then the per-key request rate
+limit (``server/grpc/limits.py``). With ``LEDGER_TLS_CERT`` and ``LEDGER_TLS_KEY`` the port
 serves TLS only. The web console (``server/console/``) is started and stopped with it, on
 ``LEDGER_CONSOLE_LISTEN``, sharing its backend and guard.
 """
@@ -23,17 +23,17 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from ledger.settings import Settings
 from ledger_api.v1 import ledger_pb2, ledger_pb2_grpc
-from server.auth import Authenticator
 from server.backend import Backend
 from server.bootstrap import Container, bootstrap
 from server.console.server import ConsoleServer
+from server.grpc.interceptor import AuthInterceptor
+from server.grpc.limits import RateLimiter, RateLimitInterceptor
+from server.grpc.servicers import KeysServicer, LedgerServicer
 from server.guard import Guard
-from server.interceptor import AuthInterceptor
-from server.limits import RateLimiter, RateLimitInterceptor
-from server.servicers import KeysServicer, LedgerServicer
-from server.tls import server_credentials
+from server.infra.authn import Authenticator
+from server.infra.settings import Settings
+from server.infra.tls import server_credentials
 
 log = logging.getLogger("ledgerd")
 

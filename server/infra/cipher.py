@@ -25,9 +25,9 @@ from eventsourcing.application import Application
 from eventsourcing.cryptography import AESCipher
 
 from ledger.errors import InvalidArgument, Unavailable
-from ledger.settings import Settings
+from server.infra.settings import Settings
 
-CIPHER_TOPIC = "server.cipher:LedgerCipher"
+CIPHER_TOPIC = "server.infra.cipher:LedgerCipher"
 KEY_BYTES = 32
 
 

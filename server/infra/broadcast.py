@@ -15,17 +15,13 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 
-from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import EventView
-from server import convert
 
 log = logging.getLogger("ledgerd.watch")
 
 DEFAULT_QUEUE_BATCHES = 256
-MESSAGE_CACHE = 20_000
 
 Batch = Sequence[EventView]
 
@@ -88,8 +84,6 @@ class Broadcaster:
     def __init__(self, max_batches: int = DEFAULT_QUEUE_BATCHES) -> None:
         self.max_batches = max_batches
         self.head = 0
-        # Each event is converted to its API message once, not once per watcher.
-        self._messages: OrderedDict[int, pb.Event] = OrderedDict()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._by_app: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
@@ -130,15 +124,6 @@ class Broadcaster:
             watchers.discard(subscription)
             if not watchers:
                 del self._by_app[subscription.app]
-
-    def message(self, event: EventView) -> pb.Event:
-        """The API message of ``event``, shared by every watcher (event loop side)."""
-        message = self._messages.get(event.position)
-        if message is None:
-            message = self._messages[event.position] = convert.event(event)
-            if len(self._messages) > MESSAGE_CACHE:
-                self._messages.popitem(last=False)
-        return message
 
     def watcher_count(self) -> int:
         return sum(len(watchers) for watchers in self._by_app.values())

@@ -4,12 +4,12 @@ the ``ledger.v1.Keys`` servicer."""
 from __future__ import annotations
 
 from ledger_api.v1 import ledger_pb2_grpc
-from server.servicers.apps import AppsServicer
-from server.servicers.audit import AuditServicer
-from server.servicers.env import EnvServicer
-from server.servicers.events import EventsServicer
-from server.servicers.keys import KeysServicer
-from server.servicers.releases import ReleasesServicer
+from server.grpc.servicers.apps import AppsServicer
+from server.grpc.servicers.audit import AuditServicer
+from server.grpc.servicers.env import EnvServicer
+from server.grpc.servicers.events import EventsServicer
+from server.grpc.servicers.keys import KeysServicer
+from server.grpc.servicers.releases import ReleasesServicer
 
 
 class LedgerServicer(

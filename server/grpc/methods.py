@@ -1,6 +1,6 @@
 """The authorisation table: what each RPC needs, and where the app it concerns is named.
 
-Read by the interceptor (``server/interceptor.py``), the one place requests are admitted.
+Read by the interceptor (``server/grpc/interceptor.py``), the one place requests are admitted.
 Each RPC needs one :class:`~ledger.access.Permission`, and (for app-limited keys:
 deployers and readers) the app it concerns must be one of the key's. The app is found:
 
@@ -13,7 +13,7 @@ deployers and readers) the app it concerns must be one of the key's. The app is 
   another app's build by its id);
 - ``FIRST_MESSAGE``: in the metadata that opens a client stream (CreateBuild);
 - ``NONE``: the RPC concerns no single app. ``ListApps`` lists only the key's apps (the
-  servicer filters by the caller, see :func:`server.auth.current`); the rack's versions
+  servicer filters by the caller, see :func:`server.infra.authn.current`); the rack's versions
   and ``WhoAmI`` are for every key; key management is admin-only; audit proofs and
   exports (the whole log) are for admin and auditor keys.
 

@@ -9,7 +9,7 @@ from ledger.errors import NotFound
 from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_id
 from projections.views import BuildView, PromotionView, ReleaseView
 from server.backend import Backend
-from server.paging import Page, int_cursor, page_request, paginate
+from server.grpc.paging import Page, int_cursor, page_request, paginate
 
 View = TypeVar("View", BuildView, PromotionView, ReleaseView)
 Item = TypeVar("Item")

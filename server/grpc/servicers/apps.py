@@ -15,12 +15,12 @@ from ledger.errors import InvalidArgument, NotFound, Unavailable
 from ledger.ids import check_app_name
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import AppView, BuildView
-from server import convert
-from server.auth import current
 from server.backend import meta_of
-from server.errors import rpc
-from server.paging import page_request, paginate, str_cursor
-from server.servicers.base import ServicerBase
+from server.grpc import convert
+from server.grpc.errors import rpc
+from server.grpc.paging import page_request, paginate, str_cursor
+from server.grpc.servicers.base import ServicerBase
+from server.infra.authn import current
 
 UPLOAD_BUFFER = 1024 * 1024  # source bytes gathered before one write off the event loop
 LOG_PAGE = 200

@@ -1,6 +1,6 @@
 """Tamper evidence: GetCheckpoint, GetInclusionProof, GetConsistencyProof, ExportEvents.
 
-Thin: the work is :class:`server.audit_log.AuditLog`'s, run off the event loop. Bad
+Thin: the work is :class:`server.infra.audit_log.AuditLog`'s, run off the event loop. Bad
 positions and sizes come back as INVALID_ARGUMENT from there.
 """
 
@@ -13,11 +13,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from ledger.errors import InvalidArgument
 from ledger_api.v1 import ledger_pb2 as pb
-from server import convert
-from server.audit_log import AuditLog, ExportedRecord, SignedCheckpoint
-from server.errors import rpc
-from server.paging import encode_token, int_cursor, page_request
-from server.servicers.base import ServicerBase
+from server.grpc import convert
+from server.grpc.errors import rpc
+from server.grpc.paging import encode_token, int_cursor, page_request
+from server.grpc.servicers.base import ServicerBase
+from server.infra.audit_log import AuditLog, ExportedRecord, SignedCheckpoint
 
 
 class AuditServicer(ServicerBase):

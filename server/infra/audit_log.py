@@ -56,7 +56,7 @@ class ExportedRecord:
 class AuditLog:
     """Checkpoints, proofs and exports of one ledger (one per ``ledgerd`` process).
 
-    Every ``ledgerd`` of a ledger signs with the same key (see :mod:`server.signing`);
+    Every ``ledgerd`` of a ledger signs with the same key (see :mod:`server.infra.signing`);
     each signs the sizes it is asked for, so two processes may sign one size at different
     times: both checkpoints are valid and consistent with each other.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.settings import Settings
+from server.infra.settings import Settings
 
 
 def test_the_console_listens_on_localhost_8080_by_default() -> None:

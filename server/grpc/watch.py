@@ -11,6 +11,7 @@ backlog page is read.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 
 import grpc
@@ -18,11 +19,13 @@ import grpc
 from ledger_api.v1 import ledger_pb2 as pb
 from projections.views import EventView
 from server.backend import Backend
-from server.broadcast import Subscription
+from server.grpc import convert
+from server.infra.broadcast import Subscription
 
 HEARTBEAT_SECONDS = 15.0
 BACKLOG_PAGE = 500
 MAX_EVENTS_PER_RESPONSE = 500
+MESSAGE_CACHE = 20_000  # API messages of recent events, shared by the watchers
 
 
 class StreamEnded(Exception):
@@ -34,13 +37,36 @@ class StreamEnded(Exception):
         self.message = message
 
 
+class EventMessages:
+    """Each event's API message, made once and shared by every watcher that sends it
+    (the event loop's side only: no lock)."""
+
+    def __init__(self, size: int = MESSAGE_CACHE) -> None:
+        self.size = size
+        self._messages: OrderedDict[int, pb.Event] = OrderedDict()
+
+    def __call__(self, event: EventView) -> pb.Event:
+        message = self._messages.get(event.position)
+        if message is None:
+            message = self._messages[event.position] = convert.event(event)
+            if len(self._messages) > self.size:
+                self._messages.popitem(last=False)
+        return message
+
+
 class Watch:
     """Produces the responses of one watcher, from ``after`` (exclusive) onwards."""
 
     def __init__(
-        self, backend: Backend, after: int, app: str, heartbeat: float = HEARTBEAT_SECONDS
+        self,
+        backend: Backend,
+        messages: EventMessages,
+        after: int,
+        app: str,
+        heartbeat: float = HEARTBEAT_SECONDS,
     ) -> None:
         self.backend = backend
+        self.messages = messages
         self.sent = after
         self.app = app
         self.heartbeat = heartbeat
@@ -99,7 +125,7 @@ class Watch:
         )
 
     def _response(self, events: Iterable[EventView]) -> pb.WatchEventsResponse:
-        messages = [self.backend.broadcaster.message(event) for event in events]
+        messages = [self.messages(event) for event in events]
         if messages:
             self.sent = messages[-1].position
         head = max(self.backend.broadcaster.head, self.sent)

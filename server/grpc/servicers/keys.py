@@ -14,11 +14,11 @@ from ledger.keys import check_key_id
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1 import ledger_pb2_grpc
 from projections.views import KeyView
-from server import convert
-from server.auth import Authenticator, current
 from server.backend import Backend, meta_of
-from server.errors import rpc
-from server.paging import int_cursor, page_request, paginate
+from server.grpc import convert
+from server.grpc.errors import rpc
+from server.grpc.paging import int_cursor, page_request, paginate
+from server.infra.authn import Authenticator, current
 
 
 def key_message(view: KeyView) -> pb.Key:

@@ -7,7 +7,7 @@ RESOURCE_EXHAUSTED before its servicer runs (nothing is recorded) and a message 
 when the key may call again; other keys are not affected.
 
 The bucket is the key's, not the connection's: the interceptor runs after authentication
-(it comes after :class:`server.interceptor.AuthInterceptor` in the server's interceptor
+(it comes after :class:`server.grpc.interceptor.AuthInterceptor` in the server's interceptor
 list), so it charges the key the call was authenticated with, and a client cannot escape
 its limit by opening more connections. A stream (WatchEvents, StreamBuildLogs,
 CreateBuild) costs one request when it opens. Limits are per ``ledgerd`` process. gRPC
@@ -27,10 +27,10 @@ from typing import Any
 import grpc
 
 from ledger.errors import Unauthenticated
-from server.auth import current
-from server.errors import abort
-from server.permissions import is_open
-from server.wrapping import WrappingInterceptor
+from server.grpc.errors import abort
+from server.grpc.methods import is_open
+from server.grpc.wrapping import WrappingInterceptor
+from server.infra.authn import current
 
 MAX_BUCKETS = 100_000  # keys tracked at once; the least recently seen are dropped first
 

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from ledger.errors import InvalidArgument
-from ledger.settings import Settings
+from server.infra.settings import Settings
 from transparency import PrivateKey, VerificationError, generate_key
 
 log = logging.getLogger("ledgerd")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import psycopg
 
-from ledger.settings import PostgresTarget
+from server.infra.settings import PostgresTarget
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_SECONDS = 5
