@@ -69,6 +69,12 @@ class LedgerClient(EventCalls, KeyCalls):
             self.stub.GetActiveRelease, request, pb.GetActiveReleaseResponse
         )
 
+    def get_app_at(self, name: str, *, position: int = 0, time: datetime | None = None) -> pb.AppAt:
+        request = pb.GetAppAtRequest(name=name, as_of_position=position)
+        if time is not None:
+            request.as_of_time.CopyFrom(to_timestamp(time))
+        return self.transport.unary(self.stub.GetAppAt, request, pb.AppAt)
+
     # ------------------------------------------------------------------ builds
 
     def create_build(self, app: str, *, image: str, description: str) -> pb.Build:
@@ -247,14 +253,6 @@ class LedgerClient(EventCalls, KeyCalls):
     def get_checkpoint(self) -> pb.SignedCheckpoint:
         request = pb.GetCheckpointRequest()
         return self.transport.unary(self.stub.GetCheckpoint, request, pb.SignedCheckpoint)
-
-    def get_inclusion_proof(
-        self, position: int, tree_size: int = 0
-    ) -> pb.GetInclusionProofResponse:
-        request = pb.GetInclusionProofRequest(position=position, tree_size=tree_size)
-        return self.transport.unary(
-            self.stub.GetInclusionProof, request, pb.GetInclusionProofResponse
-        )
 
     def get_consistency_proof(
         self, old_size: int, new_size: int = 0

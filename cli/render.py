@@ -1,6 +1,6 @@
 """Proto messages → plain dicts for ``--json`` output.
 
-The keys are the CLI's machine contract (DESIGN.md §5): snake_case, ids that are empty on
+The keys are the CLI's machine contract (see docs/design.md): snake_case, ids that are empty on
 the wire become ``null``, unset timestamps become ``null`` and set ones are RFC 3339 UTC
 strings with microseconds, versions are integers. Scripts parse this, so keys are never
 renamed; new ones may be added.
@@ -66,7 +66,7 @@ def release(message: ledger_pb2.Release, *, with_env: bool = False) -> JsonDict:
     }
     if with_env:
         result["env"] = dict(sorted(message.env.items()))
-        result["env_masked"] = message.env_masked  # values withheld from this key: all ""
+        result["env_masked"] = message.env_masked  # values not revealed: the server sent ***
     return result
 
 
@@ -170,7 +170,7 @@ def optional_promotion(message: Message, field: str) -> JsonDict | None:
 
 def env(message: ledger_pb2.Env) -> JsonDict:
     """An app's environment: ``{"version": n, "env": {...}, "masked": bool}``, sorted keys
-    (``masked``: the values were withheld from this key and are all "")."""
+    (``masked``: the values were not revealed and the server sent each one masked)."""
     return {
         "version": message.version,
         "env": dict(sorted(message.values.items())),

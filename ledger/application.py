@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -28,12 +28,27 @@ from ledger.commands import Outcome
 from ledger.domain import App, Build, Meta, Promotion, Rack, Release, RequestRecord
 from ledger.errors import Conflict, FailedPrecondition, LedgerError, NotFound
 from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_id
+from ledger.ownership import owned
 
 MAX_ATTEMPTS = 20
 SCOPE_LOCKS = 64
 A = TypeVar("A", bound=Aggregate)
 Owned = TypeVar("Owned", Build, Release, Promotion)
-Handler = Callable[[list[Aggregate]], Outcome]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a command handler decided: its outcome, and the aggregates it changed.
+
+    ``changed`` is saved in ONE transaction, in its order (an aggregate named twice is
+    saved where it is first named); an aggregate with no new event is left out.
+    """
+
+    outcome: Outcome
+    changed: tuple[Aggregate, ...] = ()
+
+
+Handler = Callable[[], Decision]
 
 
 class LedgerApplication(Application[UUID]):
@@ -73,8 +88,8 @@ class LedgerApplication(Application[UUID]):
     ) -> Outcome:
         """Run ``handler`` and save what it changed, exactly once per request id.
 
-        ``handler`` appends the aggregates it changed to the list it is given and
-        returns the outcome. A retried request (same request id, same request)
+        ``handler`` loads what it needs and returns its :class:`Decision`: the outcome
+        and the aggregates it changed. A retried request (same request id, same request)
         returns the original outcome and appends nothing: its request record is saved
         with the changes, so the duplicate's save fails and the original is found.
         The record is looked up only then, keeping the common path free of reads.
@@ -91,15 +106,15 @@ class LedgerApplication(Application[UUID]):
     def _execute(self, operation: str, request: Any, meta: Meta, handler: Handler) -> Outcome:
         fingerprint = _fingerprint(operation, request)
         for attempt in range(MAX_ATTEMPTS):
-            changed: list[Aggregate] = []
             try:
-                outcome = handler(changed)
+                decision = handler()
             except LedgerError:
                 # A retry may be refused by what the original did (the app exists now).
                 previous = self._previous_outcome(meta.request_id, fingerprint)
                 if previous is None:
                     raise
                 return previous
+            outcome, changed = decision.outcome, _with_events(decision.changed)
             if not changed:
                 return replace(outcome, position=self.head())
             if meta.request_id:
@@ -172,10 +187,8 @@ class LedgerApplication(Application[UUID]):
         """The aggregate behind a public id, which must belong to ``app`` when given."""
         check_id(prefix, public_id)
         found = cast(Owned | None, self._get(kind, kind.create_id(public_id), "", copy))
-        if found is None or (app and found.app != app):
-            where = f" in app {app}" if app else ""
-            raise NotFound(f"{kind.__name__.lower()} {public_id} not found{where}")
-        return found
+        owner = found.app if found is not None else ""
+        return owned(found, owner, kind.__name__.lower(), public_id, app)
 
     def rack(self) -> Rack | None:
         return cast(Rack | None, self._get(Rack, Rack.create_id(), ""))
@@ -193,6 +206,12 @@ class LedgerApplication(Application[UUID]):
 
     def exists(self, aggregate_id: Any) -> bool:
         return aggregate_id in self.repository
+
+
+def _with_events(aggregates: tuple[Aggregate, ...]) -> list[Aggregate]:
+    """Each aggregate once, in the order first named, if it has events to save."""
+    unique = {id(aggregate): aggregate for aggregate in aggregates}
+    return [aggregate for aggregate in unique.values() if aggregate.pending_events]
 
 
 def _record(meta: Meta, outcome: Outcome, operation: str, fingerprint: str) -> RequestRecord:

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
 
-from ledger.access import Role, check_key_apps, check_key_name, parse_role
-from ledger.application import LedgerApplication
+from ledger.application import Decision, LedgerApplication
 from ledger.commands import CreateKey, Outcome, RevokeKey
 from ledger.domain import Key, Meta, RequestRecord
+from ledger.domain.key import Role, check_key_apps, check_key_name, parse_role
 from ledger.errors import FailedPrecondition, InvalidArgument, NotFound
 from ledger.ids import ALPHABET, ID_LENGTH, new_id
 
@@ -92,7 +91,7 @@ class KeyService:
         key_id = new_id(KEY_KIND)
         token = new_token()
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             key = Key.create(
                 meta,
                 key_id=key_id,
@@ -101,8 +100,7 @@ class KeyService:
                 apps=list(apps),
                 token_hash=token_hash(token),
             )
-            changed.append(key)
-            return Outcome(app="", key_id=key_id)
+            return Decision(Outcome(app="", key_id=key_id), (key,))
 
         outcome = self.ledger.execute("CreateKey", command, meta, handle)
         return CreatedKey(outcome, token if outcome.key_id == key_id else "")
@@ -112,7 +110,7 @@ class KeyService:
         manage keys any more (create another admin key first)."""
         check_key_id(command.key_id)
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             key = self.key(command.key_id)
             if key.role == Role.ADMIN and not key.revoked:
                 others = [k for k in self.directory.active_admin_ids() if k != key.key_id]
@@ -121,8 +119,7 @@ class KeyService:
                         f"key {key.key_id} is the last admin key: create another one first"
                     )
             key.revoke(meta)
-            changed.append(key)
-            return Outcome(app="", key_id=key.key_id)
+            return Decision(Outcome(app="", key_id=key.key_id), (key,))
 
         return self.ledger.execute("RevokeKey", command, meta, handle)
 

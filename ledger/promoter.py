@@ -1,10 +1,11 @@
-"""Drives promotions through the runtime and records every step.
+"""Runs promotions: the worker threads, the claims and the runtime calls.
 
 A promotion is requested by a command (status pending) and then run here, in a
-worker thread, because a real rollout can take minutes. The runtime reports steps;
-each becomes an event. On failure the runtime restores the previous release and the
-outcome of that is recorded too. After a crash, :meth:`Promoter.resume` runs every
-promotion still in flight again from where the ledger says it is.
+worker thread, because a real rollout can take minutes. Every transition (started, a
+step the runtime reports, succeeded or failed, rolled back, cancelled) is a step of
+:mod:`ledger.lifecycle`, recorded in its own transaction: the rules are there, this
+module only decides when to call the runtime. After a crash, :meth:`Promoter.resume`
+runs every promotion still in flight again from where the ledger says it is.
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
-from eventsourcing.domain import Aggregate
-
-from ledger.application import LedgerApplication
+from ledger import lifecycle
+from ledger.application import Decision, LedgerApplication
 from ledger.commands import Outcome
-from ledger.domain import App, Cause, CauseKind, Meta, Promotion, StepKind
+from ledger.domain import Cause, CauseKind, Meta, Promotion, StepKind
 from ledger.domain.promotion import PromotionStatus
+from ledger.domain.secrecy import HIDDEN
 from ledger.runtime import ReleaseSpec, RolloutPlan, Runtime
 
 log = logging.getLogger(__name__)
 SYSTEM = Meta(actor="ledgerd")
+Step = Callable[[Promotion], lifecycle.Changes]
 
 
 class Claims(Protocol):
@@ -46,17 +48,6 @@ class LocalClaims:
     @contextmanager
     def claim(self, promotion_id: str) -> Iterator[bool]:
         yield True
-
-
-def begin_next_queued(ledger: LedgerApplication, app: App, meta: Meta) -> Promotion | None:
-    """When no promotion is in flight, begin the first queued one (returned to save)."""
-    promotion_id = app.next_queued
-    if not promotion_id:
-        return None
-    promotion = ledger.promotion(app.name, promotion_id)
-    promotion.dequeue(meta, previous_release_id=app.active_release_id)
-    app.begin_promotion(meta, promotion_id, promotion.release_id)
-    return promotion
 
 
 class Promoter:
@@ -127,27 +118,30 @@ class Promoter:
         if promotion.status == PromotionStatus.PENDING and promotion.queued:
             return  # its turn comes when the promotion ahead of it settles
         if promotion.status == PromotionStatus.PENDING:
-            self._transition(promotion_id, lambda p, changed: p.start(SYSTEM))
-            promotion = self.ledger.promotion("", promotion_id)
+            promotion = self._step(promotion_id, lambda p: lifecycle.start(p, SYSTEM))
         plan = self._plan(promotion)
-        progress = _Progress(self, promotion_id)
+        progress = _Progress(self, promotion_id, _secrets(plan))
         if promotion.status == PromotionStatus.RUNNING:
             cause = self._call(self.runtime.roll_out, plan, progress)
-            if cause is None and not progress.cancelled():
-                self._succeed(promotion_id)
-                return
             if progress.cancelled():
                 restore_cause = self._call(self.runtime.restore, plan, progress)
-                self._cancel(promotion_id, restore_cause)
+                self._record(
+                    promotion_id,
+                    lambda p: lifecycle.finish_cancel(self.ledger, p, SYSTEM, restore_cause),
+                )
                 return
-            assert cause is not None
-            self._fail(promotion_id, cause)
-        elif promotion.status == PromotionStatus.FAILED:
-            self._transition(promotion_id, lambda p, changed: p.start_rollback(SYSTEM))
-        elif promotion.status != PromotionStatus.ROLLING_BACK:
+            promotion = self._step(
+                promotion_id, lambda p: lifecycle.finish_rollout(self.ledger, p, SYSTEM, cause)
+            )
+        elif promotion.status == PromotionStatus.FAILED:  # found so after a restart
+            promotion = self._step(promotion_id, lambda p: lifecycle.start_rollback(p, SYSTEM))
+        if promotion.status != PromotionStatus.ROLLING_BACK:
             return
         restore_cause = self._call(self.runtime.restore, plan, progress)
-        self._finish_rollback(promotion_id, restore_cause)
+        self._record(
+            promotion_id,
+            lambda p: lifecycle.finish_rollback(self.ledger, p, SYSTEM, restore_cause),
+        )
 
     def _call(
         self,
@@ -156,10 +150,12 @@ class Promoter:
         progress: _Progress,
     ) -> Cause | None:
         try:
-            return action(plan, progress)
+            cause = action(plan, progress)
         except Exception as error:  # the runtime's failure is the promotion's failure
             log.exception("runtime %s failed", self.runtime.name)
-            return Cause(CauseKind.RUNTIME_ERROR, f"{type(error).__name__}: {error}")
+            cause = Cause(CauseKind.RUNTIME_ERROR, f"{type(error).__name__}: {error}")
+        # What a process wrote may hold its secrets: none reaches the log, whatever runtime.
+        return cause.hiding(_secrets(plan)) if cause is not None else None
 
     def _plan(self, promotion: Promotion) -> RolloutPlan:
         target = self.spec(promotion.app, promotion.release_id)
@@ -193,79 +189,32 @@ class Promoter:
 
     # -- recorded transitions -----------------------------------------------------
 
-    def _succeed(self, promotion_id: str) -> None:
-        def change(promotion: Promotion, changed: list[Aggregate]) -> None:
-            app = self.ledger.app(promotion.app)
-            promotion.succeed(SYSTEM)
-            app.activate(SYSTEM, promotion_id, promotion.release_id)
-            app.settle_promotion(SYSTEM, promotion_id, PromotionStatus.SUCCEEDED)
-            changed.append(app)
-
-        self._settle(promotion_id, change)
-
-    def _fail(self, promotion_id: str, cause: Cause) -> None:
-        def change(promotion: Promotion, changed: list[Aggregate]) -> None:
-            promotion.fail(SYSTEM, cause)
-            promotion.start_rollback(SYSTEM)
-
-        self._transition(promotion_id, change)
-
-    def _finish_rollback(self, promotion_id: str, cause: Cause | None) -> None:
-        def change(promotion: Promotion, changed: list[Aggregate]) -> None:
-            app = self.ledger.app(promotion.app)
-            promotion.finish_rollback(SYSTEM, cause)
-            app.settle_promotion(SYSTEM, promotion_id, promotion.status)
-            changed.append(app)
-
-        self._settle(promotion_id, change)
-
-    def _cancel(self, promotion_id: str, restore_cause: Cause | None) -> None:
-        message = "cancelled"
-        if restore_cause is not None:
-            message += f"; restoring the previous release failed: {restore_cause.message}"
-
-        def change(promotion: Promotion, changed: list[Aggregate]) -> None:
-            app = self.ledger.app(promotion.app)
-            promotion.cancel(SYSTEM, Cause(CauseKind.CANCELLED, message))
-            app.settle_promotion(SYSTEM, promotion_id, PromotionStatus.CANCELLED)
-            changed.append(app)
-
-        self._settle(promotion_id, change)
-
-    def _settle(
-        self, promotion_id: str, change: Callable[[Promotion, list[Aggregate]], None]
-    ) -> None:
-        """Record the end of a promotion, and in the same transaction begin the next queued."""
-        following: list[str] = []
-
-        def settle(promotion: Promotion, changed: list[Aggregate]) -> None:
-            following.clear()  # the transaction may be retried on fresh state
-            change(promotion, changed)
-            app = next(a for a in changed if isinstance(a, App))
-            next_promotion = begin_next_queued(self.ledger, app, SYSTEM)
-            if next_promotion is not None:
-                changed.append(next_promotion)
-                following.append(next_promotion.promotion_id)
-
-        self._transition(promotion_id, settle)
-        for next_id in following:
-            if not self._closed:
-                self.submit(next_id)
-
     def record_step(self, promotion_id: str, kind: StepKind, message: str) -> None:
-        self._transition(promotion_id, lambda p, changed: p.record_step(SYSTEM, kind, message))
+        self._record(promotion_id, lambda p: lifecycle.record_step(p, SYSTEM, kind, message))
 
-    def _transition(
-        self, promotion_id: str, change: Callable[[Promotion, list[Aggregate]], None]
-    ) -> int:
-        def handle(changed: list[Aggregate]) -> Outcome:
+    def _step(self, promotion_id: str, step: Step) -> Promotion:
+        """Record ``step``; the promotion as it is now."""
+        self._record(promotion_id, step)
+        return self.ledger.promotion("", promotion_id)
+
+    def _record(self, promotion_id: str, step: Step) -> None:
+        """Record ``step`` of the promotion in one transaction, then run the queued
+        promotion that began because this one settled."""
+
+        def handle() -> Decision:
             promotion = self.ledger.promotion("", promotion_id)
-            change(promotion, changed)
-            changed.insert(0, promotion)
-            return Outcome(app=promotion.app, promotion_id=promotion_id)
+            changes = step(promotion)
+            outcome = Outcome(
+                app=promotion.app,
+                promotion_id=promotion_id,
+                next_promotion_id=changes.next_promotion_id,
+            )
+            return Decision(outcome, changes.changed)
 
         app = self.ledger.promotion("", promotion_id).app
-        return self.ledger.execute("PromotionStep", promotion_id, SYSTEM, handle, app).position
+        outcome = self.ledger.execute("PromotionStep", promotion_id, SYSTEM, handle, app)
+        if outcome.next_promotion_id and not self._closed:
+            self.submit(outcome.next_promotion_id)
 
     def cancel_requested(self, promotion_id: str) -> bool:
         with self._lock:
@@ -273,17 +222,25 @@ class Promoter:
         return flag is not None and flag.is_set()
 
 
-class _Progress:
-    """The runtime's line back to the ledger for one promotion."""
+def _secrets(plan: RolloutPlan) -> list[str]:
+    """The env values of the releases a promotion deals with."""
+    releases = (plan.target, plan.previous)
+    return [value for spec in releases if spec is not None for value in spec.env.values()]
 
-    def __init__(self, promoter: Promoter, promotion_id: str) -> None:
+
+class _Progress:
+    """The runtime's line back to the ledger for one promotion; the env values of its
+    releases are hidden in every step message on the way (see ``Cause.hiding``)."""
+
+    def __init__(self, promoter: Promoter, promotion_id: str, secrets: list[str]) -> None:
         self._promoter = promoter
         self._promotion_id = promotion_id
+        self._secrets = secrets
         self._checked_at = 0.0
         self._cancelled = False
 
     def step(self, kind: StepKind, message: str) -> None:
-        self._promoter.record_step(self._promotion_id, kind, message)
+        self._promoter.record_step(self._promotion_id, kind, HIDDEN.text(message, self._secrets))
 
     def cancelled(self) -> bool:
         if self._cancelled or self._promoter.cancel_requested(self._promotion_id):

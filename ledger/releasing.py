@@ -1,65 +1,138 @@
-"""Steps the release use cases share: a new release of an app, a promotion of it begun.
+"""Creating a release: the one place a release is made, whatever it is made from.
 
-Apart from :class:`~ledger.service.LedgerService` because env changes and rollbacks both
-create a release and (like a promote) begin or queue its promotion: these steps change
-only the aggregates they are given, which the caller then saves in one transaction.
+A release is made from a build that succeeded (:func:`release_build`), from an env change
+on a base release (:func:`release_env_change`) or as the copy a rollback promotes
+(:func:`release_rollback`); each registers the release with its app, so versions count
+up one by one and are never reused. The functions change only the aggregates they are
+given and return them, for the use case to save in ONE transaction.
 """
 
 from __future__ import annotations
 
-from ledger.domain import App, Meta, Promotion, Release
-from ledger.errors import FailedPrecondition
-from ledger.ids import PROMOTION, RELEASE, new_id
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from ledger.domain import App, Build, Meta, Release, ReleaseReason
+from ledger.ids import RELEASE, new_id
 
 
-def new_release(app: App, meta: Meta, **fields: object) -> Release:
-    """The app's next release, registered with the app; ``fields`` say what it runs."""
+@dataclass(frozen=True)
+class Released:
+    """A release created, and every aggregate changed to create it."""
+
+    release: Release
+    changed: tuple[Aggregate, ...]
+
+
+def create_release(
+    app: App,
+    meta: Meta,
+    *,
+    build_id: str,
+    image: str,
+    env: Mapping[str, str],
+    env_version: int,
+    reason: ReleaseReason,
+    parent_id: str,
+    description: str,
+    manifest: dict[str, Any],
+    images: Mapping[str, str],
+) -> Released:
+    """The app's next release (the ONLY place one is created), registered with the app
+    so that versions count up one by one and are never reused."""
     release_id = new_id(RELEASE)
     version = app.next_release_version()
     app.register_release(meta, release_id, version)
-    return Release.create(
+    release = Release.create(
         meta,
         app=app.name,
         release_id=release_id,
         release_version=version,
-        **fields,  # type: ignore[arg-type]
-    )
-
-
-def begin_promotion(
-    app: App,
-    meta: Meta,
-    release: Release,
-    deadline: int,
-    description: str,
-    queue: bool = False,
-) -> Promotion:
-    """Begin now, or (``queue`` and one in flight) queue behind the one in flight.
-
-    A queued promotion learns the release it replaces when its turn comes.
-    """
-    queued = queue and bool(app.promotion_id)
-    promotion = Promotion.request(
-        meta,
-        app=app.name,
-        promotion_id=new_id(PROMOTION),
-        release_id=release.release_id,
-        previous_release_id="" if queued else app.active_release_id,
-        deadline_seconds=deadline,
+        build_id=build_id,
+        image=image,
+        env=dict(env),
+        env_version=env_version,
+        reason=reason,
+        parent_id=parent_id,
         description=description,
-        queued=queued,
+        manifest=manifest,
+        images=dict(images),
     )
-    if queued:
-        app.queue_promotion(meta, promotion.promotion_id, release.release_id)
-    else:
-        app.begin_promotion(meta, promotion.promotion_id, release.release_id)
-    return promotion
+    return Released(release, (app, release))
 
 
-def check_no_promotion(app: App) -> None:
-    """Refuse when a promotion of ``app`` is in flight (a command not asked to queue)."""
-    if app.promotion_id:
-        raise FailedPrecondition(
-            f"promotion {app.promotion_id} of {app.name} is in flight: "
-            "wait for it to end or cancel it"
-        )
+def release_build(
+    app: App,
+    build: Build,
+    meta: Meta,
+    *,
+    image: str,
+    image_id: str,
+    images: dict[str, str],
+    manifest: dict[str, Any],
+) -> Released:
+    """Mark ``build`` succeeded and create its release: unpromoted, with the env head
+    (saved together: a succeeded build always names a release that exists)."""
+    released = create_release(
+        app,
+        meta,
+        build_id=build.build_id,
+        image=image,
+        env=app.env,
+        env_version=app.env_version,
+        reason=ReleaseReason.BUILD,
+        parent_id="",
+        description=build.description,
+        manifest=manifest,
+        images=images,
+    )
+    release = released.release
+    build.succeed(
+        meta,
+        image=image,
+        image_id=image_id,
+        release_id=release.release_id,
+        images=images,
+        manifest=manifest,
+    )
+    return Released(release, (build, release, app))
+
+
+def release_env_change(app: App, base: Release, meta: Meta, description: str) -> Released:
+    """A release of ``base``'s build with the env head (just changed by a person)."""
+    return _derive(app, base, meta, ReleaseReason.ENV, app.env, app.env_version, description)
+
+
+def release_rollback(app: App, target: Release, meta: Meta, description: str) -> Released:
+    """A copy of ``target``, env and env version included. The env head is left alone:
+    it follows the copy when the copy is made active."""
+    env, version = target.env, target.env_version
+    return _derive(app, target, meta, ReleaseReason.ROLLBACK, env, version, description)
+
+
+def _derive(
+    app: App,
+    base: Release,
+    meta: Meta,
+    reason: ReleaseReason,
+    env: Mapping[str, str],
+    env_version: int,
+    description: str,
+) -> Released:
+    """A release of ``base``'s build, manifest and images (parent ``base``) with ``env``."""
+    return create_release(
+        app,
+        meta,
+        build_id=base.build_id,
+        image=base.image,
+        env=env,
+        env_version=env_version,
+        reason=reason,
+        parent_id=base.release_id,
+        description=description,
+        manifest=base.manifest,
+        images=base.images,
+    )

@@ -1,21 +1,21 @@
 """Use cases of apps, env, releases and promotions: where those commands become events.
 
 :class:`LedgerService` is what every entry point (gRPC API, web console) calls. It
-validates input, lets the aggregates decide, saves through
-:class:`~ledger.application.LedgerApplication` and hands new promotions to the
-:class:`~ledger.promoter.Promoter`. Builds have their own use cases
-(:class:`~ledger.building.BuildService`). The checks of a command's fields are in
-:mod:`ledger.checks`; the release and promotion steps several use cases share are in
-:mod:`ledger.releasing`.
+validates input, loads the aggregates, asks :mod:`ledger.lifecycle` for the release and
+promotion steps (the rules live there), saves through
+:class:`~ledger.application.LedgerApplication` and hands new promotions to a
+:class:`PromotionDriver` (the :class:`~ledger.promoter.Promoter`). Builds have their own
+use cases (:class:`~ledger.building.BuildService`). The checks of a command's fields are
+in :mod:`ledger.checks`.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Protocol
 
-from eventsourcing.domain import Aggregate
-
-from ledger.application import LedgerApplication
+from ledger import lifecycle, releasing
+from ledger.application import Decision, LedgerApplication
 from ledger.checks import check_deadline, check_env_change, check_text
 from ledger.commands import (
     CancelPromotion,
@@ -26,13 +26,21 @@ from ledger.commands import (
     UpdateApp,
     UpdateEnv,
 )
-from ledger.domain import App, Cause, CauseKind, Meta, Rack, ReleaseReason
-from ledger.domain.promotion import PromotionStatus
+from ledger.domain import App, Meta, Rack
 from ledger.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from ledger.ids import check_app_name
-from ledger.promoter import Promoter, begin_next_queued
-from ledger.releasing import begin_promotion, check_no_promotion, new_release
 from ledger.runtime import Runtime
+
+
+class PromotionDriver(Protocol):
+    """What the use cases need of whatever runs promotions (the Promoter): the use cases
+    record a promotion, the driver runs it in the background."""
+
+    def submit(self, promotion_id: str) -> object:
+        """Run a promotion begun (not queued) until it settles."""
+
+    def cancel(self, promotion_id: str) -> None:
+        """Tell a running promotion its cancel was requested (it stops sooner)."""
 
 
 class LedgerService:
@@ -42,7 +50,7 @@ class LedgerService:
         self,
         app: LedgerApplication,
         runtime: Runtime,
-        promoter: Promoter,
+        promoter: PromotionDriver,
         default_deadline: int = 600,
     ) -> None:
         self.ledger = app
@@ -56,13 +64,12 @@ class LedgerService:
         check_app_name(command.name)
         check_deadline(command.deadline_seconds)
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             if self.ledger.exists(App.create_id(command.name)):
                 raise AlreadyExists(f"app {command.name} already exists")
             app = App.create(command.name, meta)
             app.change_deadline(meta, command.deadline_seconds)
-            changed.append(app)
-            return Outcome(app=command.name)
+            return Decision(Outcome(app=command.name), (app,))
 
         return self.ledger.execute("CreateApp", command, meta, handle, command.name)
 
@@ -70,22 +77,24 @@ class LedgerService:
         """Change an app's settings (its promotion deadline); nothing recorded if unchanged."""
         check_deadline(command.deadline_seconds)
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             app = self.ledger.app(command.name)
-            if app.change_deadline(meta, command.deadline_seconds):
-                changed.append(app)
-            return Outcome(app=app.name)
+            app.change_deadline(meta, command.deadline_seconds)
+            return Decision(Outcome(app=app.name), (app,))
 
         return self.ledger.execute("UpdateApp", command, meta, handle, command.name)
 
     # -- environment ------------------------------------------------------------
 
     def update_env(self, command: UpdateEnv, meta: Meta) -> Outcome:
-        """Change the env; with a release to base on, create a release (and promote it)."""
+        """Change the env head; with a release to base on, create a release (and promote it).
+
+        The release is of the base's build (default: the active release) with the new head.
+        """
         check_env_change(command)
         check_deadline(command.deadline_seconds)
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             app = self.ledger.app(command.app)
             base_id = command.base_release_id or app.active_release_id
             base = self.ledger.release(app.name, base_id) if base_id else None
@@ -95,7 +104,7 @@ class LedgerService:
                     "name a base release or drop --promote"
                 )
             if command.promote:
-                check_no_promotion(app)
+                lifecycle.check_can_begin(app)
             event = app.change_env(
                 meta,
                 set_values=dict(command.set_values),
@@ -104,39 +113,30 @@ class LedgerService:
                 expected_version=command.expected_version,
                 description=command.description,
             )
+            outcome = Outcome(app=app.name, env_version=app.env_version)
             if event is None:
-                return Outcome(app=app.name, env_version=app.env_version)
-            outcome = Outcome(
-                app=app.name,
-                env_version=app.env_version,
+                return Decision(outcome)
+            outcome = replace(
+                outcome,
                 added=tuple(event.added),
                 changed=tuple(event.changed),
                 removed=tuple(event.removed),
             )
-            changed.append(app)
             if base is None:
-                return outcome
-            release = new_release(
+                return Decision(outcome, (app,))
+            released = releasing.release_env_change(app, base, meta, command.description)
+            outcome = replace(outcome, release_id=released.release.release_id)
+            if not command.promote:
+                return Decision(outcome, (app, *released.changed))
+            begun = lifecycle.begin(
                 app,
                 meta,
-                build_id=base.build_id,
-                image=base.image,
-                env=app.env,
-                env_version=app.env_version,
-                reason=ReleaseReason.ENV,
-                parent_id=base.release_id,
+                released.release,
+                deadline=self._deadline(command.deadline_seconds, app),
                 description=command.description,
-                manifest=base.manifest,
-                images=base.images,
             )
-            changed.append(release)
-            promotion_id = ""
-            if command.promote:
-                deadline = self._deadline(command.deadline_seconds, app)
-                promotion = begin_promotion(app, meta, release, deadline, command.description)
-                changed.append(promotion)
-                promotion_id = promotion.promotion_id
-            return replace(outcome, release_id=release.release_id, promotion_id=promotion_id)
+            outcome = replace(outcome, promotion_id=begun.promotion.promotion_id)
+            return Decision(outcome, (app, *released.changed, *begun.changed))
 
         return self._promoting(self.ledger.execute("UpdateEnv", command, meta, handle, command.app))
 
@@ -147,78 +147,43 @@ class LedgerService:
         check_text("description", command.description)
         check_deadline(command.deadline_seconds)
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             app = self.ledger.app(command.app)
             release_id = command.release_id or app.latest_release_id
             if not release_id:
                 raise FailedPrecondition(f"app {app.name} has no release to promote")
             release = self.ledger.release(app.name, release_id)
-            if not command.queue:
-                check_no_promotion(app)
-            deadline = self._deadline(command.deadline_seconds, app)
-            promotion = begin_promotion(
-                app, meta, release, deadline, command.description, queue=command.queue
+            begun = lifecycle.begin(
+                app,
+                meta,
+                release,
+                deadline=self._deadline(command.deadline_seconds, app),
+                description=command.description,
+                queue=command.queue,
             )
-            changed.extend([promotion, app])
-            return Outcome(
-                app=app.name,
-                release_id=release_id,
-                promotion_id=promotion.promotion_id,
-                queued=promotion.queued,
-            )
+            return Decision(_promotion_outcome(app, begun), begun.changed)
 
         return self._promoting(
             self.ledger.execute("PromoteRelease", command, meta, handle, command.app)
         )
 
     def rollback(self, command: RollbackRelease, meta: Meta) -> Outcome:
-        """New release copying the target's build and env (parent = target), promoted.
-
-        The app's env head follows the target's env, so a later env change builds on
-        what is running rather than reviving the values rolled back from.
-        """
+        """Roll back to a release (see :func:`ledger.lifecycle.roll_back`)."""
         check_text("description", command.description)
         check_deadline(command.deadline_seconds)
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             app = self.ledger.app(command.app)
             target = self.ledger.release(app.name, command.release_id)
-            if not command.queue:
-                check_no_promotion(app)
-            deadline = self._deadline(command.deadline_seconds, app)
-            description = command.description or f"rollback to v{target.release_version}"
-            app.change_env(
-                meta,
-                set_values=dict(target.env),
-                unset=[],
-                replace=True,
-                expected_version=None,
-                description=description,
-            )
-            release = new_release(
+            begun = lifecycle.roll_back(
                 app,
                 meta,
-                build_id=target.build_id,
-                image=target.image,
-                env=target.env,
-                env_version=app.env_version,
-                reason=ReleaseReason.ROLLBACK,
-                parent_id=target.release_id,
-                description=description,
-                manifest=target.manifest,
-                images=target.images,
+                target,
+                deadline=self._deadline(command.deadline_seconds, app),
+                description=command.description,
+                queue=command.queue,
             )
-            promotion = begin_promotion(
-                app, meta, release, deadline, description, queue=command.queue
-            )
-            changed.extend([app, release, promotion])
-            return Outcome(
-                app=app.name,
-                release_id=release.release_id,
-                promotion_id=promotion.promotion_id,
-                queued=promotion.queued,
-                env_version=app.env_version,
-            )
+            return Decision(_promotion_outcome(app, begun), begun.changed)
 
         return self._promoting(
             self.ledger.execute("RollbackRelease", command, meta, handle, command.app)
@@ -227,27 +192,17 @@ class LedgerService:
     def cancel(self, command: CancelPromotion, meta: Meta) -> Outcome:
         """Cancel a pending promotion at once; ask a running one to stop and roll back."""
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             app = self.ledger.app(command.app)
             promotion = self.ledger.promotion(app.name, command.promotion_id)
-            next_id = ""
-            if promotion.status == PromotionStatus.PENDING:
-                promotion.cancel(meta, Cause(CauseKind.CANCELLED, f"cancelled by {meta.actor}"))
-                app.settle_promotion(meta, promotion.promotion_id, PromotionStatus.CANCELLED)
-                changed.extend([promotion, app])
-                following = begin_next_queued(self.ledger, app, meta)
-                if following is not None:
-                    changed.append(following)
-                    next_id = following.promotion_id
-            else:
-                promotion.request_cancel(meta)
-                changed.append(promotion)
-            return Outcome(
+            changes = lifecycle.cancel(self.ledger, app, promotion, meta)
+            outcome = Outcome(
                 app=app.name,
                 promotion_id=promotion.promotion_id,
                 release_id=promotion.release_id,
-                next_promotion_id=next_id,
+                next_promotion_id=changes.next_promotion_id,
             )
+            return Decision(outcome, changes.changed)
 
         outcome = self.ledger.execute("CancelPromotion", command, meta, handle, command.app)
         self.promoter.cancel(outcome.promotion_id)
@@ -262,21 +217,29 @@ class LedgerService:
         if not version or len(version) > 100:
             raise InvalidArgument("a rack version is 1-100 characters")
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             rack = self.ledger.rack() or Rack(app="", actor=meta.actor, request_id=meta.request_id)
-            if rack.start_version(meta, version):
-                changed.append(rack)
-            return Outcome(app="")
+            rack.start_version(meta, version)
+            return Decision(Outcome(app=""), (rack,))
 
         return self.ledger.execute("RecordRackVersion", version, meta, handle)
 
     # -- helpers ----------------------------------------------------------------
 
     def _deadline(self, seconds: int, app: App) -> int:
-        """The promotion's own deadline, else the app's, else the server's default."""
-        return seconds or app.deadline_seconds or self.default_deadline
+        return lifecycle.deadline_of(seconds, app, self.default_deadline)
 
     def _promoting(self, outcome: Outcome) -> Outcome:
         if outcome.promotion_id and not outcome.queued:
             self.promoter.submit(outcome.promotion_id)
         return outcome
+
+
+def _promotion_outcome(app: App, begun: lifecycle.Begun) -> Outcome:
+    promotion = begun.promotion
+    return Outcome(
+        app=app.name,
+        release_id=promotion.release_id,
+        promotion_id=promotion.promotion_id,
+        queued=promotion.queued,
+    )

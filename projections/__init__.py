@@ -24,8 +24,8 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment
 
+from ledger.domain.secrecy import Mask
 from projections import sql
-from projections.audit import ValueDigest
 from projections.env import POPO, SQLITE, postgres_env, sqlite_env, views_env
 from projections.store import LedgerViews, PostgresLedgerViews, SQLiteLedgerViews
 from projections.worker import ProjectionWorker
@@ -47,7 +47,7 @@ __all__ = [
 
 
 def open_views(
-    env: Mapping[str, str], upstream: str = "Ledger", value_digest: ValueDigest | None = None
+    env: Mapping[str, str], upstream: str = "Ledger", mask: Mask | None = None
 ) -> LedgerViews:
     """Construct the views the library's way (tables created if missing).
 
@@ -72,8 +72,8 @@ def open_views(
         # Made before the views kept the log's Merkle tree: project everything again.
         logging.getLogger(__name__).warning("the views lack the Merkle tree: rebuilding them")
         views.reset()
-    if value_digest is not None:
-        views.value_digest = value_digest
+    if mask is not None:
+        views.mask = mask
     return views
 
 

@@ -1,28 +1,27 @@
 """The audit timeline's view of an event: its own fields, with environment values masked.
 
-Every event of the log is shown except ``RequestRecorded`` (idempotency bookkeeping).
-The data is the event's own fields as JSON; who, when, which app and which request are
-columns of their own. Env values are replaced here, before anything is stored or handed
-to a listener, so no view table and no watcher ever sees one: by a keyed hash
-(:class:`ValueDigest`, so an auditor can see that a value changed, and to what it was
-equal, without seeing it), or by ``***`` when no key is configured.
+Every event of the log is shown except those the domain does not audit (``RequestRecorded``,
+idempotency bookkeeping). The data is the event's own fields as JSON; who, when, which app
+and which request are columns of their own. Secret fields, as the domain declares them
+(:mod:`ledger.domain.secrecy`), are masked here by the one mask, before anything is stored
+or handed to a listener, so no view table and no watcher ever sees a value: digested
+(``hmac-sha256:…``) under the ledger's audit key, or ``***`` when none is configured.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any, NamedTuple
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
-from ledger.domain import App, Build, Release, RequestRecord
-from projections.views import EventView
+from ledger.domain import Build
+from ledger.domain.registry import NOT_AUDITED
+from ledger.domain.secrecy import HIDDEN, Mask
+from ledger.views import EventView
 
-MASK = "***"
-HIDDEN_FIELDS = frozenset(
+COLUMN_FIELDS = frozenset(
     {
         "originator_id",
         "originator_version",
@@ -31,14 +30,12 @@ HIDDEN_FIELDS = frozenset(
         "app",
         "actor",
         "request_id",
-        "token_hash",  # of a deploy key: no view shows it
     }
 )
-MASKED_FIELDS: dict[type[Any], str] = {App.EnvChanged: "values", Release.Created: "env"}
+"""Fields every event has that the timeline shows as columns (or not at all), not as data."""
 # Build output has a table of its own (build_logs); the timeline gives its size only, so
 # that history and watchers are not flooded with it.
 SIZED_FIELDS: dict[type[Any], str] = {Build.LogAppended: "text"}
-NOT_AUDITED: frozenset[type[Any]] = frozenset({RequestRecord.Created})
 
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str, check_circular=False
@@ -50,25 +47,6 @@ _FAST = (
     if _C_ENCODER is None
     else _C_ENCODER(None, str, json.encoder.encode_basestring, None, ":", ",", True, False, True)
 )
-
-
-class ValueDigest:
-    """What an env value becomes in the audit views: ``hmac-sha256:<16 hex>`` under a key
-    the ledger keeps secret (a plain hash of a short secret could be brute-forced)."""
-
-    PREFIX = "hmac-sha256:"
-
-    def __init__(self, key: bytes | None = None) -> None:
-        self._key = key
-
-    def __call__(self, value: object) -> str:
-        if self._key is None or not isinstance(value, str):
-            return MASK
-        digest = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
-        return self.PREFIX + digest[:16]
-
-
-MASKING = ValueDigest()  # no key: every value shows as ***
 
 
 class Projectable(NamedTuple):
@@ -88,19 +66,16 @@ def audited(event: object) -> bool:
     return type(event) not in NOT_AUDITED
 
 
-def audit_data(event: Any, digest: ValueDigest = MASKING) -> dict[str, Any]:
-    """The event's own fields, env values digested, build output replaced by its length."""
-    data = {k: v for k, v in vars(event).items() if k not in HIDDEN_FIELDS}
-    masked = MASKED_FIELDS.get(type(event))
-    if masked is not None and isinstance(data.get(masked), dict):
-        data[masked] = {key: digest(value) for key, value in data[masked].items()}
+def audit_data(event: Any, mask: Mask = HIDDEN) -> dict[str, Any]:
+    """The event's own fields, secrets masked, build output replaced by its length."""
+    data = mask.fields(event, {k: v for k, v in vars(event).items() if k not in COLUMN_FIELDS})
     sized = SIZED_FIELDS.get(type(event))
     if sized is not None and isinstance(data.get(sized), str):
         data[f"{sized}_length"] = len(data.pop(sized))
     return data
 
 
-def audit_entry(item: Projectable, digest: ValueDigest = MASKING) -> EventView | None:
+def audit_entry(item: Projectable, mask: Mask = HIDDEN) -> EventView | None:
     """The event as the audit timeline shows it; None if it is not shown."""
     event: Any = item.event
     if not audited(event):
@@ -112,7 +87,7 @@ def audit_entry(item: Projectable, digest: ValueDigest = MASKING) -> EventView |
         actor=getattr(event, "actor", ""),
         time=event.timestamp,
         request_id=getattr(event, "request_id", ""),
-        data=audit_data(event, digest),
+        data=audit_data(event, mask),
     )
 
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.domain import Key
+from ledger.views import KeyView
 from projections import sql
 from projections.audit import to_json
 from projections.changes import Change, Insert, Update
-from projections.views import KeyView
 
 
 def _key_created(e: Key.Created, position: int, time: int) -> list[Change]:

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.domain import App, Build, Promotion, Rack, Release, RequestRecord
+from ledger.domain.secrecy import HIDDEN, Mask
+from ledger.views import EventView
 from projections import keys, sql
-from projections.audit import MASKING, Projectable, ValueDigest, audit_data, audited, to_json
+from projections.audit import Projectable, audit_data, audited, to_json
 from projections.changes import Change, Insert, Update
-from projections.views import EventView
 
 __all__ = ["AUDIT_COLUMNS", "AUDIT_ONLY", "Change", "Insert", "Update", "project"]
 
@@ -24,7 +25,7 @@ AUDIT_COLUMNS = ("position", "type", "app", "actor", "time", "request_id", "data
 
 
 def project(
-    item: Projectable, with_view: bool = True, digest: ValueDigest = MASKING
+    item: Projectable, with_view: bool = True, mask: Mask = HIDDEN
 ) -> tuple[list[Change], tuple[object, ...] | None, EventView | None]:
     """One event's row changes, its audit row (values of ``AUDIT_COLUMNS``) and, if asked,
     its audit entry. Bookkeeping events (RequestRecorded) have neither of the last two.
@@ -35,7 +36,7 @@ def project(
     changes = handler(event, item.position, time) if handler else []
     if not audited(event):
         return changes, None, None
-    data = audit_data(event, digest)
+    data = audit_data(event, mask)
     app, actor = getattr(event, "app", ""), getattr(event, "actor", "")
     request_id = getattr(event, "request_id", "")
     row = (item.position, item.type, app, actor, time, request_id, to_json(data))

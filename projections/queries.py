@@ -1,4 +1,4 @@
-"""The queries of :class:`projections.reader.ReadModel` over the projection tables.
+"""The queries of :class:`ledger.read_model.ReadModel` over the projection tables.
 
 Written once for both databases (see :mod:`projections.sql`); each query runs in one
 read transaction, so a promotion and its steps, for instance, come from one snapshot.
@@ -12,9 +12,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from projections import rows, sql
-from projections.keys import key_view
-from projections.views import (
+from ledger.views import (
+    ActivationView,
     AppView,
     BuildLogView,
     BuildView,
@@ -25,6 +24,8 @@ from projections.views import (
     RackReleaseView,
     ReleaseView,
 )
+from projections import rows, sql
+from projections.keys import key_view
 
 
 class ReadQueries(ABC):
@@ -160,6 +161,28 @@ class ReadQueries(ABC):
             answered_at = min(position, head) if position else head
             found = self._row(sql.ACTIVATION_AT_POSITION, app, answered_at)
         return (found["release_id"] if found else ""), answered_at
+
+    def activations_until(self, app: str, position: int, limit: int = 2) -> list[ActivationView]:
+        found = self._rows(sql.ACTIVATIONS_UNTIL, app, position, limit)
+        return [rows.activation(row) for row in found]
+
+    def activation_after(self, app: str, position: int) -> ActivationView | None:
+        row = self._row(sql.ACTIVATION_AFTER, app, position)
+        return None if row is None else rows.activation(row)
+
+    def env_version_at(self, app: str, position: int) -> int:
+        row = self._row(sql.ENV_VERSION_AT, app, position)
+        return int((row["version"] if row else None) or 0)
+
+    def releases_until(
+        self, app: str, position: int, limit: int = 50
+    ) -> tuple[list[ReleaseView], int]:
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(self.dialect.sql(sql.RELEASES_UNTIL), (app, position, limit))
+            found = [rows.release(row) for row in cursor.fetchall()]
+            cursor.execute(self.dialect.sql(sql.RELEASE_COUNT_UNTIL), (app, position))
+            count = cursor.fetchone()
+        return found, int(count["count"] if count else 0)
 
     def rack_releases(self) -> list[RackReleaseView]:
         """Newest first."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from projections import sql
-from projections.views import (
+from ledger.views import (
+    ActivationView,
     AppView,
     BuildLogView,
     BuildView,
@@ -17,6 +17,7 @@ from projections.views import (
     ReleaseView,
     StepView,
 )
+from projections import sql
 
 
 def values(row: Any) -> list[Any]:
@@ -35,6 +36,7 @@ def app(row: Any) -> AppView:
         release_count=row["release_count"],
         latest_release_id=row["latest_release_id"],
         deadline_seconds=row["deadline_seconds"],
+        position=row["position"],
     )
 
 
@@ -144,4 +146,14 @@ def rack_release(row: Any) -> RackReleaseView:
         version=row["version"],
         started_at=sql.parse_timestamp(row["started_at"]),
         position=row["position"],
+    )
+
+
+def activation(row: Any) -> ActivationView:
+    return ActivationView(
+        position=row["position"],
+        app=row["app"],
+        release_id=row["release_id"],
+        promotion_id=row["promotion_id"],
+        time=sql.parse_timestamp(row["time"]),
     )

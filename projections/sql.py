@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ledger.domain.promotion import PromotionStatus
+
 # Bump when a table or a projected column changes: the new version's tables (and, through
 # VIEWS_NAME, its tracking) start empty and the worker projects the whole log into them.
 # Views are derived data, so a version change needs no migration, only a catch-up.
@@ -36,7 +38,7 @@ TABLES = (
     "merkle_nodes",  # the Merkle tree of the log: see projections/merkle.py
     "merkle_gaps",
 )
-TERMINAL_PROMOTION_STATUSES = ("succeeded", "rolled_back", "rollback_failed", "cancelled")
+TERMINAL_PROMOTION_STATUSES = tuple(s.value for s in PromotionStatus if s.terminal)
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {apps} (
@@ -182,6 +184,19 @@ ACTIVATION_AT_TIME = (
     "SELECT release_id FROM {activations} WHERE app = ? AND time <= ?"
     " ORDER BY position DESC LIMIT 1"
 )
+ACTIVATIONS_UNTIL = (
+    "SELECT * FROM {activations} WHERE app = ? AND position <= ? ORDER BY position DESC LIMIT ?"
+)
+ACTIVATION_AFTER = (
+    "SELECT * FROM {activations} WHERE app = ? AND position > ? ORDER BY position LIMIT 1"
+)
+ENV_VERSION_AT = (
+    "SELECT MAX(env_version) AS version FROM {env_changes} WHERE app = ? AND position <= ?"
+)
+RELEASES_UNTIL = (
+    _RELEASE_COLUMNS + " WHERE r.app = ? AND r.position <= ? ORDER BY r.version DESC LIMIT ?"
+)
+RELEASE_COUNT_UNTIL = "SELECT COUNT(*) AS count FROM {releases} WHERE app = ? AND position <= ?"
 LAST_POSITION_AT_TIME = "SELECT MAX(position) AS position FROM {events} WHERE time <= ?"
 LIST_RACK_RELEASES = "SELECT * FROM {rack_releases} ORDER BY position DESC"
 SELECT_KEY = "SELECT * FROM {keys} WHERE id = ?"

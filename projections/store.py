@@ -25,13 +25,14 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
+from ledger.domain.secrecy import HIDDEN, Mask
+from ledger.views import EventView
 from projections import rows, sql
-from projections.audit import MASKING, Projectable, ValueDigest
+from projections.audit import Projectable
 from projections.merkle import MerkleWriter
 from projections.projector import AUDIT_COLUMNS, Change, Insert, project
 from projections.queries import ReadQueries
 from projections.tree_queries import NodeCache, TreeQueries
-from projections.views import EventView
 
 UPSTREAM = "Ledger"  # LedgerApplication.name: the tracking row we read and write
 RowKey = tuple[str, tuple[object, ...]]
@@ -52,7 +53,7 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
 
     upstream: str = UPSTREAM
     waiter: Waiter | None = None
-    value_digest: ValueDigest = MASKING  # what env values become in the audit timeline
+    mask: Mask = HIDDEN  # what secret values become in the audit timeline
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,7 +86,7 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
         pending = PendingWrites()
         views: list[EventView] = []
         for item in items:
-            changes, audit_row, view = project(item, with_views, self.value_digest)
+            changes, audit_row, view = project(item, with_views, self.mask)
             for change in changes:
                 pending.add(change)
             if audit_row is not None:

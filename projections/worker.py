@@ -18,19 +18,21 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from ledger.domain.base import event_type
+from ledger.views import EventView
 from projections.audit import Projectable, audit_entry
-from projections.reader import EventListener
 from projections.store import LedgerViews
-from projections.views import EventView
 
 log = logging.getLogger(__name__)
+
+EventListener = Callable[[list[EventView]], None]
+"""Called by the projection worker after each committed batch, oldest first."""
 MAX_BACKOFF = 5.0
 
 
@@ -178,9 +180,9 @@ class ProjectionWorker:
             listening = bool(self.listeners)
             entries: list[EventView] = []
             if listening:  # what others projected already, our listeners still need
-                digest = self.views.value_digest
+                mask = self.views.mask
                 already = items[: len(items) - len(fresh)]
-                entries = [e for e in (audit_entry(item, digest) for item in already) if e]
+                entries = [e for e in (audit_entry(item, mask) for item in already) if e]
             if fresh:
                 tracking = Tracking(name, fresh[-1].position)
                 try:

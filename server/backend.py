@@ -1,9 +1,10 @@
-"""What every servicer needs: use cases, read model, and a way off the event loop.
+"""What both entry points (gRPC, console) call: use cases and queries off the event loop.
 
 Ledger commands and read-model queries are blocking (SQLite, psycopg); they run in
 a dedicated thread pool so the event loop only ever moves messages. After a command
 the backend waits until the projections include its write (read-your-writes), so a
-``GetApp`` right after ``CreateApp`` sees the app.
+``GetApp`` right after ``CreateApp`` sees the app. It also finds the key behind a token
+(cached, see :mod:`server.infra.authn`), the same way for both entry points.
 """
 
 from __future__ import annotations
@@ -12,18 +13,18 @@ import asyncio
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
-from ledger.access import Principal
 from ledger.commands import Outcome
 from ledger.domain import Meta
-from ledger.errors import NotFound, Unavailable
-from ledger.ids import check_app_name, check_request_id
+from ledger.errors import Unauthenticated, Unavailable
+from ledger.ids import check_request_id
+from ledger.policy import Principal
+from ledger.queries import Queries
+from ledger.read_model import ReadModel
 from ledger.service import LedgerService
-from projections.reader import ReadModel
-from projections.views import AppView
 from server.bootstrap import Container
-from server.infra.authn import current
+from server.infra.authn import BAD_TOKEN, Authenticator
 from server.infra.broadcast import Broadcaster
 
 P = ParamSpec("P")
@@ -39,9 +40,20 @@ class Backend:
     def __init__(self, container: Container, max_threads: int = 32) -> None:
         self.container = container
         self.service: LedgerService = container.service
-        self.reader: ReadModel = container.views
+        self.queries: Queries = container.queries
+        self.reader: ReadModel = container.views  # for the API's lookups of what ids name
         self.broadcaster: Broadcaster = container.broadcaster
+        self.authenticator = Authenticator(container.views)
         self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ledgerd-io")
+
+    async def principal(self, digest: str) -> Principal:
+        """The valid key whose token has SHA-256 ``digest`` (Unauthenticated if none)."""
+        principal = self.authenticator.cached(digest)
+        if principal is None:
+            principal = await self.run(self.authenticator.lookup, digest)
+        if principal is None:
+            raise Unauthenticated(BAD_TOKEN)
+        return principal
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking call in the backend's thread pool."""
@@ -67,34 +79,12 @@ class Backend:
                 "is behind: retry with the same request_id to read it"
             )
 
-    async def app_view(self, name: str) -> AppView:
-        """The app's view; INVALID_ARGUMENT for a bad name, NOT_FOUND when unknown."""
-        check_app_name(name)
-        view = await self.run(self.reader.get_app, name)
-        if view is None:
-            raise NotFound(f"app {name} not found")
-        return view
-
-    def visible_apps(self, principal: Principal, after: str, limit: int) -> list[AppView]:
-        """The apps ``principal`` may list, by name after ``after``, at most ``limit``
-        (blocking): every app for keys of every app, else the existing ones among its own."""
-        if principal.all_apps:
-            return self.reader.list_apps(after, limit)
-        found: list[AppView] = []
-        for name in sorted(principal.apps):
-            view = self.reader.get_app(name) if name > after else None
-            if view is not None:
-                found.append(view)
-                if len(found) == limit:
-                    break
-        return found
-
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def meta_of(context: Any, request_id: str = "") -> Meta:
-    """Who is asking (the key the call was authenticated with: never a client-supplied
+def meta_of(principal: Principal, request_id: str = "") -> Meta:
+    """Who is asking (the key the request was authenticated with: never a client-supplied
     name) and under which request id."""
     check_request_id(request_id)
-    return Meta(actor=current().actor, request_id=request_id)
+    return Meta(actor=principal.actor, request_id=request_id)

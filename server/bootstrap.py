@@ -18,13 +18,14 @@ from importlib import metadata
 from ledger.application import LedgerApplication
 from ledger.building import Builder, BuildService
 from ledger.domain import Meta
+from ledger.domain.secrecy import Mask
 from ledger.errors import Unavailable
 from ledger.keys import KeyService
 from ledger.promoter import LocalClaims, Promoter
+from ledger.queries import Queries
 from ledger.runtime import ReleaseSpec, Runtime
 from ledger.service import LedgerService
 from projections import ProjectionWorker, open_views
-from projections.audit import ValueDigest
 from projections.store import LedgerViews
 from runtime.record import RecordRuntime
 from server.infra.admin_token import create_first_admin_key
@@ -81,6 +82,7 @@ class Container:
     builder: Builder
     builds: BuildService
     keys: KeyService
+    queries: Queries
     audit_log: AuditLog
     started: bool = field(default=False)
 
@@ -156,8 +158,8 @@ def bootstrap(settings: Settings) -> Container:
             )
             try:
                 check_cipher_key(ledger)
-                digest = ValueDigest(audit_digest_key(cipher_key(settings)))
-                views = open_views(views_env(settings), value_digest=digest)
+                mask = Mask(audit_digest_key(cipher_key(settings)))
+                views = open_views(views_env(settings), mask=mask)
             except BaseException:
                 ledger.close()
                 raise
@@ -190,5 +192,6 @@ def bootstrap(settings: Settings) -> Container:
         builder=builder,
         builds=builds,
         keys=KeyService(ledger, views),
+        queries=Queries(views, ledger),
         audit_log=AuditLog(views, ledger.recorder, signer, settings.log_origin),
     )

@@ -73,9 +73,9 @@ def serve() -> None:
 
 
 async def _serve(settings: Settings) -> None:
-    from server.grpc.server import LedgerServer, serve  # grpc loads only when serving
+    from server.serve import Ledgerd, serve  # grpc loads only when serving
 
-    def announce(server: LedgerServer) -> None:
+    def announce(server: Ledgerd) -> None:
         if server.console is not None:  # before the ready line, which tools wait for
             click.echo(f"ledgerd console on {server.console.url}", err=True)
         click.echo(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cli import parsing, render, views
+from cli import parsing, render, time_travel, views
 from cli.context import Session
 from cli.options import json_option, limit_option, pass_session
 from cli.tables import key_values, version, when
+from ledger_api.v1 import ledger_pb2 as pb
 
 
 @click.group(invoke_without_command=True)
@@ -62,36 +63,45 @@ def apps_update(session: Session, name: str, deadline: int | None) -> None:
     "--at",
     "at",
     metavar="X",
-    help="Show the active release as of X: a log position (integer), an RFC 3339 time, "
-    "or a duration ago (2h). Other fields are current.",
+    help="Show what was live as of X: a log position (integer), an RFC 3339 time, or a "
+    "duration ago (2h): the release active then, the releases that existed, the "
+    "activations before and after, and the app's last events up to then.",
 )
 @pass_session
 def apps_info(session: Session, name: str, at: str | None) -> None:
     """Show the app NAME and its active release (now, or as of --at X)."""
-    when_asked = parsing.as_of(at, session.now()) if at is not None else parsing.AsOf()
+    asked = parsing.as_of(at, session.now()) if at is not None else None
     app = session.client.get_app(name)
-    active = session.client.get_active_release(
-        name, position=when_asked.position, time=when_asked.time
-    )
+    if at is None or asked is None:
+        _info_now(session, app)
+        return
+    then = session.client.get_app_at(name, position=asked.position, time=asked.time)
+    data = render.app(app)
+    data["active_release"] = render.optional_release(then, "release")
+    # The whole answer is "as of X": the active release id too.
+    data["active_release_id"] = then.release.id if then.HasField("release") else None
+    data["as_of_position"] = then.position
+    data["as_of_time"] = render.format_time(asked.time) if asked.time else None
+    data["at"] = time_travel.as_json(then)
+    session.emit(data, lambda: views.app_block(app) + "\n\n" + time_travel.human(then, at))
+
+
+def _info_now(session: Session, app: pb.App) -> None:
+    active = session.client.get_active_release(app.name)
     data = render.app(app)
     data["active_release"] = render.optional_release(active, "release")
     data["as_of_position"] = active.position
-    data["as_of_time"] = render.format_time(when_asked.time) if when_asked.time else None
-    if at is not None:
-        # The whole answer is "as of X": the active release id too.
-        data["active_release_id"] = active.release.id if active.HasField("release") else None
+    data["as_of_time"] = None
 
     def human() -> str:
-        label = "Active release" if at is None else f"Active release as of {at}"
         if active.HasField("release"):
             r = active.release
             release = f"{version(r.version)} {r.id} (build {r.build_id or '-'})"
         else:
             release = "none"
-        pairs = [(label, release), ("Log position", str(active.position))]
-        if at is None and active.HasField("release"):
+        pairs = [("Active release", release), ("Log position", str(active.position))]
+        if active.HasField("release"):
             pairs.insert(1, ("Activated", when(active.release, "last_activated_at")))
-        extra = key_values(pairs)
-        return views.app_block(app) + "\n\n" + extra
+        return views.app_block(app) + "\n\n" + key_values(pairs)
 
     session.emit(data, human)

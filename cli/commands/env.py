@@ -17,8 +17,6 @@ from cli.tables import clean
 from cli.waiting import check_promotion, wait_for_promotion
 from ledger_api.v1 import ledger_pb2 as pb
 
-MASKED = "***"
-
 
 @click.group("env", invoke_without_command=True)
 @app_option
@@ -37,10 +35,7 @@ def env(session: Session, reveal: bool) -> None:
         session.err("env values are masked: add --reveal to show them (if this key may)")
     session.emit(
         render.env(current),
-        lambda: "\n".join(
-            clean(f"{k}={MASKED if current.masked else v}")
-            for k, v in sorted(current.values.items())
-        ),
+        lambda: "\n".join(clean(f"{k}={v}") for k, v in sorted(current.values.items())),
     )
 
 

@@ -29,9 +29,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
-from ledger.application import LedgerApplication
+from ledger import releasing
+from ledger.application import Decision, LedgerApplication
 from ledger.building.log import FLUSH_SECONDS, BatchedLog, clean
-from ledger.building.recording import release_build
 from ledger.building.source import read_manifest, remove_stale_uploads, unpack
 from ledger.commands import Outcome
 from ledger.domain import Build, Meta
@@ -196,8 +196,9 @@ class Builder:
         build_id = build.build_id
 
         def store(seq: int, text: str) -> None:
-            def append(build: Build, changed: list[Aggregate]) -> None:
+            def append(build: Build) -> tuple[Aggregate, ...]:
                 build.append_log(stamp, seq, text)
+                return (build,)
 
             # A chunk touches the build only: it need not queue behind the app's commands.
             self._transition(build_id, append, stamp, scope="")
@@ -212,10 +213,9 @@ class Builder:
     def _succeed(self, build: Build, manifest: Manifest, built: BuiltImages, stamp: Meta) -> None:
         primary = _primary(manifest)
 
-        def change(current: Build, changed: list[Aggregate]) -> None:
-            app = self.ledger.app(current.app)
-            release = release_build(
-                app,
+        def change(current: Build) -> tuple[Aggregate, ...]:
+            released = releasing.release_build(
+                self.ledger.app(current.app),
                 current,
                 stamp,
                 image=built.tags.get(primary, "") or manifest.service(primary).image,
@@ -223,38 +223,38 @@ class Builder:
                 images=dict(built.ids),
                 manifest=manifest.to_dict(),
             )
-            changed.extend([release, app])
+            return released.changed
 
         # The release takes the app's env head and version: this one waits for the app's lock.
         self._transition(build.build_id, change, stamp, scope=build.app)
 
     def _fail(self, build_id: str, error: str, stamp: Meta) -> None:
-        def change(build: Build, changed: list[Aggregate]) -> None:
+        def change(build: Build) -> tuple[Aggregate, ...]:
             if error == INTERRUPTED:  # nobody else will say so in the build's log
                 build.append_log(stamp, build.log_seq + 1, f"build failed: {error}\n")
             build.fail(stamp, error)
+            return (build,)
 
         self._transition(build_id, change, stamp, scope="")  # the build's stream only
 
     def _transition(
         self,
         build_id: str,
-        change: Callable[[Build, list[Aggregate]], None],
+        change: Callable[[Build], tuple[Aggregate, ...]],
         stamp: Meta,
         scope: str,
-    ) -> int:
-        """Apply ``change`` to the build and save it with whatever else it changed, in one
+    ) -> None:
+        """Apply ``change`` to the build and save what it changed (the build first), in one
         transaction (``scope``: the app, when the change touches the app's stream)."""
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             build = self.ledger.build("", build_id)
-            change(build, changed)
-            changed.insert(0, build)
-            return Outcome(app=build.app, build_id=build_id)
+            changed = change(build)
+            return Decision(Outcome(app=build.app, build_id=build_id), (build, *changed))
 
         # Executed without the request id: the request that created the build recorded it.
         meta = Meta(actor=stamp.actor)
-        return self.ledger.execute("BuildStep", build_id, meta, handle, scope).position
+        self.ledger.execute("BuildStep", build_id, meta, handle, scope)
 
     # -- housekeeping ---------------------------------------------------------------------
 

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from eventsourcing.domain import Aggregate
-
-from ledger.application import LedgerApplication
+from ledger import releasing
+from ledger.application import Decision, LedgerApplication
 from ledger.building.builder import Builder
-from ledger.building.recording import release_build
 from ledger.building.source import SourceUpload
 from ledger.commands import BuildFromSource, CreateBuild, Outcome
 from ledger.domain import Build, Meta
@@ -54,7 +52,7 @@ class BuildService:
         image_id = self.runtime.resolve_image(image)
         build_id = new_id(BUILD)
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             app = self.ledger.app(command.app)
             build = Build.create(
                 meta,
@@ -65,7 +63,7 @@ class BuildService:
                 image=image,
             )
             build.start(meta)
-            release = release_build(
+            released = releasing.release_build(
                 app,
                 build,
                 meta,
@@ -74,8 +72,9 @@ class BuildService:
                 images={"web": image_id},
                 manifest=Manifest.default(image).to_dict(),
             )
-            changed.extend([build, release, app])
-            return Outcome(app=app.name, build_id=build_id, release_id=release.release_id)
+            release_id = released.release.release_id
+            outcome = Outcome(app=app.name, build_id=build_id, release_id=release_id)
+            return Decision(outcome, released.changed)
 
         return self.ledger.execute("CreateBuild", command, meta, handle, command.app)
 
@@ -111,7 +110,7 @@ class BuildService:
         source = self.builder.source_path(build_id)
         upload.keep(source)
 
-        def handle(changed: list[Aggregate]) -> Outcome:
+        def handle() -> Decision:
             app = self.ledger.app(command.app)
             build = Build.create(
                 meta,
@@ -122,8 +121,7 @@ class BuildService:
                 image="",
             )
             build.start(meta)
-            changed.append(build)
-            return Outcome(app=app.name, build_id=build_id)
+            return Decision(Outcome(app=app.name, build_id=build_id), (build,))
 
         try:
             outcome = self.ledger.execute("CreateBuild", recorded, meta, handle, command.app)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.base import LedgerEvent, Meta
+from ledger.domain.secrecy import SecretValues
 from ledger.errors import Conflict, FailedPrecondition, NotFound
 from ledger.ids import aggregate_id, check_app_name
+
+
+class EnvReason(StrEnum):
+    """Why the env head changed: a person's edit, or a release made active."""
+
+    SET = "set"  # set, unset or replace by a person
+    PROMOTE = "promote"  # the head follows the env of the release a promotion made active
 
 
 class App(Aggregate):
@@ -31,15 +40,23 @@ class App(Aggregate):
         TOPIC = "ledger:AppCreated"
 
     class EnvChanged(LedgerEvent):
-        """A new env version. ``values`` holds the new values of added and changed keys."""
+        """A new env version. ``values`` holds the new values of added and changed keys;
+        ``reason`` says whether a person edited it or a promotion made it follow a release."""
 
         TOPIC = "ledger:EnvChanged"
+        class_version = 2
         env_version: int
-        values: dict[str, str]
+        values: SecretValues
         added: list[str]
         changed: list[str]
         removed: list[str]
         description: str
+        reason: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Before v2 only people changed the env.
+            state["reason"] = EnvReason.SET.value
 
         def apply(self, aggregate: Any) -> None:
             env = dict(aggregate.env)
@@ -84,7 +101,6 @@ class App(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.promotion_id = self.promotion_id
-            aggregate.desired_release_id = self.release_id
             aggregate.queued = [p for p in aggregate.queued if p != self.promotion_id]
 
     class ReleaseActivated(LedgerEvent):
@@ -104,7 +120,6 @@ class App(Aggregate):
         def apply(self, aggregate: Any) -> None:
             if aggregate.promotion_id == self.promotion_id:
                 aggregate.promotion_id = ""
-                aggregate.desired_release_id = ""
             aggregate.queued = [p for p in aggregate.queued if p != self.promotion_id]
 
     @event(Created)
@@ -116,7 +131,6 @@ class App(Aggregate):
         self.latest_release_id = ""
         self.active_release_id = ""
         self.promotion_id = ""
-        self.desired_release_id = ""
 
     @staticmethod
     def create_id(app: str, actor: str = "", request_id: str = "") -> Any:
@@ -139,18 +153,33 @@ class App(Aggregate):
         expected_version: int | None,
         description: str,
     ) -> App.EnvChanged | None:
-        """Record a new env version; None (and nothing recorded) when nothing changes."""
+        """A person's edit of the env head; None (nothing recorded) when nothing changes."""
         if expected_version is not None and expected_version != self.env_version:
             raise Conflict(
                 f"env of {self.name} is at version {self.env_version}, "
                 f"not {expected_version}: re-read it and try again"
             )
-        removed = sorted(set(self.env) - set(set_values)) if replace else sorted(unset)
-        missing = [key for key in removed if key not in self.env]
+        missing = sorted(key for key in unset if key not in self.env)
         if missing:
             raise NotFound(f"{', '.join(missing)} not set in the env of {self.name}")
-        added = sorted(key for key in set_values if key not in self.env)
-        changed = sorted(k for k, v in set_values.items() if k in self.env and self.env[k] != v)
+        env = {} if replace else {k: v for k, v in self.env.items() if k not in unset}
+        env.update(set_values)
+        return self._record_env(meta, env, EnvReason.SET, description)
+
+    def follow_env(
+        self, meta: Meta, env: Mapping[str, str], description: str
+    ) -> App.EnvChanged | None:
+        """Make ``env`` (the env of the release made active) the head; None when it is."""
+        return self._record_env(meta, dict(env), EnvReason.PROMOTE, description)
+
+    def _record_env(
+        self, meta: Meta, env: dict[str, str], reason: EnvReason, description: str
+    ) -> App.EnvChanged | None:
+        """Record the head becoming ``env``: the keys added, changed and removed, and the
+        values of the added and changed ones."""
+        added = sorted(key for key in env if key not in self.env)
+        changed = sorted(k for k, v in env.items() if k in self.env and self.env[k] != v)
+        removed = sorted(key for key in self.env if key not in env)
         if not (added or changed or removed):
             return None
         self.trigger_event(
@@ -159,11 +188,12 @@ class App(Aggregate):
             actor=meta.actor,
             request_id=meta.request_id,
             env_version=self.env_version + 1,
-            values={key: set_values[key] for key in added + changed},
+            values={key: env[key] for key in added + changed},
             added=added,
             changed=changed,
             removed=removed,
             description=description,
+            reason=reason.value,
         )
         changed_event: App.EnvChanged = self.pending_events[-1]  # type: ignore[assignment]
         return changed_event
@@ -222,12 +252,16 @@ class App(Aggregate):
         """The promotion to begin once none is in flight ('' when the queue is empty)."""
         return self.queued[0] if self.queued and not self.promotion_id else ""
 
-    def begin_promotion(self, meta: Meta, promotion_id: str, release_id: str) -> None:
+    def check_no_promotion(self) -> None:
+        """The invariant: one promotion in flight at a time (others are refused or queued)."""
         if self.promotion_id:
             raise FailedPrecondition(
                 f"promotion {self.promotion_id} of {self.name} is in flight: "
                 "wait for it to end or cancel it"
             )
+
+    def begin_promotion(self, meta: Meta, promotion_id: str, release_id: str) -> None:
+        self.check_no_promotion()
         self.trigger_event(
             self.PromotionBegun,
             app=self.name,

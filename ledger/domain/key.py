@@ -1,14 +1,66 @@
-"""The Key aggregate: a deploy key, created with a role and apps, revoked for good."""
+"""The Key aggregate: a deploy key, created with a role and apps, revoked for good; and the
+rules of a key's name, role and apps."""
 
 from __future__ import annotations
 
+import re
+from enum import StrEnum
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.base import LedgerEvent, Meta
-from ledger.errors import FailedPrecondition
-from ledger.ids import aggregate_id
+from ledger.domain.secrecy import Unlisted
+from ledger.errors import FailedPrecondition, InvalidArgument
+from ledger.ids import aggregate_id, check_app_name
+
+KEY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+MAX_KEY_APPS = 100
+
+
+class Role(StrEnum):
+    """The four kinds of deploy key; what each may do is :mod:`ledger.policy`'s."""
+
+    ADMIN = "admin"
+    DEPLOYER = "deployer"
+    AUDITOR = "auditor"
+    READER = "reader"
+
+    @property
+    def every_app(self) -> bool:
+        """Keys of this role act on every app; the others on the apps named on the key."""
+        return self in (Role.ADMIN, Role.AUDITOR)
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        roles = ", ".join(role.value for role in Role)
+        raise InvalidArgument(f"invalid role {value[:40]!r}: use one of {roles}") from None
+
+
+def check_key_name(name: str) -> str:
+    if not KEY_NAME.fullmatch(name):
+        raise InvalidArgument(
+            f"invalid key name {name[:40]!r}: use 1-64 letters, digits or ._@-, "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def check_key_apps(role: Role, apps: tuple[str, ...]) -> tuple[str, ...]:
+    """The apps of a key of ``role``, sorted and unique: required for deployers and
+    readers, refused for the roles that act on every app."""
+    if role.every_app:
+        if apps:
+            raise InvalidArgument(f"{role} keys act on every app: give no apps")
+        return ()
+    if not apps:
+        raise InvalidArgument(f"a {role} key needs at least one app")
+    if len(apps) > MAX_KEY_APPS:
+        raise InvalidArgument(f"at most {MAX_KEY_APPS} apps per key")
+    return tuple(sorted({check_app_name(app) for app in apps}))
 
 
 class Key(Aggregate):
@@ -28,7 +80,7 @@ class Key(Aggregate):
         name: str
         role: str
         apps: list[str]
-        token_hash: str
+        token_hash: Unlisted
 
     class Revoked(LedgerEvent):
         TOPIC = "ledger:KeyRevoked"

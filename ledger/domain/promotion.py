@@ -11,13 +11,13 @@ Every step the runtime reports is recorded, so a promotion's timeline is in the 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.base import LedgerEvent, Meta
+from ledger.domain.rollout import Cause, StepKind
 from ledger.errors import FailedPrecondition
 from ledger.ids import PROMOTION, aggregate_id
 
@@ -34,80 +34,22 @@ class PromotionStatus(StrEnum):
 
     @property
     def terminal(self) -> bool:
+        """The promotion is over: nothing will change it any more."""
         return self in _TERMINAL
 
+    @property
+    def cancellable(self) -> bool:
+        """A person may still cancel it (a rollback under way is not stopped)."""
+        return self in _CANCELLABLE
 
+
+_CANCELLABLE = {PromotionStatus.PENDING, PromotionStatus.RUNNING}
 _TERMINAL = {
     PromotionStatus.SUCCEEDED,
     PromotionStatus.ROLLED_BACK,
     PromotionStatus.ROLLBACK_FAILED,
     PromotionStatus.CANCELLED,
 }
-
-
-class CauseKind(StrEnum):
-    """What kind of failure ended a promotion (or its rollback): the words runtimes, the
-    promoter, the API and the console share."""
-
-    PROCESS_FAILED = "process_failed"  # a process did not start, or exited
-    HEALTH_CHECK_FAILED = "health_check_failed"  # with the last response
-    DEADLINE_EXCEEDED = "deadline_exceeded"
-    CANCELLED = "cancelled"  # by a person
-    RUNTIME_ERROR = "runtime_error"  # the runtime itself failed (engine unreachable, a bug)
-
-
-class StepKind(StrEnum):
-    """What a runtime reports while it rolls out or restores (one event per step)."""
-
-    RECORDED = "recorded"  # the record runtime: the release is recorded as running
-    RESTORED = "restored"  # the record runtime: the previous release is recorded again
-    CONTAINER_ADOPTED = "container_adopted"  # found running from an interrupted attempt
-    CONTAINER_STARTED = "container_started"
-    CONTAINER_HEALTHY = "container_healthy"
-    CONTAINER_FAILED = "container_failed"
-    CONTAINER_STOPPED = "container_stopped"
-    CONTAINER_REMOVED = "container_removed"
-
-    @property
-    def failure(self) -> bool:
-        """A step that reports something going wrong (the rollout may still go on)."""
-        return self in _FAILURE_STEPS
-
-    @property
-    def progress(self) -> bool:
-        """A step that brings the release it works on closer to running."""
-        return self in _PROGRESS_STEPS
-
-
-_FAILURE_STEPS = frozenset({StepKind.CONTAINER_FAILED})
-_PROGRESS_STEPS = frozenset(
-    {
-        StepKind.RECORDED,
-        StepKind.RESTORED,
-        StepKind.CONTAINER_STARTED,
-        StepKind.CONTAINER_HEALTHY,
-    }
-)
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why a promotion (or its rollback) failed, structured for machines and people."""
-
-    kind: CauseKind
-    message: str
-    service: str = ""
-    container: str = ""
-    exit_code: int = 0
-    last_response: str = ""
-    output: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "kind": CauseKind(self.kind).value}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Cause:
-        return cls(**{**data, "kind": CauseKind(data["kind"])})
 
 
 class Promotion(Aggregate):
@@ -166,7 +108,6 @@ class Promotion(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = PromotionStatus.SUCCEEDED
-            aggregate.ended_at = self.timestamp
 
     class Failed(LedgerEvent):
         TOPIC = "ledger:PromotionFailed"
@@ -190,7 +131,6 @@ class Promotion(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = PromotionStatus.ROLLED_BACK
-            aggregate.ended_at = self.timestamp
 
     class RollbackFailed(LedgerEvent):
         TOPIC = "ledger:PromotionRollbackFailed"
@@ -199,8 +139,6 @@ class Promotion(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = PromotionStatus.ROLLBACK_FAILED
-            aggregate.rollback_cause = self.cause
-            aggregate.ended_at = self.timestamp
 
     class CancelRequested(LedgerEvent):
         TOPIC = "ledger:PromotionCancelRequested"
@@ -217,7 +155,6 @@ class Promotion(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.status = PromotionStatus.CANCELLED
             aggregate.cause = self.cause
-            aggregate.ended_at = self.timestamp
 
     @event(Created)
     def __init__(
@@ -241,10 +178,8 @@ class Promotion(Aggregate):
         self.description = description
         self.status = PromotionStatus.PENDING
         self.cause: dict[str, Any] = {}
-        self.rollback_cause: dict[str, Any] = {}
         self.cancel_requested = False
         self.started_at: Any = None
-        self.ended_at: Any = None
 
     @staticmethod
     def create_id(promotion_id: str, **_: Any) -> Any:
@@ -274,10 +209,6 @@ class Promotion(Aggregate):
             description=description,
             queued=queued,
         )
-
-    @property
-    def in_flight(self) -> bool:
-        return not PromotionStatus(self.status).terminal
 
     def dequeue(self, meta: Meta, previous_release_id: str) -> None:
         self._expect(PromotionStatus.PENDING)
@@ -319,12 +250,12 @@ class Promotion(Aggregate):
             self.trigger_event(self.RollbackFailed, **self._stamp(meta), cause=cause.to_dict())
 
     def request_cancel(self, meta: Meta) -> None:
-        self._expect(PromotionStatus.PENDING, PromotionStatus.RUNNING)
+        self._expect(*_CANCELLABLE)
         if not self.cancel_requested:
             self.trigger_event(self.CancelRequested, **self._stamp(meta))
 
     def cancel(self, meta: Meta, cause: Cause) -> None:
-        self._expect(PromotionStatus.PENDING, PromotionStatus.RUNNING)
+        self._expect(*_CANCELLABLE)
         self.trigger_event(self.Cancelled, **self._stamp(meta), cause=cause.to_dict())
 
     def _stamp(self, meta: Meta) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.base import LedgerEvent, Meta
+from ledger.domain.secrecy import SecretValues
 from ledger.ids import RELEASE, aggregate_id
 from ledger.manifest import Manifest
 
@@ -46,7 +47,7 @@ class Release(Aggregate):
         release_version: int
         build_id: str
         image: str
-        env: dict[str, str]
+        env: SecretValues
         env_version: int
         reason: str
         parent_id: str
@@ -80,7 +81,6 @@ class Release(Aggregate):
         images: dict[str, str],
     ) -> None:
         self.app = app
-        self.actor = actor
         self.release_id = release_id
         self.release_version = release_version
         self.build_id = build_id

@@ -33,6 +33,7 @@ from runtime.docker.engine import ENGINE_ERRORS, ClientFactory, Engine
 from runtime.docker.health import HealthWaiter, Limits
 from runtime.docker.images import build_images, resolve_image
 from runtime.docker.ports import DEFAULT_PORTS, PortAllocator
+from runtime.docker.redact import Redactor
 from runtime.docker.rollout import Converger
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,19 @@ class DockerRuntime(Runtime):
             raise BuildFailed(str(error)) from None
 
     def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
+        """Converge to ``plan.target``; no env value of the plan's releases appears in a
+        step or the cause (see ``redact``)."""
+        secrets = Redactor(plan.target, plan.previous)
+        return secrets.cause(self._roll_out(plan, secrets.progress(progress)))
+
+    def restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
+        """Converge back to ``plan.previous``, ignoring the promotion's deadline and
+        cancellation (a budget derived from the release's grace periods bounds it); no env
+        value of the plan's releases appears in a step or the cause."""
+        secrets = Redactor(plan.target, plan.previous)
+        return secrets.cause(self._restore(plan, secrets.progress(progress)))
+
+    def _roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
         limits = Limits(
             deadline=_deadline(plan),
             cancelled=progress.cancelled,
@@ -98,9 +112,7 @@ class DockerRuntime(Runtime):
         except Unavailable as error:
             return Cause(CauseKind.RUNTIME_ERROR, str(error))
 
-    def restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
-        """Converge back to ``plan.previous``, ignoring the promotion's deadline and
-        cancellation (a budget derived from the release's grace periods bounds it)."""
+    def _restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
         try:
             if plan.previous is None:
                 self.converger.remove_others(plan.app, None, progress)

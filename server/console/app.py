@@ -15,7 +15,9 @@ from typing import Any
 
 from asgi_csrf import asgi_csrf
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
@@ -48,10 +50,16 @@ def templates() -> Jinja2Templates:
     return loader
 
 
+async def favicon(request: Request) -> Response:
+    return FileResponse(HERE / "static" / "favicon.ico", media_type="image/x-icon")
+
+
 def create_app(console: Console) -> Any:
     """The console as an ASGI application (Starlette inside asgi-csrf)."""
     routes: list[BaseRoute] = [
-        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static")
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+        # Browsers ask for it at the root before they read a page's <link rel="icon">.
+        Route("/favicon.ico", favicon, methods=["GET"]),
     ]
     for page in PAGES:
         routes.extend(page.routes)

@@ -1,11 +1,11 @@
-"""What every console handler shares: who is signed in, what they may do, and the use cases.
+"""What every console handler shares: who is signed in, what they may do, and the backend.
 
 :class:`Console` is built once per ``ledgerd`` beside the gRPC server and holds the same
-:class:`~server.backend.Backend` (use cases, read model, thread pool, read-your-writes)
-and :class:`~server.guard.Guard` (keys and rules). A console action names the RPC it is
-equivalent to; its rule in :data:`server.grpc.methods.RULES` decides both whether the
-button is shown (:meth:`Console.may`) and whether the POST is admitted
-(:meth:`Console.allow`), so a forged form is refused by the very rule the API applies.
+:class:`~server.backend.Backend` (use cases, queries, thread pool, read-your-writes, the
+key behind a token). A page or a button stands for an :class:`~ledger.policy.Action`;
+the policy decides both whether the button is shown (:meth:`Console.may`) and whether
+the request is admitted (:meth:`Console.allow`), so a forged form is refused by the very
+rule the API applies.
 """
 
 from __future__ import annotations
@@ -13,22 +13,20 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from ledger.access import Principal
+from ledger import policy
 from ledger.commands import Outcome
 from ledger.domain import Meta
-from ledger.errors import PermissionDenied, Unauthenticated
+from ledger.errors import Unauthenticated
+from ledger.policy import Action, Principal
+from ledger.queries import Queries
 from server.backend import Backend
 from server.console.sessions import COOKIE, Sessions
-from server.grpc.methods import LEDGER, rule_for
-from server.guard import Guard, admit
-from server.infra.authn import act_as
 
 C = TypeVar("C")
 
@@ -45,40 +43,38 @@ class Console:
     """The console's single dependency, built once per server."""
 
     backend: Backend
-    guard: Guard
     sessions: Sessions
     templates: Jinja2Templates
     secure_cookies: bool = False  # the console is served over TLS
 
+    @property
+    def queries(self) -> Queries:
+        return self.backend.queries
+
     async def user(self, request: Request) -> Principal:
-        """The key the request's session signed in with; it becomes the caller (see
-        :func:`server.infra.authn.current`) for the rest of the request."""
+        """The key the request's session signed in with (remembered on the request, so
+        that an error page still shows who is signed in)."""
         session_id = request.cookies.get(COOKIE, "")
         digest = self.sessions.digest(session_id) if session_id else None
         if digest is None:
             raise SignInRequired(SIGNED_OUT)
         try:
-            principal = await self.guard.principal(digest)
+            principal = await self.backend.principal(digest)
         except Unauthenticated:
             # The session stays (until it expires), so every tab says why it ended.
             raise SignInRequired(REVOKED) from None
-        act_as(principal)
+        request.state.principal = principal
         return principal
 
-    def may(self, principal: Principal, rpc: str, app: str = "") -> bool:
-        """Whether ``principal`` may do what ``rpc`` does on ``app`` (decides the buttons)."""
-        method = method_of(rpc)
-        try:
-            admit(principal, method, rule_for(method), app)
-        except PermissionDenied:
-            return False
-        return True
+    @staticmethod
+    def may(principal: Principal, action: Action, app: str = "") -> bool:
+        """Whether ``principal`` may take ``action`` on ``app`` (decides the buttons)."""
+        return policy.allows(principal, action, app)
 
-    async def allow(self, principal: Principal, rpc: str, **fields: str) -> None:
-        """Admit an action as the API admits ``rpc`` with a request of ``fields``
-        (PermissionDenied otherwise)."""
-        method = method_of(rpc)
-        await self.guard.authorize(principal, method, rule_for(method), SimpleNamespace(**fields))
+    @staticmethod
+    def allow(principal: Principal, action: Action, app: str = "") -> None:
+        """Admit a request for ``action`` on ``app`` as the API would (PermissionDenied)."""
+        policy.check(principal, action, app)
 
     async def execute(
         self,
@@ -104,13 +100,13 @@ class Console:
         principal: Principal | None = None,
     ) -> HTMLResponse:
         """A page (or fragment): ``template`` with ``context``, plus who is signed in,
-        ``can(rpc, app)`` for the buttons, a fresh ``request_id`` for the forms (a form
+        ``can(action, app)`` for the buttons, a fresh ``request_id`` for the forms (a form
         sent twice acts once) and the CSRF token."""
         values: dict[str, Any] = {
             "user": principal,
-            "can": (lambda rpc, app="": self.may(principal, rpc, app))
+            "can": (lambda action, app="": self.may(principal, Action(action), app))
             if principal is not None
-            else (lambda rpc, app="": False),
+            else (lambda action, app="": False),
             "request_id": new_request_id(),
             "csrftoken": csrf_token(request),
         }
@@ -119,12 +115,6 @@ class Console:
             request, template, values, status_code=status_code
         )
         return response
-
-
-def method_of(rpc: str) -> str:
-    """The gRPC method an action names: ``PromoteRelease`` is the Ledger service's,
-    ``Keys/CreateKey`` another service's (of package ``ledger.v1``)."""
-    return f"/ledger.v1.{rpc}" if "/" in rpc else LEDGER + rpc
 
 
 def new_request_id() -> str:

@@ -16,9 +16,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ledger import errors
-from ledger.access import Principal
+from ledger.policy import Principal
 from server.console.context import Console, SignInRequired
-from server.infra.authn import current
 
 STATUS_OF: dict[type[errors.LedgerError], int] = {
     errors.InvalidArgument: 400,
@@ -67,12 +66,10 @@ def sign_in_redirect(request: Request, message: str = "") -> Response:
     return RedirectResponse(location, status_code=303)
 
 
-def signed_in() -> Principal | None:
+def signed_in(request: Request) -> Principal | None:
     """Who the failed request was made by, if it got that far (for the page's header)."""
-    try:
-        return current()
-    except errors.Unauthenticated:
-        return None
+    principal = getattr(request.state, "principal", None)
+    return principal if isinstance(principal, Principal) else None
 
 
 def handlers(console: Console) -> dict[Any, Any]:
@@ -92,6 +89,6 @@ def handlers(console: Console) -> dict[Any, Any]:
     def page(request: Request, status: int, message: str) -> Response:
         template = "_error.html" if request.headers.get("hx-request") else "error.html"
         context = {"title": TITLES.get(status, "Error"), "message": message, "status": status}
-        return console.render(request, template, context, status, signed_in())
+        return console.render(request, template, context, status, signed_in(request))
 
     return {errors.LedgerError: ledger_error, HTTPException: http_error}

@@ -19,7 +19,6 @@ from server.backend import Backend
 from server.console.app import create_app, templates
 from server.console.context import Console
 from server.console.sessions import Sessions
-from server.guard import Guard
 from server.infra.settings import Settings
 
 log = logging.getLogger("ledgerd.console")
@@ -30,11 +29,10 @@ GRACE_SECONDS = 2.0
 class ConsoleServer:
     """The web console of one ``ledgerd``; started and stopped on the loop it serves from."""
 
-    def __init__(self, settings: Settings, backend: Backend, guard: Guard) -> None:
+    def __init__(self, settings: Settings, backend: Backend) -> None:
         self.settings = settings
         self.console = Console(
             backend=backend,
-            guard=guard,
             sessions=Sessions(),
             templates=templates(),
             secure_cookies=settings.tls_cert is not None,

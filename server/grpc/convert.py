@@ -1,8 +1,8 @@
-"""Read-model views (``projections.views``) to API messages (``ledger.v1``).
+"""What the read side answers (``ledger.views``, ``ledger.queries``) as API messages.
 
 One function per message so every RPC renders a resource the same way. Environment
-values only ever enter a message through :func:`release` with an explicit ``env``
-(GetRelease) and :func:`env`: views carry keys only.
+values only ever enter a message through :func:`release_detail` and :func:`env`, as the
+read side gave them (masked unless revealed): views carry keys only.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from ledger.errors import InvalidArgument
-from ledger_api.v1 import ledger_pb2 as pb
-from projections.views import (
+from ledger.queries import AppAt, AppSummary, EnvState, ReleaseDetail
+from ledger.views import (
+    ActivationView,
     AppView,
     BuildLogView,
     BuildView,
@@ -26,6 +27,7 @@ from projections.views import (
     ReleaseView,
     StepView,
 )
+from ledger_api.v1 import ledger_pb2 as pb
 
 
 def timestamp(value: datetime | None) -> Timestamp | None:
@@ -54,6 +56,15 @@ def to_datetime(stamp: Timestamp, field: str = "time") -> datetime:
             f"and nanos in 0 to {MAX_NANOS}"
         )
     return stamp.ToDatetime(tzinfo=UTC)
+
+
+def optional_time(request: Any, field: str) -> datetime | None:
+    """The moment in ``request.<field>``, None when the field is unset."""
+    return to_datetime(getattr(request, field), field) if request.HasField(field) else None
+
+
+def app_summary(summary: AppSummary) -> pb.App:
+    return app(summary.app, summary.promotion, summary.queued)
 
 
 def app(
@@ -98,8 +109,15 @@ def build_log_chunk(view: BuildLogView) -> pb.BuildLogChunk:
     return pb.BuildLogChunk(data=view.text.encode("utf-8"), seq=view.seq)
 
 
+def release_detail(detail: ReleaseDetail) -> pb.Release:
+    """One release with its env (values masked unless revealed)."""
+    message = release(detail.release, detail.env)
+    message.env_masked = detail.masked
+    return message
+
+
 def release(view: ReleaseView, env: Mapping[str, str] | None = None) -> pb.Release:
-    """A release; ``env`` (the values) only when the caller asked for one release."""
+    """A release; ``env`` only when the caller asked for one release."""
     message = pb.Release(
         id=view.id,
         app=view.app,
@@ -161,9 +179,38 @@ def _step(step: StepView) -> pb.PromotionStep:
     )
 
 
-def env(app_name: str, version: int, values: Mapping[str, str]) -> pb.Env:
-    message = pb.Env(app=app_name, version=version)
-    message.values.update(values)
+def env(state: EnvState) -> pb.Env:
+    message = pb.Env(app=state.app, version=state.version, masked=state.masked)
+    message.values.update(state.values)
+    return message
+
+
+def activation(view: ActivationView) -> pb.Activation:
+    return pb.Activation(
+        position=view.position,
+        release_id=view.release_id,
+        promotion_id=view.promotion_id,
+        time=timestamp(view.time),
+    )
+
+
+def app_at(then: AppAt) -> pb.AppAt:
+    message = pb.AppAt(
+        app=app(then.app),
+        position=then.position,
+        before_app=then.before_app,
+        env_version=then.env_version,
+        releases=[release(view) for view in then.releases],
+        older_releases=then.older_releases,
+        events=[event(view) for view in then.events],
+        events_shown=then.events_shown,
+        previous_activation=then.previous_activation,
+        next_activation=then.next_activation,
+    )
+    if then.release is not None:
+        message.release.CopyFrom(release(then.release))
+    if then.live_since is not None:
+        message.live_since.CopyFrom(activation(then.live_since))
     return message
 
 

@@ -28,9 +28,9 @@ import grpc
 
 from ledger.errors import Unauthenticated
 from server.grpc.errors import abort
+from server.grpc.interceptor import principal_of
 from server.grpc.methods import is_open
 from server.grpc.wrapping import WrappingInterceptor
-from server.infra.authn import current
 
 MAX_BUCKETS = 100_000  # keys tracked at once; the least recently seen are dropped first
 
@@ -131,7 +131,7 @@ def limited(handler: Any, limiter: RateLimiter) -> Any:
     async def admit(context: Any) -> bool:
         """Whether the call may go on; if not, it was ended with RESOURCE_EXHAUSTED."""
         try:
-            principal = current()
+            principal = principal_of(context)
             caller, who = principal.key_id, f"key {principal.name} ({principal.key_id})"
         except Unauthenticated:  # not behind the authentication interceptor: by peer
             caller, who = f"peer:{context.peer()}", "this client"

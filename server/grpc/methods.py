@@ -1,8 +1,9 @@
-"""The authorisation table: what each RPC needs, and where the app it concerns is named.
+"""Each gRPC method as the action it asks of the ledger, and where its request names the app.
 
-Read by the interceptor (``server/grpc/interceptor.py``), the one place requests are admitted.
-Each RPC needs one :class:`~ledger.access.Permission`, and (for app-limited keys:
-deployers and readers) the app it concerns must be one of the key's. The app is found:
+A translation table, not a rule: whether a key may take an action on an app is
+:mod:`ledger.policy`'s answer, the same one the console gets. The interceptor
+(:mod:`server.grpc.interceptor`) finds the method's :class:`Method`, reads the app from the
+request as it says, and asks the policy. The app is found:
 
 - ``FIELD``: in a request field (``app`` or ``name``);
 - ``FILTER``: in the optional ``app`` filter of a log read; without one the request is
@@ -12,13 +13,11 @@ deployers and readers) the app it concerns must be one of the key's. The app is 
   or promotion named by id, looked up before the call (so a reader of one app cannot read
   another app's build by its id);
 - ``FIRST_MESSAGE``: in the metadata that opens a client stream (CreateBuild);
-- ``NONE``: the RPC concerns no single app. ``ListApps`` lists only the key's apps (the
-  servicer filters by the caller, see :func:`server.infra.authn.current`); the rack's versions
-  and ``WhoAmI`` are for every key; key management is admin-only; audit proofs and
-  exports (the whole log) are for admin and auditor keys.
+- ``NONE``: the action concerns no single app (creating apps, keys, audit proofs, the
+  apps a key may list, who a key is).
 
-Methods of our services missing from the table are admin-only (fail closed); gRPC
-health checking and reflection need no token.
+Methods of our services missing from the table ask :attr:`Action.ADMINISTER` (admin keys
+only: fail closed); gRPC health checking and reflection need no token.
 """
 
 from __future__ import annotations
@@ -28,9 +27,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ledger.access import Permission
 from ledger.ids import BUILD, PROMOTION, RELEASE, is_id
-from projections.reader import ReadModel
+from ledger.policy import Action
+from ledger.read_model import ReadModel
 
 LEDGER = "/ledger.v1.Ledger/"
 KEYS = "/ledger.v1.Keys/"
@@ -58,15 +57,13 @@ Owners = Callable[[ReadModel, Any], list[str]]
 
 
 @dataclass(frozen=True)
-class Rule:
-    """What one RPC needs: ``permission`` (None: any valid key) on the app found by
-    ``scope``; or, with ``admin_only``, an admin key."""
+class Method:
+    """What one RPC asks: ``action`` on the app found by ``scope`` (in ``field``)."""
 
-    permission: Permission | None
+    action: Action
     scope: Scope = Scope.NONE
     field: str = "app"
     owners: Owners | None = None
-    admin_only: bool = False
 
 
 # A malformed id names nothing: it is not looked up (PostgreSQL refuses some strings, such
@@ -94,42 +91,42 @@ def _diff(reader: ReadModel, request: Any) -> list[str]:
     return [view.app for view in views if view is not None]
 
 
-P = Permission
-RULES: dict[str, Rule] = {
-    LEDGER + "CreateApp": Rule(P.CREATE_APP),
-    LEDGER + "GetApp": Rule(P.READ, Scope.FIELD, "name"),
-    LEDGER + "ListApps": Rule(P.READ),
-    LEDGER + "UpdateApp": Rule(P.CONFIGURE_APP, Scope.FIELD, "name"),
-    LEDGER + "CreateBuild": Rule(P.BUILD, Scope.FIRST_MESSAGE),
-    LEDGER + "GetBuild": Rule(P.READ, Scope.RESOURCE, owners=_build),
-    LEDGER + "ListBuilds": Rule(P.READ, Scope.FIELD),
-    LEDGER + "StreamBuildLogs": Rule(P.READ, Scope.RESOURCE, owners=_build),
-    LEDGER + "GetRelease": Rule(P.READ, Scope.RESOURCE, owners=_release),
-    LEDGER + "ListReleases": Rule(P.READ, Scope.FIELD),
-    LEDGER + "DiffReleases": Rule(P.READ, Scope.RESOURCE, owners=_diff),
-    LEDGER + "PromoteRelease": Rule(P.DEPLOY, Scope.FIELD),
-    LEDGER + "RollbackRelease": Rule(P.DEPLOY, Scope.FIELD),
-    LEDGER + "GetPromotion": Rule(P.READ, Scope.RESOURCE, owners=_promotion),
-    LEDGER + "ListPromotions": Rule(P.READ, Scope.FIELD),
-    LEDGER + "CancelPromotion": Rule(P.DEPLOY, Scope.FIELD),
-    LEDGER + "GetEnv": Rule(P.READ, Scope.FIELD),  # values only with REVEAL_ENV
-    LEDGER + "UpdateEnv": Rule(P.CHANGE_ENV, Scope.FIELD),
-    LEDGER + "GetActiveRelease": Rule(P.READ, Scope.FIELD),
-    LEDGER + "ListEvents": Rule(P.READ_LOG, Scope.FILTER),
-    LEDGER + "WatchEvents": Rule(P.READ_LOG, Scope.FILTER),
-    LEDGER + "ListRackReleases": Rule(P.READ),
-    # Audit: proofs and exports cover the whole log, so they are for keys of every app.
-    LEDGER + "GetCheckpoint": Rule(P.AUDIT),
-    LEDGER + "GetInclusionProof": Rule(P.AUDIT),
-    LEDGER + "GetConsistencyProof": Rule(P.AUDIT),
-    LEDGER + "ExportEvents": Rule(P.AUDIT),
-    KEYS + "CreateKey": Rule(P.MANAGE_KEYS),
-    KEYS + "ListKeys": Rule(P.MANAGE_KEYS),
-    KEYS + "RevokeKey": Rule(P.MANAGE_KEYS),
-    KEYS + "WhoAmI": Rule(None),
+A = Action
+METHODS: dict[str, Method] = {
+    LEDGER + "CreateApp": Method(A.CREATE_APP),
+    LEDGER + "GetApp": Method(A.READ, Scope.FIELD, "name"),
+    LEDGER + "GetAppAt": Method(A.READ, Scope.FIELD, "name"),
+    LEDGER + "ListApps": Method(A.LIST_APPS),
+    LEDGER + "UpdateApp": Method(A.CONFIGURE_APP, Scope.FIELD, "name"),
+    LEDGER + "CreateBuild": Method(A.BUILD, Scope.FIRST_MESSAGE),
+    LEDGER + "GetBuild": Method(A.READ, Scope.RESOURCE, owners=_build),
+    LEDGER + "ListBuilds": Method(A.READ, Scope.FIELD),
+    LEDGER + "StreamBuildLogs": Method(A.READ, Scope.RESOURCE, owners=_build),
+    LEDGER + "GetRelease": Method(A.READ, Scope.RESOURCE, owners=_release),
+    LEDGER + "ListReleases": Method(A.READ, Scope.FIELD),
+    LEDGER + "DiffReleases": Method(A.READ, Scope.RESOURCE, owners=_diff),
+    LEDGER + "PromoteRelease": Method(A.PROMOTE, Scope.FIELD),
+    LEDGER + "RollbackRelease": Method(A.ROLLBACK, Scope.FIELD),
+    LEDGER + "GetPromotion": Method(A.READ, Scope.RESOURCE, owners=_promotion),
+    LEDGER + "ListPromotions": Method(A.READ, Scope.FIELD),
+    LEDGER + "CancelPromotion": Method(A.CANCEL_PROMOTION, Scope.FIELD),
+    LEDGER + "GetEnv": Method(A.READ, Scope.FIELD),  # values: REVEAL_ENV, asked by the query
+    LEDGER + "UpdateEnv": Method(A.CHANGE_ENV, Scope.FIELD),
+    LEDGER + "GetActiveRelease": Method(A.READ, Scope.FIELD),
+    LEDGER + "ListEvents": Method(A.READ_LOG, Scope.FILTER),
+    LEDGER + "WatchEvents": Method(A.READ_LOG, Scope.FILTER),
+    LEDGER + "ListRackReleases": Method(A.READ_RACK),
+    LEDGER + "GetCheckpoint": Method(A.AUDIT),
+    LEDGER + "GetInclusionProof": Method(A.AUDIT),
+    LEDGER + "GetConsistencyProof": Method(A.AUDIT),
+    LEDGER + "ExportEvents": Method(A.AUDIT),
+    KEYS + "CreateKey": Method(A.MANAGE_KEYS),
+    KEYS + "ListKeys": Method(A.MANAGE_KEYS),
+    KEYS + "RevokeKey": Method(A.MANAGE_KEYS),
+    KEYS + "WhoAmI": Method(A.WHO_AM_I),
 }
-ADMIN_ONLY = Rule(None, admin_only=True)
-"""The rule of a method missing from :data:`RULES`."""
+UNLISTED = Method(A.ADMINISTER)
+"""What a method missing from :data:`METHODS` asks (admin keys only)."""
 
 
 def service_of(method: str) -> str:
@@ -142,5 +139,5 @@ def is_open(method: str) -> bool:
     return service_of(method) in OPEN_SERVICES
 
 
-def rule_for(method: str) -> Rule:
-    return RULES.get(method, ADMIN_ONLY)
+def method_for(method: str) -> Method:
+    return METHODS.get(method, UNLISTED)

@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Iterable
 
 import grpc
 
+from ledger.queries import EventQuery
+from ledger.views import EventView
 from ledger_api.v1 import ledger_pb2 as pb
-from projections.views import EventView
 from server.backend import Backend
 from server.grpc import convert
 from server.infra.broadcast import Subscription
@@ -92,8 +93,8 @@ class Watch:
         while True:
             subscription.reset()
             page = await self.backend.run(
-                self.backend.reader.list_events,
-                app=self.app,
+                self.backend.queries.events,
+                EventQuery(app=self.app),
                 after_position=self.sent,
                 limit=BACKLOG_PAGE,
             )

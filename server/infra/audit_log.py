@@ -22,8 +22,8 @@ from eventsourcing.persistence import ApplicationRecorder, Notification
 
 from ledger.domain.base import event_type
 from ledger.errors import InvalidArgument
+from ledger.views import EventView
 from projections.store import LedgerViews
-from projections.views import EventView
 from transparency import Checkpoint, MerkleTree, PrivateKey, PublicKey, sign
 
 CACHED_CHECKPOINTS = 64

@@ -9,23 +9,23 @@ poll, ~50 ms, also for revocations made by another ``ledgerd`` sharing PostgreSQ
 as a backstop should the worker be stuck, every entry expires after
 :data:`CACHE_SECONDS` and is looked up again.
 
-The principal of the call being served lives in a context variable set by the
-interceptor (``server/grpc/interceptor.py``): :func:`current` is how servicers learn who asks.
+Both entry points authenticate here: the gRPC interceptor by the call's bearer token, the
+console by the token hash its session holds (:meth:`server.backend.Backend.principal`).
 """
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ledger.access import Permission, Principal, Role
+from ledger.domain.key import Role
 from ledger.errors import Unauthenticated
 from ledger.keys import looks_like_token, token_hash
-from projections.reader import ReadModel
-from projections.views import EventView, KeyView
+from ledger.policy import Principal
+from ledger.read_model import ReadModel
+from ledger.views import EventView, KeyView
 
 CACHE_SECONDS = 2.0
 MAX_CACHED = 10_000
@@ -34,32 +34,6 @@ NO_TOKEN = (
     "(ledgerctl: set LEDGER_TOKEN or pass --token)"
 )
 BAD_TOKEN = "invalid token: no valid key has this token (unknown or revoked)"
-
-_CURRENT: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
-    "ledger_principal", default=None
-)
-
-
-def current() -> Principal:
-    """The key the call being served was authenticated with (set by the interceptor)."""
-    principal = _CURRENT.get()
-    if principal is None:  # a handler reached without the interceptor: refuse, never guess
-        raise Unauthenticated(NO_TOKEN)
-    return principal
-
-
-def revealing(app: str, reveal: bool) -> bool:
-    """Whether to answer with ``app``'s env values: only when asked (``reveal``), and then
-    only to a key that may see them (else PERMISSION_DENIED, so nobody mistakes masked
-    values for real ones)."""
-    if reveal:
-        current().check(Permission.REVEAL_ENV, app)
-    return reveal
-
-
-def act_as(principal: Principal) -> contextvars.Token[Principal | None]:
-    """Make ``principal`` the caller of the code that follows (in this context)."""
-    return _CURRENT.set(principal)
 
 
 def bearer_token(metadata: Iterable[tuple[str, Any]] | None) -> str:

@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from projections.views import EventView
+from ledger.views import EventView
 
 log = logging.getLogger("ledgerd.watch")
 

@@ -23,6 +23,12 @@ def active(d: Deployment) -> str:
     return str(d.js("apps", "info", "shop")["active_release_id"])
 
 
+def env_head(d: Deployment) -> tuple[int, dict[str, str]]:
+    """The app's env head: its version and values (revealed)."""
+    head = d.js("-a", "shop", "env", "--reveal")
+    return head["version"], head["env"]
+
+
 def test_the_seed_story_end_to_end(deployment: Deployment) -> None:
     d = deployment
     d.ctl("apps", "create", "shop")
@@ -63,23 +69,33 @@ def test_the_seed_story_end_to_end(deployment: Deployment) -> None:
     assert stale.code == 1 and "version" in stale.err and "Traceback" not in stale.err
     assert d.js("-a", "shop", "env")["version"] == 2
 
-    # Promote an older release.
+    # Promote an older release: the env head follows what runs (r1 ran with no env).
     d.ctl("-a", "shop", "releases", "promote", r1, "--wait")
     assert active(d) == r1
+    assert env_head(d) == (3, {})
 
-    # Roll back to r2: a new release copying r2, newer releases kept.
+    # Roll back to r2: a new release copying r2 (its env and env version), newer ones kept.
     rolled = d.js("-a", "shop", "releases", "rollback", r2, "--wait")
     r5 = rolled["release"]["id"]
     assert (rolled["release"]["reason"], rolled["release"]["parent_id"]) == ("rollback", r2)
+    assert rolled["release"]["env_version"] == 0
     assert active(d) == r5
     ids = [r["id"] for r in d.js("-a", "shop", "releases")]
     assert ids == [r5, r4, r3, r2, r1]
 
-    # Roll forward: the newer release is still promotable.
+    # Roll forward: the newer release is still promotable, and the env head follows it.
     d.ctl("-a", "shop", "releases", "promote", r4, "--wait")
     assert active(d) == r4
     marked = {r["id"]: r["active"] for r in d.js("-a", "shop", "releases")}
     assert marked == {r5: False, r4: True, r3: False, r2: False, r1: False}
+    assert env_head(d) == (4, {"DATABASE_URL": "postgres://db/shop", "WORKERS": "4"})
+
+    # So env set after the roll forward builds on r4's values, not on what was rolled back.
+    edited = d.js("-a", "shop", "env", "set", "WORKERS=8")
+    assert (edited["env_version"], edited["added"], edited["changed"]) == (5, [], ["WORKERS"])
+    info = d.js("-a", "shop", "releases", "info", edited["release"]["id"], "--reveal")
+    assert info["env"] == {"DATABASE_URL": "postgres://db/shop", "WORKERS": "8"}
+    assert active(d) == r4
 
     # Time travel: as of the deploy, r2 was active.
     then = d.js("apps", "info", "shop", "--at", str(position_after_deploy))
@@ -89,6 +105,8 @@ def test_the_seed_story_end_to_end(deployment: Deployment) -> None:
     history = d.js("-a", "shop", "history", "--limit", "1000")
     kinds = {e["type"] for e in history}
     assert {"AppCreated", "BuildSucceeded", "EnvChanged", "ReleaseActivated"} <= kinds
+    followed = [e["actor"] for e in history if e["type"] == "EnvChanged"]
+    assert followed.count("ledgerd") == 2  # the head followed r1, then r4
     assert all(e["actor"] and e["time"] for e in history)
     assert "postgres://db/shop" not in d.ctl("--json", "history", "--limit", "1000").out
 

@@ -1,4 +1,4 @@
-"""The `--json` keys DESIGN.md §5 promises for each resource (the machine contract)."""
+"""The `--json` keys the CLI promises for each resource (the machine contract, docs/design.md)."""
 
 RELEASE_KEYS = {
     "id",

@@ -29,8 +29,8 @@ from types import TracebackType
 import grpc
 
 from server.bootstrap import Container
-from server.grpc.server import LedgerServer, serve
 from server.infra.settings import Settings
+from server.serve import Ledgerd, serve
 from tests.support.auth import channel_to, read_admin_token
 
 START_TIMEOUT = 60.0
@@ -60,7 +60,7 @@ class InProcessLedgerd:
         self.settings = settings
         self.address = ""
         self.console_url = ""  # http://127.0.0.1:<port>/ when the console is on
-        self.server: LedgerServer | None = None
+        self.server: Ledgerd | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -123,7 +123,7 @@ class InProcessLedgerd:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
 
-        def ready(server: LedgerServer) -> None:
+        def ready(server: Ledgerd) -> None:
             self.server = server
             self.address = f"127.0.0.1:{server.port}"
             self.console_url = server.console.url if server.console is not None else ""

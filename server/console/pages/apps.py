@@ -11,10 +11,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ledger import commands
-from ledger.access import Principal
 from ledger.errors import InvalidArgument
-from projections.reader import ReadModel
-from projections.views import AppView, PromotionView, ReleaseView
+from ledger.policy import Action, Principal
+from ledger.queries import Queries
+from ledger.views import AppView, PromotionView, ReleaseView
 from server.console.pages.common import form, int_field, signed_in
 
 PAGE_SIZE = 100
@@ -43,33 +43,31 @@ def parse_moment(raw: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def rows(reader: ReadModel, visible: list[AppView], at: datetime | None) -> list[AppRow]:
+def rows(queries: Queries, visible: list[AppView], at: datetime | None) -> list[AppRow]:
     """The apps with their live release (now, or as of ``at``) and promotion in flight."""
     result = []
     for view in visible:
         if at is None:
-            release_id = view.active_release_id
-            promotion = reader.get_promotion(view.promotion_id) if view.promotion_id else None
+            summary = queries.summarise(view, with_active=True)
+            result.append(AppRow(view, summary.active, summary.promotion))
         else:
-            release_id, _ = reader.active_release_as_of(view.name, time=at)
-            promotion = None
-        release = reader.get_release(release_id) if release_id else None
-        result.append(AppRow(view, release, promotion))
+            release, _ = queries.active_release_as_of(view.name, time=at)
+            result.append(AppRow(view, release, None))
     return result
 
 
 async def apps_page(request: Request) -> Response:
     console, principal = await signed_in(request)
-    await console.allow(principal, "ListApps")
+    console.allow(principal, Action.LIST_APPS)
     at = parse_moment(request.query_params.get("at", ""))
     after = request.query_params.get("after", "")
-    backend = console.backend
+    queries = console.queries
 
     def load(principal: Principal) -> tuple[list[AppRow], str]:
-        visible = backend.visible_apps(principal, after, PAGE_SIZE + 1)
+        visible = queries.visible_apps(principal, after, PAGE_SIZE + 1)
         more = visible[PAGE_SIZE].name if len(visible) > PAGE_SIZE else ""
         shown = [view for view in visible[:PAGE_SIZE] if at is None or view.created_at <= at]
-        return rows(backend.reader, shown, at), more
+        return rows(queries, shown, at), more
 
     found, more = await console.run(load, principal)
     context = {"rows": found, "at": at, "more": found[-1].app.name if more and found else ""}
@@ -79,11 +77,11 @@ async def apps_page(request: Request) -> Response:
 async def apps_fragment(request: Request) -> Response:
     """The table alone, re-rendered when the log moves (live list)."""
     console, principal = await signed_in(request)
-    await console.allow(principal, "ListApps")
-    backend = console.backend
+    console.allow(principal, Action.LIST_APPS)
+    queries = console.queries
 
     def load(principal: Principal) -> list[AppRow]:
-        return rows(backend.reader, backend.visible_apps(principal, "", PAGE_SIZE), None)
+        return rows(queries, queries.visible_apps(principal, "", PAGE_SIZE), None)
 
     found = await console.run(load, principal)
     context = {"rows": found, "at": None}
@@ -94,7 +92,7 @@ async def create_app(request: Request) -> Response:
     console, principal = await signed_in(request)
     values = await form(request)
     name = values.get("name", "").strip()
-    await console.allow(principal, "CreateApp")
+    console.allow(principal, Action.CREATE_APP)
     command = commands.CreateApp(
         name=name, deadline_seconds=int_field(values, "deadline_seconds", 0) or 0
     )

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 
-from ledger.access import Principal
-from ledger.errors import InvalidArgument, NotFound
+from ledger.errors import InvalidArgument
 from ledger.ids import check_app_name
-from projections.views import AppView, PromotionView, ReleaseView
+from ledger.policy import Action, Principal
+from ledger.queries import AppSummary
 from server.console.context import Console
 
 TABS = (
@@ -34,33 +33,16 @@ async def signed_in(request: Request) -> tuple[Console, Principal]:
     return console, await console.user(request)
 
 
-@dataclass(frozen=True)
-class AppHeader:
-    """What the top of every app page shows: the app, its active release, the promotion
-    in flight and those queued behind it."""
-
-    app: AppView
-    promotion: PromotionView | None
-    queued: int
-    active: ReleaseView | None = None
+AppHeader = AppSummary
+"""The top of every app page: the app, the promotion in flight, those queued behind it and
+the active release."""
 
 
 async def app_header(console: Console, principal: Principal, name: str) -> AppHeader:
-    """The app named in the URL, after checking the key may read it (the GetApp rule)."""
+    """The app named in the URL, after checking the key may read it."""
     check_app_name(name)
-    await console.allow(principal, "GetApp", name=name)
-    reader = console.backend.reader
-
-    def load() -> AppHeader:
-        view = reader.get_app(name)
-        if view is None:
-            raise NotFound(f"app {name} not found")
-        promotion = reader.get_promotion(view.promotion_id) if view.promotion_id else None
-        queued = len(reader.queued_promotions(name)) if view.promotion_id else 0
-        active = reader.get_release(view.active_release_id) if view.active_release_id else None
-        return AppHeader(view, promotion, queued, active)
-
-    header: AppHeader = await console.run(load)
+    console.allow(principal, Action.READ, name)
+    header: AppHeader = await console.run(console.queries.app_summary, name, with_active=True)
     return header
 
 

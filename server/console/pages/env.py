@@ -1,15 +1,14 @@
 """The Environment tab: the app's env (values masked until revealed), editing it as text
 or key by key, and its history.
 
-Values are secrets. They are read from the App aggregate as GetEnv reads them (the
-projections never hold them), and a page holds them only when the key asked to reveal
-them and may see them: :func:`server.infra.authn.revealing`, the rule GetEnv applies, so a
-reader's hand-made ``?reveal=1`` is refused like its ``env --reveal`` is. Every edit is
-the UpdateEnv use case, admitted by UpdateEnv's rule, with the env version its form was
+Values are secrets. They are read by the query GetEnv runs (``Queries.env``), which holds
+them only when the key asked to reveal them and may see them, so a reader's hand-made
+``?reveal=1`` is refused like its ``env --reveal`` is. Every edit is the UpdateEnv use
+case, admitted for the policy's ``change_env`` action, with the env version its form was
 rendered with: an edit made on a stale page is refused (Conflict) and the editor shown
 again with the person's text, never merged silently. With an active release an edit
 creates a release and promotes it ("Apply Changes"); without one it is only recorded
-("Save") and the first build's release picks it up (DESIGN §2).
+("Save") and the first build's release picks it up.
 """
 
 from __future__ import annotations
@@ -21,10 +20,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ledger import commands
-from ledger.access import Permission, Principal
-from ledger.domain.app import App
 from ledger.errors import Conflict, FailedPrecondition, InvalidArgument, LedgerError, NotFound
 from ledger.ids import ENV_KEY, check_app_name, check_request_id
+from ledger.policy import Action, Principal
+from ledger.queries import EnvState
 from server.console.context import Console
 from server.console.errors import status_of
 from server.console.pages.common import (
@@ -36,7 +35,6 @@ from server.console.pages.common import (
     signed_in,
 )
 from server.console.pages.env_text import KEY_RULE, env_text, multiline_keys, parse_env_text
-from server.infra.authn import revealing
 
 HISTORY_SIZE = 50
 CHANGED_MEANWHILE = (
@@ -46,15 +44,6 @@ NO_VERSION = "the form sent no expected_version: reload the page and edit again"
 # Edits refused for what they say (re-rendered with the person's input); anything else,
 # a refusal by the rules above all, goes to the error boundary.
 REFUSALS = (InvalidArgument, Conflict, FailedPrecondition, NotFound)
-
-
-@dataclass(frozen=True)
-class EnvState:
-    """The env head: its version, its keys, and their values when revealed."""
-
-    version: int
-    keys: list[str]
-    values: dict[str, str] | None  # None: masked
 
 
 @dataclass(frozen=True)
@@ -76,14 +65,6 @@ class Change:
     set_values: dict[str, str]
     unset: tuple[str, ...] = ()
     replace: bool = False
-
-
-async def load_env(console: Console, name: str, reveal: bool) -> EnvState:
-    """The env head of ``name``, with values only when revealing is allowed."""
-    shown = revealing(name, reveal)  # refused before any value is read
-    app: App = await console.run(console.backend.service.ledger.app, name)
-    values = dict(app.env) if shown else None
-    return EnvState(app.env_version, sorted(app.env), values)
 
 
 def notice_of(request: Request) -> str:
@@ -110,10 +91,10 @@ async def render_env(
     """The tab: keys (masked or revealed), the editors when revealed and allowed, and the
     history; after a refused edit, the person's input again with why it was refused."""
     name = header.app.name
-    await console.allow(principal, "GetEnv", app=name)
-    env = await load_env(console, name, reveal)
-    history = await console.run(console.backend.reader.env_history, name, 0, HISTORY_SIZE)
-    editing = env.values is not None and console.may(principal, "UpdateEnv", name)
+    queries = console.queries
+    env: EnvState = await console.run(queries.env, principal, name, reveal=reveal)
+    history = await console.run(queries.env_history, name, 0, HISTORY_SIZE)
+    editing = not env.masked and console.may(principal, Action.CHANGE_ENV, name)
     version = env.version  # what the edit forms carry
     error, status = "", 200
     if refusal is not None:
@@ -127,13 +108,13 @@ async def render_env(
             error = str(refusal)
             if draft is not None and draft.expected is not None:
                 version = draft.expected  # their input still stands on that version
-    values = env.values or {}
+    values = {} if env.masked else env.values
     context = app_context(
         header,
         "env",
         env=env,
         history=history,
-        may_reveal=principal.may(Permission.REVEAL_ENV, name),
+        may_reveal=console.may(principal, Action.REVEAL_ENV, name),
         editing=editing,
         version=version,
         opened=version if editing else opened,
@@ -178,7 +159,7 @@ async def submit(request: Request, kind: str) -> Response:
     console, principal = await signed_in(request)
     name = check_app_name(request.path_params["app"])
     values = await form(request)
-    await console.allow(principal, "UpdateEnv", app=name)
+    console.allow(principal, Action.CHANGE_ENV, name)
     value = values.get("value", "")
     if values.get("multiline") == "1":  # a textarea: the browser sent its breaks as CRLF
         value = value.replace("\r\n", "\n")
@@ -193,7 +174,7 @@ async def submit(request: Request, kind: str) -> Response:
     try:
         if draft.expected is None:
             raise InvalidArgument(NO_VERSION)
-        change = await change_of(console, name, draft, values.get("op", "set"))
+        change = await change_of(console, principal, name, draft, values.get("op", "set"))
         command = commands.UpdateEnv(
             app=name,
             set_values=change.set_values,
@@ -218,7 +199,9 @@ async def submit(request: Request, kind: str) -> Response:
     return RedirectResponse(f"/apps/{name}/env?reveal=1&{done}", 303)
 
 
-async def change_of(console: Console, name: str, draft: Draft, op: str) -> Change:
+async def change_of(
+    console: Console, principal: Principal, name: str, draft: Draft, op: str
+) -> Change:
     """The UpdateEnv arguments of a form: the textarea replaces the whole env; a row sets
     (``op=set``) or removes (``op=remove``) its key; "Add key" adds one not set yet (one
     already set at the version the form saw is refused, never overwritten: its row
@@ -229,8 +212,8 @@ async def change_of(console: Console, name: str, draft: Draft, op: str) -> Chang
     if not ENV_KEY.fullmatch(draft.key):
         raise InvalidArgument(f"the key is not a valid name ({KEY_RULE})")
     if draft.form == "add":
-        app: App = await console.run(console.backend.service.ledger.app, name)
-        if draft.key in app.env and app.env_version == draft.expected:
+        env: EnvState = await console.run(console.queries.env, principal, name)
+        if draft.key in env.values and env.version == draft.expected:
             raise InvalidArgument(f"{draft.key} is already set: change it in its row")
         return Change({draft.key: draft.value})
     if op == "remove":

@@ -19,15 +19,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ledger.access import Principal
-from projections.reader import ReadModel
-from projections.views import AppView
+from ledger.policy import Action, Principal
+from ledger.queries import Queries
+from ledger.queries.history import SCAN_LIMIT
+from ledger.views import AppView
 from server.console.pages import history_diff, history_travel
 from server.console.pages.common import app_context, app_header, signed_in
 from server.console.pages.history_query import (
-    SCAN_LIMIT,
+    PAGE_SIZE,
     EventFilter,
-    fetch_page,
     field_text,
     known_types,
     parse_filter,
@@ -46,10 +46,10 @@ class HistoryPage:
     scanned: int  # events scanned when the actor filter stopped short (0: it did not)
 
 
-def load(reader: ReadModel, chosen: EventFilter, path: str) -> HistoryPage:
-    page = fetch_page(reader, chosen)
+def load(queries: Queries, chosen: EventFilter, path: str) -> HistoryPage:
+    page = queries.history(chosen.event_query, PAGE_SIZE)
     older = f"{path}?{chosen.query(before=page.older)}" if page.older else ""
-    return HistoryPage(rows(reader, page.events), older, page.scanned)
+    return HistoryPage(rows(queries, page.events), older, page.scanned)
 
 
 def filter_context(chosen: EventFilter, path: str, page: HistoryPage) -> dict[str, Any]:
@@ -74,10 +74,10 @@ async def app_history(request: Request) -> Response:
     console, principal = await signed_in(request)
     header = await app_header(console, principal, request.path_params["app"])
     name = header.app.name
-    await console.allow(principal, "ListEvents", app=name)
+    console.allow(principal, Action.READ_LOG, name)
     chosen = parse_filter(request.query_params, app=name)
     path = f"/apps/{name}/history"
-    page: HistoryPage = await console.run(load, console.backend.reader, chosen, path)
+    page: HistoryPage = await console.run(load, console.queries, chosen, path)
     context = app_context(header, "history", **filter_context(chosen, path, page))
     return console.render(request, "history.html", context, principal=principal)
 
@@ -87,13 +87,13 @@ async def all_history(request: Request) -> Response:
     console, principal = await signed_in(request)
     # The rule first, like the API: a reader asking for every app is refused before
     # anything else is looked at.
-    await console.allow(principal, "ListEvents", app=request.query_params.get("app", "").strip())
+    console.allow(principal, Action.READ_LOG, request.query_params.get("app", "").strip())
     chosen = parse_filter(request.query_params)
-    backend = console.backend
+    queries = console.queries
 
     def read(principal: Principal) -> tuple[HistoryPage, list[AppView]]:
-        page = load(backend.reader, chosen, "/history")
-        return page, backend.visible_apps(principal, "", APPS_IN_FILTER)
+        page = load(queries, chosen, "/history")
+        return page, queries.visible_apps(principal, "", APPS_IN_FILTER)
 
     page, apps = await console.run(read, principal)
     context = {**filter_context(chosen, "/history", page), "apps": apps}

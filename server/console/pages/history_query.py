@@ -1,59 +1,31 @@
-"""What the History pages ask of the log: filters read from the URL, and one page of events.
+"""The History pages' filters as URLs: read from a GET query, written back into links.
 
 Filters travel in a GET query (``types`` repeated, ``since``, ``until``, ``actor``,
 ``app`` on the global page, ``before`` for paging), so a filtered view is a URL that can
-be shared; they are checked like ``ListEvents`` checks its request.
-
-The log is indexed by app, type, time and position, not by actor, so the actor filter (a
-substring of how events name a key, ``name (key id)``) is matched here, on the events
-fetched. Rather than show a page with a few rows left, further batches are fetched until
-the page is full, but at most :data:`SCAN_LIMIT` events per request: with a rare actor in
-a long log the page then says that it stopped scanning, and its "Older" link carries on
-from the last event scanned. One request stays cheap; no event is ever skipped.
+be shared. What they mean, and the checks of their fields, are the read side's
+(:class:`ledger.queries.EventQuery`, one page by ``Queries.history``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
-from ledger.domain import App, Build, Key, LedgerEvent, Promotion, Rack, Release, event_type
+from ledger.domain.registry import audited_types
 from ledger.errors import InvalidArgument
-from ledger.ids import check_app_name
-from projections.reader import ReadModel
-from projections.views import EventView
+from ledger.queries import EventQuery
 from server.console.pages.apps import parse_moment
 from server.console.pages.common import query_number
-from server.grpc.servicers.events import EVENT_TYPE, MAX_TYPES
 
 PAGE_SIZE = 50
-BATCH = 200  # events fetched per query while an actor filter leaves the page short
-SCAN_LIMIT = 2000  # events scanned per request at most (actor filter)
-MAX_ACTOR = 200
 
 
-@cache
 def known_types() -> tuple[str, ...]:
-    """Every event type this ledger writes to its log (the type filter's choices).
-
-    Taken from the domain's event classes rather than from a scan of the log: the log
-    holds no other types, and the list costs no query. ``RequestRecorded`` is left out,
-    as the audit timeline never shows it.
-    """
-    found: set[str] = set()
-    for aggregate in (App, Build, Key, Promotion, Rack, Release):
-        for value in vars(aggregate).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, LedgerEvent)
-                and value.TOPIC != LedgerEvent.TOPIC
-            ):
-                found.add(event_type(value.TOPIC))
-    return tuple(sorted(found))
+    """Every event type the timeline shows (the type filter's choices)."""
+    return audited_types()
 
 
 @dataclass(frozen=True)
@@ -67,6 +39,13 @@ class EventFilter:
     actor: str = ""
     before: int = 0  # paging: only positions lower than this (0: from the newest)
     app_in_path: bool = False  # the app is the page's (not a field of the query)
+
+    @property
+    def event_query(self) -> EventQuery:
+        """What the read side is asked."""
+        return EventQuery(
+            self.app, self.types, self.since, self.until, self.actor, self.before
+        ).checked()
 
     @property
     def narrowed(self) -> bool:
@@ -111,63 +90,12 @@ def parse_filter(params: QueryParams, app: str = "") -> EventFilter:
     """The filter in a History page's URL; ``app`` is the app of the page ('' on the
     global page, which reads it from the ``app`` field)."""
     chosen_app = app or params.get("app", "").strip()
-    if chosen_app:
-        check_app_name(chosen_app)
-    types = sorted({name.strip() for name in params.getlist("types") if name.strip()})
-    if len(types) > MAX_TYPES:
-        raise InvalidArgument(f"at most {MAX_TYPES} event types")
-    for name in types:
-        if not EVENT_TYPE.fullmatch(name):
-            raise InvalidArgument(f"invalid event type {name[:40]!r}: e.g. EnvChanged")
+    types = [name.strip() for name in params.getlist("types") if name.strip()]
     since = parse_moment(params.get("since", ""))
     until = parse_moment(params.get("until", ""))
     if since is not None and until is not None and since > until:
         raise InvalidArgument("since is after until")
     actor = params.get("actor", "").strip()
-    if len(actor) > MAX_ACTOR:
-        raise InvalidArgument(f"actor: at most {MAX_ACTOR} characters")
     before = query_number(params, "before")
-    return EventFilter(chosen_app, tuple(types), since, until, actor, before, bool(app))
-
-
-@dataclass(frozen=True)
-class EventPage:
-    """One page of the timeline: ``older`` is the ``before`` of the next page (0: none);
-    ``scanned`` is set when the actor filter stopped at :data:`SCAN_LIMIT`."""
-
-    events: list[EventView]
-    older: int
-    scanned: int = 0
-
-
-def fetch_page(reader: ReadModel, chosen: EventFilter, size: int = PAGE_SIZE) -> EventPage:
-    """Up to ``size`` events matching ``chosen``, newest first (see the module docstring
-    for the actor filter)."""
-    wanted = chosen.actor.casefold()
-    batch = BATCH if wanted else size + 1
-    found: list[EventView] = []
-    cursor = chosen.before
-    scanned = 0
-    while True:
-        events = reader.list_events(
-            app=chosen.app,
-            types=chosen.types,
-            since=chosen.since,
-            until=chosen.until,
-            before_position=cursor,
-            newest_first=True,
-            limit=batch,
-        )
-        for event in events:
-            scanned += 1
-            if wanted and wanted not in event.actor.casefold():
-                cursor = event.position
-                continue
-            if len(found) == size:  # one more match: there is an older page
-                return EventPage(found, found[-1].position)
-            found.append(event)
-            cursor = event.position
-        if len(events) < batch:
-            return EventPage(found, 0)
-        if scanned >= SCAN_LIMIT:
-            return EventPage(found, cursor, scanned)
+    checked = EventQuery(chosen_app, tuple(types), since, until, actor, before).checked()
+    return EventFilter(chosen_app, checked.types, since, until, actor, before, bool(app))

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from ledger.queries import Queries
+from ledger.views import EventView
 from projections.audit import to_json
-from projections.reader import ReadModel
-from projections.views import EventView
 
 MAX_TEXT = 160  # of free text (errors, step messages) in a one-line summary
 
@@ -88,7 +88,8 @@ def env_summary(data: dict[str, Any]) -> str:
         )
         if keys
     ]
-    line = f"env v{text(data, 'env_version')}: " + ("; ".join(parts) or "no change")
+    follows = " (follows the release made active)" if data.get("reason") == "promote" else ""
+    line = f"env v{text(data, 'env_version')}{follows}: " + ("; ".join(parts) or "no change")
     return line + (f" — {short(text(data, 'description'))}" if data.get("description") else "")
 
 
@@ -200,19 +201,13 @@ def links(event: EventView) -> tuple[Link, ...]:
     return tuple(found)
 
 
-def rows(reader: ReadModel, events: list[EventView]) -> list[Row]:
+def rows(queries: Queries, events: list[EventView]) -> list[Row]:
     """``events`` as rows (blocking: looks up the release of promotions that need it)."""
-    release_of: dict[str, str] = {}
-    for event in events:
-        promotion = text(event.data, "promotion_id")
-        if (
-            event.type in PROMOTION_STATUS
-            and promotion
-            and not event.data.get("release_id")
-            and promotion not in release_of
-        ):
-            view = reader.get_promotion(promotion)
-            release_of[promotion] = view.release_id if view is not None else ""
+    release_of = queries.promotion_releases(
+        text(event.data, "promotion_id")
+        for event in events
+        if event.type in PROMOTION_STATUS and not event.data.get("release_id")
+    )
     return [
         Row(event, summary(event, release_of), links(event), pretty(event.data)) for event in events
     ]

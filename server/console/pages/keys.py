@@ -21,13 +21,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ledger import commands
-from ledger.access import Role
 from ledger.domain import Meta
-from ledger.errors import NotFound
+from ledger.domain.key import Role
 from ledger.ids import check_request_id
 from ledger.keys import check_key_id
-from projections.reader import ReadModel
-from projections.views import KeyView
+from ledger.policy import Action
+from ledger.queries import Queries
+from ledger.views import KeyView
 from server.console.context import Console
 from server.console.pages.common import form, query_number, signed_in
 
@@ -45,10 +45,10 @@ class KeyPage:
     older: int
 
 
-def newest_keys(reader: ReadModel, before: int, include_revoked: bool, limit: int) -> KeyPage:
+def newest_keys(queries: Queries, before: int, include_revoked: bool, limit: int) -> KeyPage:
     """The ``limit`` newest keys created before position ``before`` (0: no bound);
     blocking: run it off the event loop."""
-    found = reader.newest_keys(before, limit + 1, include_revoked)
+    found = queries.newest_keys(before, limit + 1, include_revoked)
     shown = found[:limit]
     older = shown[-1].position if len(found) > limit else 0
     return KeyPage(shown, older)
@@ -61,22 +61,19 @@ def parse_apps(raw: str) -> tuple[str, ...]:
 
 async def key_of(console: Console, raw_id: str) -> KeyView:
     """The key named in the URL (INVALID_ARGUMENT for a malformed id, NOT_FOUND if none)."""
-    key_id = check_key_id(raw_id)
-    view: KeyView | None = await console.run(console.backend.reader.get_key, key_id)
-    if view is None:
-        raise NotFound(f"key {key_id} not found")
+    view: KeyView = await console.run(console.queries.key, check_key_id(raw_id))
     return view
 
 
 async def keys_page(request: Request) -> Response:
     """The keys, newest first (``?revoked=1``: revoked ones too; ``?before=``: older)."""
     console, principal = await signed_in(request)
-    await console.allow(principal, "Keys/ListKeys")
+    console.allow(principal, Action.MANAGE_KEYS)
     query = dict(request.query_params)
     before = query_number(query, "before")
     include_revoked = query.get("revoked", "") == "1"
     page: KeyPage = await console.run(
-        newest_keys, console.backend.reader, before, include_revoked, PAGE_SIZE
+        newest_keys, console.queries, before, include_revoked, PAGE_SIZE
     )
     context = {
         "keys": page.keys,
@@ -91,9 +88,9 @@ async def keys_page(request: Request) -> Response:
 async def create_key(request: Request) -> Response:
     """Create a key as CreateKey does, and answer with its token (this once only)."""
     console, principal = await signed_in(request)
-    # Admitted by the API's rule before the form is even read: a forged form from a key
+    # Admitted by the policy before the form is even read: a forged form from a key
     # that may not manage keys is refused here.
-    await console.allow(principal, "Keys/CreateKey")
+    console.allow(principal, Action.MANAGE_KEYS)
     values = await form(request)
     command = commands.CreateKey(
         name=values.get("name", "").strip(),
@@ -115,7 +112,7 @@ async def create_key(request: Request) -> Response:
 async def confirm_revoke_page(request: Request) -> Response:
     """What revoking a key will do, before it is done."""
     console, principal = await signed_in(request)
-    await console.allow(principal, "Keys/RevokeKey")
+    console.allow(principal, Action.MANAGE_KEYS)
     view = await key_of(console, request.path_params["id"])
     context = {"key": view, "own": view.id == principal.key_id}
     return console.render(request, "keys_revoke.html", context, principal=principal)
@@ -124,7 +121,7 @@ async def confirm_revoke_page(request: Request) -> Response:
 async def revoke_key(request: Request) -> Response:
     """Revoke a key as RevokeKey does; its sessions end at their next request."""
     console, principal = await signed_in(request)
-    await console.allow(principal, "Keys/RevokeKey")
+    console.allow(principal, Action.MANAGE_KEYS)
     key_id = check_key_id(request.path_params["id"])
     values = await form(request)
     request_id = check_request_id(values.get("request_id", ""))
@@ -133,7 +130,7 @@ async def revoke_key(request: Request) -> Response:
     await console.execute(principal, keys.revoke_key, command, request_id)
     # Here at once (other ledgerd by the KeyRevoked event): every console request looks
     # its key up again, so the key's sessions end at their next page.
-    console.guard.authenticator.forget(key_id)
+    console.backend.authenticator.forget(key_id)
     return RedirectResponse(f"/keys?revoked=1#key-{key_id}", status_code=303)
 
 

@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from ledger.access import Permission
 from ledger.errors import Unauthenticated
-from projections.views import EventView
+from ledger.policy import Action
+from ledger.views import EventView
 from server.console.context import Console
 from server.console.errors import SIGNED_OUT_EVENT
 from server.console.pages.common import app_header, signed_in
@@ -81,20 +81,20 @@ def sse(body: AsyncIterator[str]) -> Response:
 
 
 async def app_live(request: Request) -> Response:
-    """The events of one app (the WatchEvents rule with that app as filter)."""
+    """The events of one app (the log of that app, as WatchEvents with that filter)."""
     console, principal = await signed_in(request)
     header = await app_header(console, principal, request.path_params["app"])
-    await console.allow(principal, "WatchEvents", app=header.app.name)
+    console.allow(principal, Action.READ_LOG, header.app.name)
     return sse(stream(console, request, header.app.name, lambda event: True))
 
 
 async def all_live(request: Request) -> Response:
     """The events of every app the key may read (the apps list)."""
     console, principal = await signed_in(request)
-    await console.allow(principal, "ListApps")
+    console.allow(principal, Action.LIST_APPS)
 
     def readable(event: EventView) -> bool:
-        return bool(event.app) and principal.may(Permission.READ, event.app)
+        return bool(event.app) and console.may(principal, Action.READ, event.app)
 
     return sse(stream(console, request, "", readable))
 

@@ -1,15 +1,14 @@
 """The Promotions tab, one promotion's page (its steps arriving live, its failure cause),
 and cancelling a promotion in flight.
 
-Promotions are read from the projections (:class:`~projections.views.PromotionView`,
-with its steps); cancelling runs the use case ``CancelPromotion`` runs, admitted by that
-RPC's rule. A promotion's page re-renders itself on every event of its app, so the
-steps the runtime records show up while the rollout runs.
+Promotions are the read side's (``Queries.promotion``, with its steps); cancelling runs the
+use case ``CancelPromotion`` runs, admitted for the policy's ``cancel_promotion`` action.
+A promotion's page re-renders itself on every event of its app, so the steps the runtime
+records show up while the rollout runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -17,12 +16,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ledger import commands
-from ledger.domain import StepKind
-from ledger.errors import NotFound
-from ledger.ids import PROMOTION, check_app_name, check_id
-from projections.reader import ReadModel
-from projections.views import PromotionView
-from server.console.context import Console
+from ledger.domain import PromotionStatus, StepKind
+from ledger.ids import check_app_name
+from ledger.policy import Action
+from ledger.views import PromotionView
 from server.console.pages.common import (
     app_context,
     app_header,
@@ -32,8 +29,6 @@ from server.console.pages.common import (
 )
 
 PAGE_SIZE = 50
-IN_FLIGHT = frozenset({"pending", "running"})
-"""Statuses a promotion can still be cancelled in (the aggregate's own rule)."""
 CAUSE_FIELDS = ("message", "service", "container", "exit_code", "last_response", "output")
 """A failure cause's fields after its kind, in the order ``ledgerctl promotions info``
 shows them."""
@@ -60,39 +55,18 @@ def cause_rows(cause: dict[str, Any] | None) -> list[tuple[str, str]]:
     return rows
 
 
-def release_versions(reader: ReadModel, ids: Iterable[str]) -> dict[str, int]:
-    """Version of each release id (0 for one not found), to show ``v3`` beside ids."""
-    versions: dict[str, int] = {}
-    for release_id in ids:
-        if release_id and release_id not in versions:
-            view = reader.get_release(release_id)
-            versions[release_id] = view.version if view is not None else 0
-    return versions
-
-
-async def promotion_of(console: Console, app: str, promotion_id: str) -> PromotionView:
-    """A promotion of ``app`` with its steps (NOT_FOUND for another app's)."""
-    check_id(PROMOTION, promotion_id)
-    reader = console.backend.reader
-    view: PromotionView | None = await console.run(reader.get_promotion, promotion_id)
-    if view is None or view.app != app:
-        raise NotFound(f"promotion {promotion_id} not found in app {app}")
-    return view
-
-
 async def promotions_page(request: Request) -> Response:
     console, principal = await signed_in(request)
     header = await app_header(console, principal, request.path_params["app"])
     app = header.app.name
-    await console.allow(principal, "ListPromotions", app=app)
     before = query_number(request.query_params, "before")
-    reader = console.backend.reader
+    queries = console.queries
 
     def load() -> tuple[list[PromotionView], bool, dict[str, int]]:
-        found = reader.list_promotions(app, before_position=before, limit=PAGE_SIZE + 1)
+        found = queries.promotions(app, before_position=before, limit=PAGE_SIZE + 1)
         shown = found[:PAGE_SIZE]
         ids = [i for p in shown for i in (p.release_id, p.previous_release_id)]
-        return shown, len(found) > PAGE_SIZE, release_versions(reader, ids)
+        return shown, len(found) > PAGE_SIZE, queries.release_versions(ids)
 
     shown, more, versions = await console.run(load)
     context = app_context(
@@ -109,17 +83,16 @@ async def promotion_page(request: Request) -> Response:
     console, principal = await signed_in(request)
     header = await app_header(console, principal, request.path_params["app"])
     app = header.app.name
-    await console.allow(principal, "GetPromotion", app=app)
-    promotion = await promotion_of(console, app, request.path_params["id"])
-    reader = console.backend.reader
+    queries = console.queries
+    promotion = await console.run(queries.promotion, app, request.path_params["id"])
     ids = (promotion.release_id, promotion.previous_release_id)
-    versions = await console.run(release_versions, reader, ids)
+    versions = await console.run(queries.release_versions, ids)
     context = app_context(
         header,
         "promotions",
         promotion=promotion,
         versions=versions,
-        in_flight=promotion.status in IN_FLIGHT,
+        in_flight=PromotionStatus(promotion.status).cancellable,
         cause=cause_rows(promotion.cause),
         step_class=step_class,
     )
@@ -130,9 +103,9 @@ async def cancel(request: Request) -> Response:
     """Cancel a pending promotion, or ask a running one to stop and roll back."""
     console, principal = await signed_in(request)
     app = check_app_name(request.path_params["app"])
-    await console.allow(principal, "CancelPromotion", app=app)
+    console.allow(principal, Action.CANCEL_PROMOTION, app)
     values = await form(request)
-    promotion = await promotion_of(console, app, request.path_params["id"])
+    promotion = await console.run(console.queries.promotion, app, request.path_params["id"])
     command = commands.CancelPromotion(app=app, promotion_id=promotion.id)
     service = console.backend.service
     await console.execute(principal, service.cancel, command, values.get("request_id", ""))

@@ -1,11 +1,11 @@
 """The Releases tab, one release's page, and the confirmation before promoting or rolling
 back to a release.
 
-Reads come from the projections (:class:`~projections.views.ReleaseView`); what differs
-between two releases comes from the Release aggregates (views carry env keys, never
-values). Promote and rollback run the very use cases ``PromoteRelease`` and
-``RollbackRelease`` run, admitted by those RPCs' rules; the ledger's own errors refuse
-what it refuses (the error boundary renders them).
+Reads are the read side's (:mod:`ledger.queries`: releases, a release with its env masked
+unless revealed, what differs between two). Promote and rollback run the very use cases
+``PromoteRelease`` and ``RollbackRelease`` run, admitted for the policy's ``promote`` and
+``rollback`` actions; the ledger's own errors refuse what it refuses (the error boundary
+renders them).
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ledger import commands
-from ledger.access import Permission, Principal
 from ledger.domain.release import ReleaseDiff
 from ledger.errors import NotFound
-from ledger.ids import RELEASE, check_app_name, check_id
-from projections.views import ReleaseView
+from ledger.ids import check_app_name
+from ledger.policy import Action, Principal
+from ledger.queries import Queries, ReleaseDetail
+from ledger.views import ReleaseView
 from server.console.context import Console
 from server.console.pages.common import (
     app_context,
@@ -31,11 +32,10 @@ from server.console.pages.common import (
     query_number,
     signed_in,
 )
-from server.infra.authn import revealing
 
 PAGE_SIZE = 50
-ACTIONS = {"promote": "PromoteRelease", "rollback": "RollbackRelease"}
-"""Each confirmable action and the RPC whose rule admits it."""
+ACTIONS = {"promote": Action.PROMOTE, "rollback": Action.ROLLBACK}
+"""Each confirmable action of the URL and the policy's action it is."""
 
 
 @dataclass(frozen=True)
@@ -46,53 +46,36 @@ class Change:
     diff: ReleaseDiff | None
 
 
-async def release_of(console: Console, app: str, release_id: str) -> ReleaseView:
-    """A release of ``app``: NOT_FOUND for an unknown id or another app's release (the
-    same answer, so ids of apps the key may not read are not confirmed to exist)."""
-    check_id(RELEASE, release_id)
-    view: ReleaseView | None = await console.run(console.backend.reader.get_release, release_id)
-    if view is None or view.app != app:
-        raise NotFound(f"release {release_id} not found in app {app}")
-    return view
-
-
-async def change(console: Console, base: ReleaseView | None, release: ReleaseView) -> Change:
-    """What differs from ``base`` to ``release``: the aggregates' diff (keys only)."""
+def change(queries: Queries, base: ReleaseView | None, release: ReleaseView) -> Change:
+    """Blocking: what differs from ``base`` to ``release`` (keys only)."""
     if base is None:
         return Change(None, None)
-    ledger = console.backend.service.ledger
-    before = await console.run(ledger.release, base.app, base.id)
-    after = await console.run(ledger.release, release.app, release.id)
-    return Change(base, before.diff(after))
+    return Change(base, queries.diff(release.app, base.id, release.id).diff)
 
 
 async def releases_page(request: Request) -> Response:
     console, principal = await signed_in(request)
     header = await app_header(console, principal, request.path_params["app"])
     app = header.app.name
-    await console.allow(principal, "ListReleases", app=app)
     before = query_number(request.query_params, "before")
-    reader = console.backend.reader
+    queries = console.queries
 
     def load() -> tuple[list[ReleaseView], bool, dict[str, int]]:
-        found = reader.list_releases(app, before_version=before, limit=PAGE_SIZE + 1)
+        found = queries.releases(app, before_version=before, limit=PAGE_SIZE + 1)
         shown = found[:PAGE_SIZE]
         # Versions of the parents, so the table says "v2" rather than a bare id.
         versions = {view.id: view.version for view in shown}
-        for view in shown:
-            if view.parent_id and view.parent_id not in versions:
-                parent = reader.get_release(view.parent_id)
-                versions[view.parent_id] = parent.version if parent else 0
+        missing = [view.parent_id for view in shown if view.parent_id not in versions]
+        versions.update(queries.release_versions(missing))
         return shown, len(found) > PAGE_SIZE, versions
 
     shown, more, versions = await console.run(load)
-    active = header.active
     context = app_context(
         header,
         "releases",
         releases=shown,
         versions=versions,
-        active=active,
+        active=header.active,
         older=shown[-1].version if more and shown else 0,
     )
     return console.render(request, "releases.html", context, principal=principal)
@@ -104,42 +87,30 @@ async def release_page(request: Request) -> Response:
     console, principal = await signed_in(request)
     header = await app_header(console, principal, request.path_params["app"])
     app = header.app.name
-    await console.allow(principal, "GetRelease", app=app)
-    release = await release_of(console, app, request.path_params["id"])
-    # PermissionDenied for a key that may not see values: it never gets masked values
-    # that look like real ones.
-    reveal = revealing(app, request.query_params.get("reveal", "") == "1")
-    aggregate = await console.run(console.backend.service.ledger.release, app, release.id)
-    env = dict(sorted(aggregate.env.items())) if reveal else dict.fromkeys(sorted(aggregate.env))
-    base = await derived_from(console, release)
+    reveal = request.query_params.get("reveal", "") == "1"
+    queries = console.queries
+
+    def load() -> tuple[ReleaseDetail, Change]:
+        # PermissionDenied for a key that may not see values: it never gets masked values
+        # that look like real ones.
+        detail = queries.release_detail(principal, app, request.path_params["id"], reveal=reveal)
+        return detail, change(queries, queries.base_of(detail.release), detail.release)
+
+    detail, difference = await console.run(load)
     context = app_context(
         header,
         "releases",
-        release=release,
-        env=env,
-        revealed=reveal,
-        may_reveal=principal.may(Permission.REVEAL_ENV, app),
-        change=await change(console, base, release),
+        release=detail.release,
+        env=detail.env,
+        revealed=not detail.masked,
+        may_reveal=console.may(principal, Action.REVEAL_ENV, app),
+        change=difference,
         active=header.active,
     )
     response = console.render(request, "release.html", context, principal=principal)
     if reveal:
         response.headers["Cache-Control"] = "no-store"  # secrets stay out of caches
     return response
-
-
-async def derived_from(console: Console, release: ReleaseView) -> ReleaseView | None:
-    """The release's parent, else the release numbered just before it."""
-    reader = console.backend.reader
-
-    def load() -> ReleaseView | None:
-        if release.parent_id:
-            return reader.get_release(release.parent_id)
-        previous = reader.list_releases(release.app, before_version=release.version, limit=1)
-        return previous[0] if previous else None
-
-    base: ReleaseView | None = await console.run(load)
-    return base
 
 
 async def confirm_page(request: Request) -> Response:
@@ -150,16 +121,16 @@ async def confirm_page(request: Request) -> Response:
     console, principal = await signed_in(request)
     header = await app_header(console, principal, request.path_params["app"])
     app = header.app.name
-    await console.allow(principal, ACTIONS[action], app=app)
-    release = await release_of(console, app, request.path_params["id"])
-    active = header.active
+    console.allow(principal, ACTIONS[action], app)
+    queries = console.queries
+
+    def load() -> tuple[ReleaseView, Change]:
+        release = queries.release(app, request.path_params["id"])
+        return release, change(queries, header.active, release)
+
+    release, difference = await console.run(load)
     context = app_context(
-        header,
-        "releases",
-        action=action,
-        release=release,
-        active=active,
-        change=await change(console, active, release),
+        header, "releases", action=action, release=release, active=header.active, change=difference
     )
     return console.render(request, "confirm.html", context, principal=principal)
 
@@ -171,11 +142,11 @@ async def confirm(request: Request) -> Response:
         raise NotFound(f"no action {action[:20]!r} on releases")
     console, principal = await signed_in(request)
     app = check_app_name(request.path_params["app"])
-    # Admitted by the API's own rule before anything is read: a forged form from a key
-    # that may not deploy is refused here.
-    await console.allow(principal, ACTIONS[action], app=app)
+    # Admitted by the policy before anything is read: a forged form from a key that may
+    # not deploy is refused here.
+    console.allow(principal, ACTIONS[action], app)
     values = await form(request)
-    release = await release_of(console, app, request.path_params["id"])
+    release = await console.run(console.queries.release, app, request.path_params["id"])
     promotion_id = await run_action(console, principal, action, release, values)
     return RedirectResponse(f"/apps/{app}/promotions/{promotion_id}", status_code=303)
 

@@ -40,7 +40,7 @@ async def sign_in(request: Request) -> Response:
         if not looks_like_token(token):
             raise Unauthenticated(NOT_A_TOKEN)
         digest = token_hash(token)
-        await console.guard.principal(digest)
+        await console.backend.principal(digest)
     except Unauthenticated as error:
         message = NOT_A_TOKEN if str(error) != BAD_TOKEN else "No valid key has this token."
         context = {"next": target, "error": message}

@@ -11,23 +11,21 @@ from typing import Any
 from ledger import commands
 from ledger.building import SourceUpload
 from ledger.domain import Meta
-from ledger.errors import InvalidArgument, NotFound, Unavailable
-from ledger.ids import check_app_name
+from ledger.errors import InvalidArgument, Unavailable
+from ledger.views import BuildView
 from ledger_api.v1 import ledger_pb2 as pb
-from projections.views import AppView, BuildView
 from server.backend import meta_of
 from server.grpc import convert
 from server.grpc.errors import rpc
+from server.grpc.interceptor import principal_of
 from server.grpc.paging import page_request, paginate, str_cursor
 from server.grpc.servicers.base import ServicerBase
-from server.infra.authn import current
 
 UPLOAD_BUFFER = 1024 * 1024  # source bytes gathered before one write off the event loop
 LOG_PAGE = 200
 # A followed build's log is re-read when an event of its app is projected; this is only
 # the safety net for a wake-up that never comes.
 LOG_RECHECK_SECONDS = 5.0
-BUILD_ENDED = frozenset({"succeeded", "failed"})
 
 
 class AppsServicer(ServicerBase):
@@ -35,14 +33,14 @@ class AppsServicer(ServicerBase):
 
     @rpc
     async def CreateApp(self, request: pb.CreateAppRequest, context: Any) -> pb.App:
-        meta = meta_of(context, request.request_id)
+        meta = meta_of(principal_of(context), request.request_id)
         command = commands.CreateApp(name=request.name, deadline_seconds=request.deadline_seconds)
         outcome = await self.backend.execute(self.backend.service.create_app, command, meta)
         return await self._app(outcome.app)
 
     @rpc
     async def UpdateApp(self, request: pb.UpdateAppRequest, context: Any) -> pb.App:
-        meta = meta_of(context, request.request_id)
+        meta = meta_of(principal_of(context), request.request_id)
         command = commands.UpdateApp(name=request.name, deadline_seconds=request.deadline_seconds)
         outcome = await self.backend.execute(self.backend.service.update_app, command, meta)
         return await self._app(outcome.app)
@@ -52,34 +50,33 @@ class AppsServicer(ServicerBase):
         return await self._app(request.name)
 
     @rpc
+    async def GetAppAt(self, request: pb.GetAppAtRequest, context: Any) -> pb.AppAt:
+        then = await self.backend.run(
+            self.backend.queries.app_at,
+            principal_of(context),
+            request.name,
+            time=convert.optional_time(request, "as_of_time"),
+            position=request.as_of_position,
+        )
+        return convert.app_at(then)
+
+    @rpc
     async def ListApps(self, request: pb.ListAppsRequest, context: Any) -> pb.ListAppsResponse:
         paging = page_request(request.page_size, request.page_token, ["ListApps"])
-        after = str_cursor(paging)
-        views = await self.backend.run(self.backend.visible_apps, current(), after, paging.size + 1)
+        principal, queries = principal_of(context), self.backend.queries
+        views = await self.backend.run(
+            queries.visible_apps, principal, str_cursor(paging), paging.size + 1
+        )
         page = paginate(paging, views, lambda view: view.name)
-        apps = await self.backend.run(self._with_promotions, page.items)
-        return pb.ListAppsResponse(apps=apps, next_page_token=page.next_page_token)
+        summaries = await self.backend.run(lambda: [queries.summarise(v) for v in page.items])
+        return pb.ListAppsResponse(
+            apps=[convert.app_summary(summary) for summary in summaries],
+            next_page_token=page.next_page_token,
+        )
 
     async def _app(self, name: str) -> pb.App:
-        check_app_name(name)
-        return await self.backend.run(self._load_app, name)  # one trip off the loop
-
-    def _load_app(self, name: str) -> pb.App:
-        view = self.backend.reader.get_app(name)
-        if view is None:
-            raise NotFound(f"app {name} not found")
-        return self._with_promotions([view])[0]
-
-    def _with_promotions(self, views: list[AppView]) -> list[pb.App]:
-        reader = self.backend.reader
-        return [
-            convert.app(
-                view,
-                reader.get_promotion(view.promotion_id) if view.promotion_id else None,
-                reader.queued_promotions(view.name) if view.promotion_id else (),
-            )
-            for view in views
-        ]
+        summary = await self.backend.run(self.backend.queries.app_summary, name)
+        return convert.app_summary(summary)
 
     # -- builds -----------------------------------------------------------------
 
@@ -87,7 +84,7 @@ class AppsServicer(ServicerBase):
     async def CreateBuild(self, request_iterator: Any, context: Any) -> pb.Build:
         messages = aiter(request_iterator)
         metadata = await _build_metadata(messages)
-        meta = meta_of(context, metadata.request_id)
+        meta = meta_of(principal_of(context), metadata.request_id)
         builds = self.backend.container.builds
         if metadata.image:
             await _no_more_messages(messages)
@@ -104,7 +101,7 @@ class AppsServicer(ServicerBase):
                 description=metadata.description,
             )
             outcome = await self._build_from_source(source, meta, messages, context)
-        return convert.build(await self.build_view(outcome.app, outcome.build_id))
+        return await self._build(outcome.app, outcome.build_id)
 
     async def _build_from_source(
         self, command: commands.BuildFromSource, meta: Meta, messages: Any, context: Any
@@ -142,14 +139,17 @@ class AppsServicer(ServicerBase):
 
     @rpc
     async def GetBuild(self, request: pb.GetBuildRequest, context: Any) -> pb.Build:
-        return convert.build(await self.build_view(request.app, request.id))
+        return await self._build(request.app, request.id)
+
+    async def _build(self, app: str, build_id: str) -> pb.Build:
+        return convert.build(await self.backend.run(self.backend.queries.build, app, build_id))
 
     @rpc
     async def ListBuilds(
         self, request: pb.ListBuildsRequest, context: Any
     ) -> pb.ListBuildsResponse:
-        reader = self.backend.reader
-        page = await self.app_page("ListBuilds", request, reader.list_builds, _position)
+        queries = self.backend.queries
+        page = await self.app_page("ListBuilds", request, queries.builds, _position)
         return pb.ListBuildsResponse(
             builds=[convert.build(view) for view in page.items],
             next_page_token=page.next_page_token,
@@ -165,28 +165,31 @@ class AppsServicer(ServicerBase):
         polling the database in a loop. The build's status is read *before* its log: a
         build seen ended had all of its log projected already, so nothing is missed.
         """
-        view = await self.build_view(request.app, request.id)
+        queries = self.backend.queries
+        view = await self.backend.run(queries.build, request.app, request.id)
         if request.from_seq < 0:
             raise InvalidArgument("from_seq must not be negative")
-        if view.source.startswith("image:"):
-            if request.from_seq == 0:  # nothing ran: the log is one status line
-                yield pb.BuildLogChunk(data=_status_line(view).encode())
-            return
-        reader, broadcaster = self.backend.reader, self.backend.broadcaster
+        broadcaster = self.backend.broadcaster
         subscription = broadcaster.subscribe(view.app)
         sent = request.from_seq
         try:
             while True:
                 subscription.reset()  # what it held is read below
-                current = await self.backend.run(reader.get_build, view.id)
-                ended = request.no_follow or current is None or current.status in BUILD_ENDED
+                log = await self.backend.run(queries.build_log, "", view.id, sent, limit=LOG_PAGE)
+                if log.from_image:  # nothing ran: the log is one status line
+                    if sent == 0:
+                        yield pb.BuildLogChunk(data=log.status_line.encode())
+                    return
+                ended = request.no_follow or log.ended
                 while True:
-                    chunks = await self.backend.run(reader.build_log, view.id, sent, LOG_PAGE)
-                    for chunk in chunks:
+                    for chunk in log.chunks:
                         yield convert.build_log_chunk(chunk)
                         sent = chunk.seq
-                    if len(chunks) < LOG_PAGE:
+                    if len(log.chunks) < LOG_PAGE:
                         break
+                    log = await self.backend.run(
+                        queries.build_log, "", view.id, sent, limit=LOG_PAGE
+                    )
                 if ended:
                     return
                 await subscription.next_events(LOG_RECHECK_SECONDS)
@@ -228,13 +231,6 @@ async def _not_cancelled(context: Any) -> None:
 async def _no_more_messages(messages: Any) -> None:
     async for _ in messages:
         raise InvalidArgument("give an image reference or source chunks, not both")
-
-
-def _status_line(view: BuildView) -> str:
-    line = f"build {view.id} of image {view.image} {view.status}"
-    if view.error:
-        line += f": {view.error}"
-    return line + "\n"
 
 
 def _position(view: BuildView) -> int:

@@ -9,25 +9,23 @@ from ledger_api.v1 import ledger_pb2 as pb
 from server.backend import meta_of
 from server.grpc import convert
 from server.grpc.errors import rpc
+from server.grpc.interceptor import principal_of
 from server.grpc.servicers.base import ServicerBase
-from server.infra.authn import revealing
 
 
 class EnvServicer(ServicerBase):
-    """Reads the env head from the App aggregate (values are never projected)."""
+    """The env head (values masked unless revealed, by the read side's rule) and edits."""
 
     @rpc
     async def GetEnv(self, request: pb.GetEnvRequest, context: Any) -> pb.Env:
-        app = await self.backend.run(self.backend.service.ledger.app, request.app)
-        if revealing(app.name, request.reveal):
-            return convert.env(app.name, app.env_version, app.env)
-        masked = convert.env(app.name, app.env_version, dict.fromkeys(app.env, ""))
-        masked.masked = True
-        return masked
+        queries = self.backend.queries
+        principal = principal_of(context)
+        state = await self.backend.run(queries.env, principal, request.app, reveal=request.reveal)
+        return convert.env(state)
 
     @rpc
     async def UpdateEnv(self, request: pb.UpdateEnvRequest, context: Any) -> pb.UpdateEnvResponse:
-        meta = meta_of(context, request.request_id)
+        meta = meta_of(principal_of(context), request.request_id)
         command = commands.UpdateEnv(
             app=request.app,
             set_values=dict(request.set),
@@ -47,10 +45,11 @@ class EnvServicer(ServicerBase):
             changed=outcome.changed,
             removed=outcome.removed,
         )
+        queries = self.backend.queries
         if outcome.release_id:
-            release = await self.release_view("", outcome.release_id)
+            release = await self.backend.run(queries.release, "", outcome.release_id)
             response.release.CopyFrom(convert.release(release))
         if outcome.promotion_id:
-            promotion = await self.promotion_view("", outcome.promotion_id)
+            promotion = await self.backend.run(queries.promotion, "", outcome.promotion_id)
             response.promotion.CopyFrom(convert.promotion_message(promotion))
         return response

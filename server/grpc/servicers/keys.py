@@ -11,14 +11,14 @@ from typing import Any
 
 from ledger import commands
 from ledger.keys import check_key_id
+from ledger.views import KeyView
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1 import ledger_pb2_grpc
-from projections.views import KeyView
 from server.backend import Backend, meta_of
 from server.grpc import convert
 from server.grpc.errors import rpc
+from server.grpc.interceptor import principal_of
 from server.grpc.paging import int_cursor, page_request, paginate
-from server.infra.authn import Authenticator, current
 
 
 def key_message(view: KeyView) -> pb.Key:
@@ -37,13 +37,12 @@ def key_message(view: KeyView) -> pb.Key:
 class KeysServicer(ledger_pb2_grpc.KeysServicer):
     """Deploy keys: managed by admin keys; every key may ask who it is."""
 
-    def __init__(self, backend: Backend, authenticator: Authenticator) -> None:
+    def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self.authenticator = authenticator
 
     @rpc
     async def CreateKey(self, request: pb.CreateKeyRequest, context: Any) -> pb.CreateKeyResponse:
-        meta = meta_of(context, request.request_id)
+        meta = meta_of(principal_of(context), request.request_id)
         command = commands.CreateKey(name=request.name, role=request.role, apps=tuple(request.apps))
         keys = self.backend.container.keys
         created = await self.backend.run(keys.create_key, command, meta)
@@ -56,7 +55,7 @@ class KeysServicer(ledger_pb2_grpc.KeysServicer):
         scope = ["ListKeys", request.include_revoked]
         paging = page_request(request.page_size, request.page_token, scope)
         views = await self.backend.run(
-            self.backend.reader.list_keys,
+            self.backend.queries.keys,
             int_cursor(paging),
             paging.size + 1,
             request.include_revoked,
@@ -68,19 +67,16 @@ class KeysServicer(ledger_pb2_grpc.KeysServicer):
 
     @rpc
     async def RevokeKey(self, request: pb.RevokeKeyRequest, context: Any) -> pb.Key:
-        meta = meta_of(context, request.request_id)
+        meta = meta_of(principal_of(context), request.request_id)
         check_key_id(request.id)
         command = commands.RevokeKey(key_id=request.id)
         outcome = await self.backend.execute(self.backend.container.keys.revoke_key, command, meta)
-        self.authenticator.forget(request.id)  # here at once; other processes by the event
+        self.backend.authenticator.forget(request.id)  # here at once; other processes by the event
         return key_message(await self._key(outcome.key_id))
 
     @rpc
     async def WhoAmI(self, request: pb.WhoAmIRequest, context: Any) -> pb.Key:
-        return key_message(await self._key(current().key_id))
+        return key_message(await self._key(principal_of(context).key_id))
 
     async def _key(self, key_id: str) -> KeyView:
-        view = await self.backend.run(self.backend.reader.get_key, key_id)
-        if view is None:  # the read model lags the log: a bug, since we waited for it
-            raise RuntimeError(f"key {key_id} is not in the read model")
-        return view
+        return await self.backend.run(self.backend.queries.key, key_id)

@@ -169,3 +169,22 @@ def test_pages_forbid_framing_and_scripts_from_elsewhere(open_page: Callable[[],
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert "script-src 'self';" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_first_page_a_browser_loads_asks_for_nothing_that_is_missing(
+    open_page: Callable[[], Page],
+) -> None:
+    page = open_page()
+    missing: list[str] = []
+    page.on(
+        "response",
+        lambda response: missing.append(response.url) if response.status >= 400 else None,
+    )
+
+    page.goto("/sign-in")
+    page.wait_for_load_state("networkidle")
+    favicon = page.request.get("/favicon.ico")
+
+    assert missing == []
+    assert (favicon.status, favicon.headers["content-type"]) == (200, "image/x-icon")
+    assert favicon.body()[:4] == b"\x00\x00\x01\x00"  # an ICO file

@@ -15,7 +15,9 @@ from playwright.sync_api import Page, expect
 
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
+from tests.integration.cli.runner import Ledgerctl
 from tests.support.console import events_of, image_build, promote, set_env
+from tests.support.ledgerd import InProcessLedgerd
 
 
 def two_deployments(api: LedgerStub) -> tuple[str, str]:
@@ -188,3 +190,31 @@ def test_a_reader_travels_in_time_in_its_own_app(
 
     expect(page.locator("#live-release")).to_have_text(second)
     expect(page.locator("#previous-activation")).to_be_visible()
+
+
+def test_ledgerctl_and_the_console_show_the_same_moment_from_the_same_query(
+    admin_page: Page, api: LedgerStub, console_ledgerd: InProcessLedgerd
+) -> None:
+    first, second = two_deployments(api)
+    position = events_of(api, "shop", "ReleaseActivated")[-1].position
+    later = image_build(api, "shop", "shop:3").release_id  # made after that moment
+    set_env(api, "shop", COLOUR="blue")
+
+    cli = Ledgerctl(console_ledgerd.address, console_ledgerd.token)
+    at = cli.ok("--json", "apps", "info", "shop", "--at", str(position)).json["at"]
+    admin_page.goto(f"/apps/shop/at?position={position}")
+
+    assert at["release"]["id"] == second
+    expect(admin_page.locator("#live-release")).to_have_text(at["release"]["id"])
+    expect(admin_page.locator("#env-version-then")).to_have_text(str(at["env_version"]))
+    shown = admin_page.locator("#releases-then tbody tr").evaluate_all(
+        "rows => rows.map(row => row.dataset.release)"
+    )
+    assert shown == [release["id"] for release in at["releases"]]
+    previous = admin_page.locator("#previous-activation")
+    expect(previous).to_have_attribute(
+        "href", f"/apps/shop/at?position={at['previous_activation']}"
+    )
+    assert at["next_activation"] is None
+    expect(admin_page.locator("#next-activation")).to_have_count(0)
+    assert first in shown and later not in shown

@@ -1,4 +1,4 @@
-"""``--json``: the machine contract of DESIGN §5, read from a real ledgerd."""
+"""``--json``: the CLI's machine contract (docs/design.md), read from a real ledgerd."""
 
 from __future__ import annotations
 

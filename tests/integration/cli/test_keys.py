@@ -73,5 +73,5 @@ def test_an_auditor_sees_env_keys_with_masked_values(web: Ledgerctl) -> None:
     value = web("env", "get", "SECRET", environ=as_auditor)
 
     assert shown.stdout == "SECRET=***\n" and "masked" in shown.stderr
-    assert data == {"version": 1, "env": {"SECRET": ""}, "masked": True}
+    assert data == {"version": 1, "env": {"SECRET": "***"}, "masked": True}
     assert value.code == 1 and "s3cret" not in value.stdout + value.stderr

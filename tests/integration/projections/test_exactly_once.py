@@ -13,9 +13,9 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from ledger.commands import CreateApp, CreateBuild, UpdateEnv
 from ledger.domain import Meta, event_type
+from ledger.views import EventView
 from projections import LedgerViews, ProjectionWorker, rebuild, views_env
 from projections.audit import Projectable
-from projections.views import EventView
 from tests.integration.projections.conftest import ALICE, Ledger
 from tests.support.builds import image_build
 

@@ -15,8 +15,8 @@ from ledger.commands import (
 )
 from ledger.domain import Meta, Rack, event_type
 from ledger.keys import KeyService
+from ledger.read_model import ReadModel
 from projections import LedgerViews, ProjectionWorker
-from projections.reader import ReadModel
 from tests.integration.projections.conftest import ALICE, Ledger
 from tests.support.builds import image_build
 

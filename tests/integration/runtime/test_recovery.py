@@ -1,4 +1,6 @@
-"""Crash safety: a rollout re-run by a new process, reconcile at start, restore to nothing."""
+"""Crash safety particular to Docker: a dead container holding a replica's name, and
+reconcile at start. (Re-running an interrupted rollout, and restoring twice or to
+nothing, are in the runtime contract suite, ``tests/contract``.)"""
 
 from __future__ import annotations
 
@@ -16,42 +18,29 @@ from .support import Recorder, SimulatedCrash, get, plan, release, web
 pytestmark = pytest.mark.docker
 
 
-def test_running_an_interrupted_rollout_again_adopts_what_runs_and_leaves_no_orphans(
+def test_a_replica_name_held_by_a_dead_container_of_a_crashed_run_is_taken_over(
     runtime: DockerRuntime, test_images: TestImages, docker_app: str
 ) -> None:
-    image = test_images.get("http")
-    first = release(docker_app, image, 1)
-    assert runtime.roll_out(plan(first), Recorder()) is None
-    second = release(docker_app, image, 2, web(3))
-    promotion = plan(second, first)
-    # The first process dies once web.1 of v2 is healthy, before stopping anything of v1.
-    with pytest.raises(SimulatedCrash):
-        runtime.roll_out(promotion, Recorder(crash_on="container_healthy"))
-    # ... and it had also created web.2, which exited: a stale container holding the name.
-    exiting = dataclasses.replace(second, images={"web": test_images.get("exiting")})
+    target = release(docker_app, test_images.get("http"), 1)
+    promotion = plan(target)
+    # A crashed run had created web.1 of the target, which then exited: it holds the name.
+    exiting = dataclasses.replace(target, images={"web": test_images.get("exiting")})
     stale = runtime.containers.start(
-        exiting, second.manifest.service("web"), promotion.promotion_id, 2
+        exiting, target.manifest.service("web"), promotion.promotion_id, 1
     )
     deadline = time.monotonic() + 10
     while runtime.containers.state(stale).running and time.monotonic() < deadline:
         time.sleep(0.05)
-
-    restarted = DockerRuntime(stop_timeout=5)  # what a new ledgerd would build
     progress = Recorder()
-    try:
-        assert restarted.roll_out(promotion, progress) is None
-    finally:
-        restarted.close()
 
-    assert progress.kinds[0] == "container_removed"  # the dead web.2
-    assert progress.kinds.count("container_adopted") == 1
-    assert progress.kinds.count("container_started") == 2
-    assert progress.kinds.count("container_stopped") == 2
+    assert runtime.roll_out(promotion, progress) is None
+
+    assert progress.kinds[0] == "container_removed"
     containers = runtime.containers.of_app(docker_app)
-    assert [c.title for c in containers] == ["web.1", "web.2", "web.3"]
-    assert all(c.running and c.release == second.release_id for c in containers)
+    assert [c.title for c in containers] == ["web.1", "web.2"]
+    assert stale.id not in {c.id for c in containers}
     for container in containers:
-        assert get(container.port, "/value") == (200, "value of v2")
+        assert get(container.port, "/value") == (200, "value of v1")
 
 
 def test_reconcile_removes_containers_of_other_releases_and_leaves_other_apps_alone(
@@ -81,17 +70,3 @@ def test_reconcile_removes_containers_of_other_releases_and_leaves_other_apps_al
     finally:
         remove_app(docker_client, gone)
         remove_app(docker_client, other)
-
-
-def test_restore_with_no_previous_release_removes_every_container_of_the_app(
-    runtime: DockerRuntime, test_images: TestImages, docker_app: str
-) -> None:
-    target = release(docker_app, test_images.get("http"), 1)
-    promotion = plan(target)
-    assert runtime.roll_out(promotion, Recorder()) is None
-    progress = Recorder()
-
-    assert runtime.restore(promotion, progress) is None
-
-    assert runtime.containers.of_app(docker_app) == []
-    assert progress.kinds == ["container_stopped", "container_stopped"]

@@ -481,6 +481,14 @@ def unary_rpcs(seed: Seed) -> dict[str, Rpc]:
                 as_of_time=st.none() | timestamps(),
             )
         ),
+        "GetAppAt": Rpc(
+            st.builds(
+                pb.GetAppAtRequest,
+                name=app_names(),
+                as_of_position=int64s(),
+                as_of_time=st.none() | timestamps(),
+            )
+        ),
         # Promotions.
         "PromoteRelease": Rpc(
             st.builds(

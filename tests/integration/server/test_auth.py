@@ -188,8 +188,8 @@ def test_env_values_are_masked_unless_revealed_and_only_keys_that_may_reveal_the
     env = auditor.GetEnv(pb.GetEnvRequest(app="shop"))
     release = auditor.GetRelease(pb.GetReleaseRequest(id=changed.release.id))
 
-    assert (env.masked, dict(env.values)) == (True, {"SECRET": ""})
-    assert (release.env_masked, dict(release.env)) == (True, {"SECRET": ""})
+    assert (env.masked, dict(env.values)) == (True, {"SECRET": "***"})
+    assert (release.env_masked, dict(release.env)) == (True, {"SECRET": "***"})
     assert list(release.env_keys) == ["SECRET"]
     for refused in (
         lambda: auditor.GetEnv(pb.GetEnvRequest(app="shop", reveal=True)),
@@ -197,7 +197,7 @@ def test_env_values_are_masked_unless_revealed_and_only_keys_that_may_reveal_the
     ):
         assert rpc_error(refused).code() == grpc.StatusCode.PERMISSION_DENIED
     unasked = deployer.GetEnv(pb.GetEnvRequest(app="shop"))
-    assert (unasked.masked, dict(unasked.values)) == (True, {"SECRET": ""})
+    assert (unasked.masked, dict(unasked.values)) == (True, {"SECRET": "***"})
     shown = deployer.GetEnv(pb.GetEnvRequest(app="shop", reveal=True))
     assert (shown.masked, dict(shown.values)) == (False, {"SECRET": "s3cret"})
 

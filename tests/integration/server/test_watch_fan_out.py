@@ -12,9 +12,9 @@ from typing import Any, cast
 import grpc
 import pytest
 
+from ledger.views import EventView
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
-from projections.views import EventView
 from server.backend import Backend
 from server.grpc.watch import EventMessages, StreamEnded, Watch
 from server.infra.broadcast import Broadcaster
@@ -107,8 +107,8 @@ def _backend_without_backlog(broadcaster: Broadcaster) -> Backend:
     async def run(function: Any, *args: Any, **kwargs: Any) -> Any:
         return function(*args, **kwargs)
 
-    reader = SimpleNamespace(list_events=lambda **_: [])
-    return cast(Backend, SimpleNamespace(broadcaster=broadcaster, reader=reader, run=run))
+    queries = SimpleNamespace(events=lambda *_, **__: [])
+    return cast(Backend, SimpleNamespace(broadcaster=broadcaster, queries=queries, run=run))
 
 
 def _event(position: int) -> EventView:

@@ -1,60 +1,20 @@
 """Promotion failure paths, driven by a runtime that fails on purpose.
 
-The runtime port is ours; this adapter stands in for a runtime whose containers fail
-to start, so the ledger's side of failure and rollback can be checked without Docker.
+The runtime port is ours; ``FailingRuntime`` (tests/support/runtimes.py) stands in for a
+runtime whose containers fail to start, so the ledger's side of failure and rollback can
+be checked without Docker.
 """
-
-import threading
 
 import pytest
 
 from ledger.application import LedgerApplication
 from ledger.commands import CancelPromotion, CreateApp, CreateBuild, PromoteRelease
-from ledger.domain import Cause, CauseKind, Meta, StepKind
+from ledger.domain import Meta
 from ledger.promoter import Promoter
-from ledger.runtime import Progress, RolloutPlan, Runtime
+from ledger.runtime import Runtime
 from ledger.service import LedgerService
-from runtime.record import RecordRuntime
 from tests.support.builds import image_build
-
-
-class FailingRuntime(RecordRuntime):
-    name = "failing"
-
-    def __init__(self, fail_images: set[str], restore_fails: bool = False) -> None:
-        self.fail_images = fail_images
-        self.restore_fails = restore_fails
-
-    def resolve_image(self, reference: str) -> str:
-        return reference
-
-    def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
-        progress.step(StepKind.CONTAINER_STARTED, f"starting {plan.target.image}")
-        if plan.target.image in self.fail_images:
-            return Cause(
-                CauseKind.PROCESS_FAILED, "web exited with code 3", service="web", exit_code=3
-            )
-        return None
-
-    def restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
-        if self.restore_fails:
-            return Cause(CauseKind.RUNTIME_ERROR, "old containers are gone")
-        progress.step(StepKind.RESTORED, "previous release running")
-        return None
-
-
-class BlockingRuntime(FailingRuntime):
-    """Rolls out until cancelled."""
-
-    def __init__(self) -> None:
-        super().__init__(set())
-        self.started = threading.Event()
-
-    def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
-        self.started.set()
-        while not progress.cancelled():
-            threading.Event().wait(0.01)
-        return Cause(CauseKind.CANCELLED, "stopped")
+from tests.support.runtimes import BlockingRuntime, FailingRuntime
 
 
 def make_service(ledger: LedgerApplication, runtime: Runtime, workers: int = 0) -> LedgerService:

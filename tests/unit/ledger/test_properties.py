@@ -96,10 +96,11 @@ class LedgerMachine(RuleBasedStateMachine):
         if rollback:
             outcome = self.service.rollback(RollbackRelease(app, target), META)
             self.releases[app].append(outcome.release_id)
-            self.env[app] = dict(self.ledger.release(app, target).env)
         else:
             outcome = self.service.promote(PromoteRelease(app, target), META)
         self.active[app] = outcome.release_id
+        # The env head follows the release made active (the record runtime never fails).
+        self.env[app] = dict(self.ledger.release(app, target).env)
 
     @invariant()
     def apps_match_the_model(self) -> None:

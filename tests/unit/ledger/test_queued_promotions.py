@@ -1,7 +1,8 @@
 """Queued promotions and per-app deadlines, with a runtime that rolls out when told to.
 
-The runtime port is ours; this adapter holds each rollout until the test releases it,
-so the order in which queued promotions run can be observed without Docker.
+The runtime port is ours; ``GatedRuntime`` (tests/support/runtimes.py) holds each
+rollout until the test releases it, so the order in which queued promotions run can be
+observed without Docker.
 """
 
 import threading
@@ -16,36 +17,14 @@ from ledger.commands import (
     PromoteRelease,
     RollbackRelease,
     UpdateApp,
+    UpdateEnv,
 )
-from ledger.domain import Cause, CauseKind, Meta
+from ledger.domain import Meta
 from ledger.errors import FailedPrecondition, InvalidArgument
 from ledger.promoter import Promoter
-from ledger.runtime import Progress, RolloutPlan
 from ledger.service import LedgerService
-from runtime.record import RecordRuntime
 from tests.support.builds import image_build
-
-
-class GatedRuntime(RecordRuntime):
-    """Each rollout waits until its release is let through (or the promotion is cancelled)."""
-
-    def __init__(self) -> None:
-        self.gates: dict[str, threading.Event] = {}
-        self.started: list[str] = []
-        self.lock = threading.Lock()
-
-    def gate(self, release_id: str) -> threading.Event:
-        with self.lock:
-            return self.gates.setdefault(release_id, threading.Event())
-
-    def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
-        with self.lock:
-            self.started.append(plan.target.release_id)
-        gate = self.gate(plan.target.release_id)
-        while not gate.wait(0.01):
-            if progress.cancelled():
-                return Cause(CauseKind.CANCELLED, "cancelled")
-        return None
+from tests.support.runtimes import GatedRuntime
 
 
 @pytest.fixture
@@ -160,6 +139,47 @@ def test_a_rollback_can_queue_too(ledger, service, runtime, meta):
     runtime.gate(rollback.release_id).set()
     wait_until(lambda: ledger.promotion("shop", rollback.promotion_id).status == "succeeded")
     assert ledger.app("shop").active_release_id == rollback.release_id
+
+
+def test_a_queued_promotion_changes_the_env_head_only_when_it_settles_succeeded(
+    ledger, service, runtime, meta
+):
+    (first,) = releases(service, meta, 1)
+    runtime.gate(first).set()
+    done = service.promote(PromoteRelease("shop", first), meta)
+    wait_until(lambda: ledger.promotion("shop", done.promotion_id).status == "succeeded")
+    second = service.update_env(UpdateEnv("shop", {"A": "1"}), meta).release_id
+    third = service.update_env(UpdateEnv("shop", {"A": "2"}), meta).release_id
+    running = service.promote(PromoteRelease("shop", second), meta)
+    queued = service.promote(PromoteRelease("shop", third, queue=True), meta)
+    assert (ledger.app("shop").env, ledger.app("shop").env_version) == ({"A": "2"}, 2)
+
+    runtime.gate(second).set()
+    wait_until(lambda: ledger.promotion("shop", queued.promotion_id).status == "running")
+    assert ledger.promotion("shop", running.promotion_id).status == "succeeded"
+    assert (ledger.app("shop").env, ledger.app("shop").env_version) == ({"A": "1"}, 3)
+
+    runtime.gate(third).set()
+    wait_until(lambda: ledger.promotion("shop", queued.promotion_id).status == "succeeded")
+    assert (ledger.app("shop").env, ledger.app("shop").env_version) == ({"A": "2"}, 4)
+
+
+def test_a_rollback_changes_the_env_head_only_when_its_release_is_made_active(
+    ledger, service, runtime, meta
+):
+    (first,) = releases(service, meta, 1)
+    runtime.gate(first).set()
+    done = service.promote(PromoteRelease("shop", first), meta)
+    wait_until(lambda: ledger.promotion("shop", done.promotion_id).status == "succeeded")
+    env = service.update_env(UpdateEnv("shop", {"A": "1"}, promote=True), meta)
+    runtime.gate(env.release_id).set()
+    wait_until(lambda: ledger.app("shop").active_release_id == env.release_id)
+
+    rollback = service.rollback(RollbackRelease("shop", first), meta)
+    assert (ledger.app("shop").env, ledger.app("shop").env_version) == ({"A": "1"}, 1)
+    runtime.gate(rollback.release_id).set()
+    wait_until(lambda: ledger.promotion("shop", rollback.promotion_id).status == "succeeded")
+    assert (ledger.app("shop").env, ledger.app("shop").env_version) == ({}, 2)
 
 
 def test_an_app_deadline_applies_to_its_promotions_unless_one_sets_its_own(

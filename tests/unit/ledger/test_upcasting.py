@@ -1,4 +1,5 @@
-"""Events stored before releases and builds carried a manifest and images still load."""
+"""Events stored by earlier versions of the code still load: releases and builds without a
+manifest and images, env changes without a reason."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 
 from ledger.application import LedgerApplication
-from ledger.domain import Build, Meta, Release, ReleaseReason
+from ledger.domain import App, Build, Meta, Release, ReleaseReason
 from ledger.manifest import Manifest
 
 META = Meta(actor="alice@laptop")
@@ -76,3 +77,23 @@ def test_an_old_build_succeeded_event_loads_with_the_image_as_the_web_service(
     assert loaded.status == "succeeded"
     assert loaded.images == {"web": "sha256:abc"}
     assert loaded.manifest == Manifest.default("shop:1").to_dict()
+
+
+def test_an_old_env_changed_event_loads_as_a_person_s_edit(ledger: LedgerApplication) -> None:
+    app = App.create("shop", META)
+    app.change_env(
+        META,
+        set_values={"A": "1"},
+        unset=[],
+        replace=False,
+        expected_version=None,
+        description="first",
+    )
+    store_as_version_1(ledger, app.collect_events(), drop={"reason"})
+
+    (stored,) = [n for n in ledger.recorder.select_notifications(start=1, limit=10) if n.id > 1]
+    event = ledger.mapper.to_domain_event(stored)
+
+    assert isinstance(event, App.EnvChanged)
+    assert (event.reason, event.env_version, event.values) == ("set", 1, {"A": "1"})
+    assert ledger.app("shop").env == {"A": "1"}

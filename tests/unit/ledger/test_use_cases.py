@@ -1,4 +1,4 @@
-"""The use cases of DESIGN.md §2, on the in-memory event store."""
+"""The use cases of the ledger's semantics (docs/design.md), on the in-memory event store."""
 
 import pytest
 

@@ -1,7 +1,8 @@
-"""Read models: what projections materialise and what readers (API, console) get.
+"""Read models: what the projections materialise and what the read side hands out.
 
-Plain frozen dataclasses, free of any storage detail. Environment values never
-appear here: views carry keys only; ``EventView.data`` has values masked.
+Plain frozen dataclasses, free of any storage detail (the port that returns them is
+:mod:`ledger.read_model`). Environment values never appear here: views carry keys only;
+``EventView.data`` has values masked (:mod:`ledger.domain.secrecy`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class AppView:
     release_count: int = 0
     latest_release_id: str = ""
     deadline_seconds: int = 0
+    position: int = 0  # where the app was created in the log
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,17 @@ class EnvChangeView:
     actor: str
     time: datetime
     position: int
+
+
+@dataclass(frozen=True)
+class ActivationView:
+    """A release made active (by a promotion that succeeded), at a log position."""
+
+    position: int
+    app: str
+    release_id: str
+    promotion_id: str
+    time: datetime
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,18 @@
-"""The read side's interface, as the API and the console see it."""
+"""The read side's port: the queries over the read models that the projections keep.
+
+Defined here, implemented by :mod:`projections` (the views in SQLite or PostgreSQL), used
+by the read-side service (:mod:`ledger.queries`), so the application layer reads views
+without knowing where they are kept.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from projections.views import (
+from ledger.views import (
+    ActivationView,
     AppView,
     BuildLogView,
     BuildView,
@@ -98,6 +104,21 @@ class ReadModel(Protocol):
         before the requested point.
         """
 
+    def activations_until(self, app: str, position: int, limit: int = 2) -> list[ActivationView]:
+        """The app's activations at or before ``position``, newest first."""
+
+    def activation_after(self, app: str, position: int) -> ActivationView | None:
+        """The app's first activation after ``position``."""
+
+    def env_version_at(self, app: str, position: int) -> int:
+        """The app's env version as of ``position`` (0: none yet)."""
+
+    def releases_until(
+        self, app: str, position: int, limit: int = 50
+    ) -> tuple[list[ReleaseView], int]:
+        """The app's releases created at or before ``position``, newest first (at most
+        ``limit``), and how many there were in all."""
+
     def rack_releases(self) -> list[RackReleaseView]: ...
 
     def get_key(self, key_id: str) -> KeyView | None: ...
@@ -116,7 +137,3 @@ class ReadModel(Protocol):
         """Newest first; keys created before ``before_position`` (0: no bound)."""
 
     def active_admin_ids(self) -> list[str]: ...
-
-
-EventListener = Callable[[list[EventView]], None]
-"""Called by the projection worker after each committed batch, oldest first."""

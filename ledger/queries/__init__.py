@@ -1,0 +1,53 @@
+"""The read side: every question the entry points ask, answered once, for all of them.
+
+The gRPC servicers, the web console and any later entry point only translate requests
+and responses; what a query means lives here. Each query applies the belongs-to-app rule
+(:mod:`ledger.ownership`) and, where env values could be shown, the reveal rule
+(:meth:`~ledger.queries.base.QueriesBase.revealing`) itself, so no entry point can forget
+them. Queries block (they read SQLite or PostgreSQL): entry points run them off their
+event loop.
+
+One part per family, as the API's servicer is assembled:
+
+- :mod:`~ledger.queries.apps`: apps and what is in flight, the apps a key may list;
+- :mod:`~ledger.queries.releases`: releases, their env, diffs, the active release as of;
+- :mod:`~ledger.queries.env`: the env head and its history;
+- :mod:`~ledger.queries.activity`: builds with their logs, promotions with their steps;
+- :mod:`~ledger.queries.history`: the audit timeline;
+- :mod:`~ledger.queries.time_travel`: what was live at a moment or a log position;
+- :mod:`~ledger.queries.keys`: deploy keys.
+"""
+
+from ledger.queries.activity import ActivityQueries, BuildLog
+from ledger.queries.apps import AppQueries, AppSummary
+from ledger.queries.env import EnvQueries, EnvState
+from ledger.queries.history import EventPage, EventQuery, HistoryQueries
+from ledger.queries.keys import KeyQueries
+from ledger.queries.releases import Comparison, Picked, ReleaseDetail, ReleaseQueries
+from ledger.queries.time_travel import AppAt, TimeTravelQueries
+
+
+class Queries(
+    AppQueries,
+    ReleaseQueries,
+    EnvQueries,
+    ActivityQueries,
+    HistoryQueries,
+    TimeTravelQueries,
+    KeyQueries,
+):
+    """Every query of the read side (see the module docstring)."""
+
+
+__all__ = [
+    "AppAt",
+    "AppSummary",
+    "BuildLog",
+    "Comparison",
+    "EnvState",
+    "EventPage",
+    "EventQuery",
+    "Picked",
+    "Queries",
+    "ReleaseDetail",
+]

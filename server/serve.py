@@ -1,0 +1,107 @@
+"""One running ``ledgerd``: the container, the gRPC API and the web console, together.
+
+:func:`serve` is the one serving path, used by ``ledgerd`` and by the in-process test
+server: bootstrap, start, serve until asked to stop, then shut down gracefully, in an
+order that lets clients resume elsewhere (see :meth:`Ledgerd.stop`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import grpc
+
+from server.backend import Backend
+from server.bootstrap import Container, bootstrap
+from server.console.server import ConsoleServer
+from server.grpc.server import GrpcServer
+from server.infra.settings import Settings
+from server.infra.tls import server_credentials
+
+log = logging.getLogger("ledgerd")
+
+DEFAULT_GRACE_SECONDS = 5.0
+RESCAN_SECONDS = 5.0  # how soon a live ledgerd takes over the promotions of a dead one
+
+
+class Ledgerd:
+    """The entry points of one process over its container, sharing one backend."""
+
+    def __init__(
+        self, container: Container, credentials: grpc.ServerCredentials | None = None
+    ) -> None:
+        settings = container.settings
+        self.container = container
+        self.backend = Backend(container)
+        container.worker.add_listener(self.backend.authenticator.on_events)  # revocations
+        self.api = GrpcServer(self.backend, settings, credentials)
+        # The web console: the same backend, on a port of its own.
+        self.console = ConsoleServer(settings, self.backend) if settings.console_listen else None
+
+    @property
+    def port(self) -> int:
+        return self.api.port
+
+    @property
+    def address(self) -> str:
+        return self.api.address
+
+    async def start(self) -> int:
+        """Bind, start serving, report SERVING; returns the API's port."""
+        self.api.bind()
+        self.container.broadcaster.bind(asyncio.get_running_loop(), self.container.views.position())
+        if self.console is not None:  # a busy console port fails the start, before serving
+            await self.console.start()
+        await self.api.start()
+        return self.port
+
+    async def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+        """NOT_SERVING first (so balancers drain us), refuse new calls, end watch
+        streams with where to resume, give calls in flight ``grace`` seconds, then stop."""
+        await self.api.health.enter_graceful_shutdown()
+        # Refusing new calls before the watch streams end: a watcher that reconnects
+        # at once is told UNAVAILABLE, never admitted and then cut by the shutdown.
+        stopping = asyncio.create_task(self.api.stop(grace))
+        await asyncio.sleep(0)
+        self.container.broadcaster.close()  # ends watch streams and the console's live pages
+        if self.console is not None:
+            await self.console.stop()
+        await stopping
+        self.container.worker.remove_listener(self.backend.authenticator.on_events)
+        await asyncio.to_thread(self.backend.close)
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    ready: Callable[[Ledgerd], None] = lambda server: None,
+    grace: float = DEFAULT_GRACE_SECONDS,
+) -> None:
+    """Bootstrap, start, serve until ``stop`` is set, then shut down gracefully."""
+    credentials = server_credentials(settings)  # bad TLS files: fail before anything runs
+    container = bootstrap(settings)
+    try:
+        await asyncio.to_thread(container.start)
+        server = Ledgerd(container, credentials)
+        await server.start()
+        ready(server)
+        rescanning = asyncio.create_task(_rescan(container)) if settings.postgres else None
+        await stop.wait()
+        log.info("shutting down")
+        if rescanning is not None:
+            rescanning.cancel()
+        await server.stop(grace)
+    finally:
+        await asyncio.to_thread(container.close)
+
+
+async def _rescan(container: Container) -> None:
+    """With several ledgerd on one database: take over promotions a dead process left."""
+    while True:
+        await asyncio.sleep(RESCAN_SECONDS)
+        try:
+            await asyncio.to_thread(container.rescan)
+        except Exception:  # a database hiccup must not end the loop
+            log.exception("scanning promotions in flight failed")

@@ -1,0 +1,1 @@
+"""The runtime contract suite: one set of scenarios every runtime adapter must pass."""
