@@ -288,3 +288,27 @@ def test_keys_are_listed_newest_first_before_a_position_with_revoked_ones_on_req
     assert [key.name for key in views.newest_keys(limit=2)] == ["ci-3", "ci-1"]
     older = views.newest_keys(before_position=made[1].position, include_revoked=True)
     assert [key.name for key in older] == ["ci-0"]
+
+
+def test_the_views_answer_as_of_a_log_position_for_time_travel(
+    ledger: Ledger, views: LedgerViews
+) -> None:
+    ledger.create_app("web")
+    ledger.service.update_env(UpdateEnv(app="web", set_values={"A": "1"}), ALICE)
+    first, _ = ledger.deploy("web", "nginx:1")
+    catch_up(ledger, views)
+    then = views.position()
+    second, _ = ledger.deploy("web", "nginx:2")
+    ledger.service.update_env(UpdateEnv(app="web", set_values={"A": "2"}), ALICE)
+    catch_up(ledger, views)
+
+    releases, count = views.releases_until("web", then, limit=10)
+    assert ([r.id for r in releases], count) == ([first], 1)
+    assert views.env_version_at("web", then) == 1
+    assert views.env_version_at("web", views.position()) > 1
+    activations = views.activations_until("web", views.position(), 2)
+    assert [a.release_id for a in activations] == [second, first]
+    following = views.activation_after("web", then)
+    assert following is not None and following.release_id == second
+    assert views.activation_after("web", views.position()) is None
+    assert views.activations_until("web", 0) == []
