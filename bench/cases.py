@@ -7,6 +7,7 @@ import functools
 import itertools
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from bench.client import Client, channel, ts_seconds
 from bench.load import Busy, LoadResult, closed_loop, percentile, sequential
 from bench.report import Row, at_least, at_most
 from bench.server import ROOT, Ledgerd, Postgres
+from bench.watch import WATCH_TOKEN
 
 T = TypeVar("T")
 WRITERS = 8
@@ -532,6 +534,7 @@ async def case_watch(bed: Bed) -> None:
                 str(start),
             ],
             cwd=ROOT,
+            env={**os.environ, WATCH_TOKEN: bed.srv.token()},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

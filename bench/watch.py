@@ -1,6 +1,6 @@
 """Many WatchEvents streams in one client process (run as a subprocess by the watch case).
 
-Usage: python -m bench.watch TARGET STREAMS CHANNELS FROM_POSITION
+Usage: BENCH_WATCH_TOKEN=<token> python -m bench.watch TARGET STREAMS CHANNELS FROM_POSITION
 
 Opens STREAMS streams multiplexed on CHANNELS channels, prints ``ready N`` (N = streams
 that got a first response), then reads one line ``stop HEAD COUNT SUM`` from stdin: the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import sys
 import time
@@ -31,6 +32,7 @@ from bench.client import channel
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1 import ledger_pb2_grpc as pb_grpc
 
+WATCH_TOKEN = "BENCH_WATCH_TOKEN"  # the deploy key the watchers sign in with
 FIRST_RESPONSE_WAIT = 15.0
 DRAIN_TIMEOUT = 60.0
 
@@ -157,5 +159,6 @@ async def main(target: str, n_streams: int, n_channels: int, start: int) -> None
 
 
 if __name__ == "__main__":
+    bench_client.sign_in(os.environ[WATCH_TOKEN])
     target_arg, streams_arg, channels_arg, start_arg = sys.argv[1:5]
     asyncio.run(main(target_arg, int(streams_arg), int(channels_arg), int(start_arg)))

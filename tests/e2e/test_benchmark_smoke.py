@@ -1,0 +1,90 @@
+"""The benchmark cannot rot: its quick run (``bench/run.py --quick``) runs every case on
+SQLite and PostgreSQL as part of the test command.
+
+It fails when a case errors, a watch stream is refused, or a figure is missing; never when
+a target is missed (targets are the benchmark's report, read by hand). The run starts its
+own ledgerd and PostgreSQL from the machine's binaries, as ``make bench`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.cases import CASES, SQLITE_ONLY
+from bench.run import BACKENDS, CEILINGS
+from tests.support.postgres import PostgresServer
+
+ROOT = Path(__file__).resolve().parents[2]
+REFUSALS = ("UNAUTHENTICATED", "PERMISSION_DENIED")
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "latest.json"
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert out.exists(), (
+        f"the benchmark wrote no results:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    )
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(900)
+def test_the_quick_benchmark_runs_every_case_on_every_backend_without_an_error(
+    postgres_server: PostgresServer, quick_run: dict[str, Any]
+) -> None:
+    rows = quick_run["rows"]
+    failed = [
+        f"{r['case']} on {r['backend']}: {r['note']}" for r in rows if r["figure"] == "case failed"
+    ]
+    ran = {(r["case"], r["backend"]) for r in rows}
+    expected = {
+        (case, backend)
+        for case in CASES
+        for backend in BACKENDS
+        if backend == "sqlite" or case not in SQLITE_ONLY
+    }
+
+    assert failed == []
+    assert sorted(expected - ran) == []
+    assert set(CEILINGS) <= set(quick_run["ceilings"])
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(900)
+def test_every_figure_of_the_quick_benchmark_is_a_number(
+    postgres_server: PostgresServer, quick_run: dict[str, Any]
+) -> None:
+    missing = [
+        f"{r['case']} on {r['backend']}: {r['figure']}"
+        for r in quick_run["rows"]
+        if not isinstance(r["value"], int | float) or not math.isfinite(r["value"])
+    ]
+    assert missing == []
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(900)
+def test_every_watch_stream_of_the_quick_benchmark_is_admitted(
+    postgres_server: PostgresServer, quick_run: dict[str, Any]
+) -> None:
+    watched = [r["detail"] for r in quick_run["rows"] if "first_response" in r["detail"]]
+    assert watched, "the watch case reported no streams"
+    for detail in watched:
+        refused = [why for why in detail["ended_early"] if any(r in why for r in REFUSALS)]
+        assert (detail["first_response"], refused) == (detail["streams"], [])
