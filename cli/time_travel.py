@@ -88,6 +88,11 @@ def _releases(then: pb.AppAt) -> str:
     return "Releases then:\n" + table(["  VERSION", "ID", "REASON", "CREATED"], rows) + more
 
 
+def _marked(live: bool) -> str:
+    """``*`` before the release live then, as ``ledgerctl releases`` marks the active one."""
+    return "* " if live else "  "
+
+
 def _events(then: pb.AppAt) -> str:
     rows = [[str(e.position), when(e, "time"), e.type, text(e.actor)] for e in then.events]
     return "Last events then:\n" + table(["POSITION", "TIME", "TYPE", "ACTOR"], rows, right=[0])

@@ -20,8 +20,9 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BUILD = "B"
 RELEASE = "R"
 PROMOTION = "P"
-_KIND_NAMES = {BUILD: "build", RELEASE: "release", PROMOTION: "promotion"}
-_PUBLIC_ID = {kind: re.compile(rf"^{kind}[{ALPHABET}]{{{ID_LENGTH}}}$") for kind in _KIND_NAMES}
+KIND_NAMES = {BUILD: "build", RELEASE: "release", PROMOTION: "promotion"}
+"""What each kind of public id names, as messages say it."""
+_PUBLIC_ID = {kind: re.compile(rf"^{kind}[{ALPHABET}]{{{ID_LENGTH}}}$") for kind in KIND_NAMES}
 
 
 def new_id(kind: str) -> str:
@@ -37,7 +38,7 @@ def is_id(kind: str, value: str) -> bool:
 def check_id(kind: str, value: str) -> str:
     """Return ``value`` if it is a well-formed id of ``kind``, else raise."""
     if not is_id(kind, value):
-        raise InvalidArgument(f"{value[:40]!r} is not a {_KIND_NAMES[kind]} id")
+        raise InvalidArgument(f"{value[:40]!r} is not a {KIND_NAMES[kind]} id")
     return value
 
 

@@ -13,25 +13,23 @@ from typing import TypeVar
 
 from ledger import policy
 from ledger.application import LedgerApplication
-from ledger.domain.secrecy import HIDDEN, Mask
+from ledger.domain.secrecy import HIDDEN
 from ledger.errors import NotFound
-from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_id
+from ledger.ids import KIND_NAMES, check_app_name, check_id
 from ledger.ownership import owned
 from ledger.policy import Action, Principal
 from ledger.read_model import ReadModel
 from ledger.views import AppView, BuildView, PromotionView, ReleaseView
 
 V = TypeVar("V", BuildView, PromotionView, ReleaseView)
-KIND_NAMES = {BUILD: "build", RELEASE: "release", PROMOTION: "promotion"}
 
 
 class QueriesBase:
-    """Holds the read model, the ledger (for env values) and the mask."""
+    """Holds the read model and the ledger (for env values)."""
 
-    def __init__(self, reader: ReadModel, ledger: LedgerApplication, mask: Mask = HIDDEN) -> None:
+    def __init__(self, reader: ReadModel, ledger: LedgerApplication) -> None:
         self.reader = reader
         self.ledger = ledger
-        self.mask = mask
 
     def app(self, name: str) -> AppView:
         """The app: INVALID_ARGUMENT for a malformed name, NOT_FOUND when unknown."""
@@ -59,6 +57,7 @@ class QueriesBase:
             policy.check(principal, Action.REVEAL_ENV, app)
         return reveal
 
-    def env_values(self, values: dict[str, str], revealed: bool) -> dict[str, str]:
-        """Values as shown: themselves when revealed, else masked (sorted by key)."""
-        return self.mask.env(values, reveal=revealed)
+    @staticmethod
+    def env_values(values: dict[str, str], revealed: bool) -> dict[str, str]:
+        """Values as shown: themselves when revealed, else hidden (sorted by key)."""
+        return HIDDEN.env(values, reveal=revealed)

@@ -86,7 +86,7 @@ class ReleaseQueries(QueriesBase):
     def diff(self, app: str, from_id: str, to_id: str) -> Comparison:
         """What differs from release ``from_id`` to ``to_id`` (keys only, never values)."""
         older, newer = self.release(app, from_id), self.release(app, to_id)
-        return Comparison(older, newer, self._diff(older, newer))
+        return Comparison(older, newer, self.diff_views(older, newer))
 
     def compare(self, app: str, from_id: str = "", to_id: str = "") -> Picked:
         """Like :meth:`diff`, with defaults: without ``to_id`` the app's latest release,
@@ -102,10 +102,11 @@ class ReleaseQueries(QueriesBase):
             older = self.base_of(newer)
         comparison = None
         if older is not None and newer is not None:
-            comparison = Comparison(older, newer, self._diff(older, newer))
+            comparison = Comparison(older, newer, self.diff_views(older, newer))
         return Picked(older, newer, comparison)
 
-    def _diff(self, older: ReleaseView, newer: ReleaseView) -> ReleaseDiff:
+    def diff_views(self, older: ReleaseView, newer: ReleaseView) -> ReleaseDiff:
+        """How ``newer`` differs from ``older``, two releases already read."""
         before = self.ledger.release(older.app, older.id)
         return before.diff(self.ledger.release(newer.app, newer.id))
 

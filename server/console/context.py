@@ -25,7 +25,7 @@ from ledger.domain import Meta
 from ledger.errors import Unauthenticated
 from ledger.policy import Action, Principal
 from ledger.queries import Queries
-from server.backend import Backend
+from server.backend import Backend, meta_of
 from server.console.sessions import COOKIE, Sessions
 
 C = TypeVar("C")
@@ -84,8 +84,7 @@ class Console:
         request_id: str = "",
     ) -> Outcome:
         """Run a use case as ``principal`` and wait until the read model shows its effect."""
-        meta = Meta(actor=principal.actor, request_id=request_id)
-        return await self.backend.execute(handler, command, meta)
+        return await self.backend.execute(handler, command, meta_of(principal, request_id))
 
     async def run(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """A blocking read, off the event loop."""

@@ -26,6 +26,11 @@ def image_build(service: LedgerService, command: CreateBuild, meta: Meta) -> Out
     return BuildService(service.ledger, builder).create_from_image(command, meta)
 
 
+def shop_release(service: LedgerService, meta: Meta, image: str = "shop:1") -> str:
+    """The release of a build of ``image`` for the app ``shop``."""
+    return image_build(service, CreateBuild("shop", image), meta).release_id
+
+
 def upload(app: str, directory: Path, description: str = "") -> Iterator[pb.CreateBuildRequest]:
     """The ``CreateBuild`` stream of ``directory`` packed as ``ledgerctl build`` packs it."""
     tarball = io.BytesIO()

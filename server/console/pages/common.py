@@ -33,20 +33,16 @@ async def signed_in(request: Request) -> tuple[Console, Principal]:
     return console, await console.user(request)
 
 
-AppHeader = AppSummary
-"""The top of every app page: the app, the promotion in flight, those queued behind it and
-the active release."""
-
-
-async def app_header(console: Console, principal: Principal, name: str) -> AppHeader:
-    """The app named in the URL, after checking the key may read it."""
+async def app_header(console: Console, principal: Principal, name: str) -> AppSummary:
+    """The top of every app page: the app named in the URL (after checking the key may read
+    it), the promotion in flight, those queued behind it and the active release."""
     check_app_name(name)
     console.allow(principal, Action.READ, name)
-    header: AppHeader = await console.run(console.queries.app_summary, name, with_active=True)
+    header: AppSummary = await console.run(console.queries.app_summary, name, with_active=True)
     return header
 
 
-def app_context(header: AppHeader, tab: str, **extra: Any) -> dict[str, Any]:
+def app_context(header: AppSummary, tab: str, **extra: Any) -> dict[str, Any]:
     """The template context of an app page on ``tab``."""
     return {"header": header, "app": header.app, "tab": tab, "tabs": TABS, **extra}
 

@@ -23,11 +23,10 @@ from ledger import commands
 from ledger.errors import Conflict, FailedPrecondition, InvalidArgument, LedgerError, NotFound
 from ledger.ids import ENV_KEY, check_app_name, check_request_id
 from ledger.policy import Action, Principal
-from ledger.queries import EnvState
+from ledger.queries import AppSummary, EnvState
 from server.console.context import Console
 from server.console.errors import status_of
 from server.console.pages.common import (
-    AppHeader,
     app_context,
     app_header,
     form,
@@ -81,7 +80,7 @@ async def render_env(
     request: Request,
     console: Console,
     principal: Principal,
-    header: AppHeader,
+    header: AppSummary,
     reveal: bool,
     *,
     draft: Draft | None = None,

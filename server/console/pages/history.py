@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ledger.domain.registry import audited_types
 from ledger.policy import Action, Principal
 from ledger.queries import Queries
 from ledger.queries.history import SCAN_LIMIT
@@ -29,7 +30,6 @@ from server.console.pages.history_query import (
     PAGE_SIZE,
     EventFilter,
     field_text,
-    known_types,
     parse_filter,
 )
 from server.console.pages.history_rows import Row, rows
@@ -60,7 +60,7 @@ def filter_context(chosen: EventFilter, path: str, page: HistoryPage) -> dict[st
         "page": page,
         "path": path,
         "live_url": f"{path}?{query}" if query else path,
-        "types": known_types(),
+        "types": audited_types(),
         # The fields hold whole seconds: since rounded down and until up, so that sending
         # the form again keeps every event the URL's exact moments kept.
         "since": field_text(chosen.since) if chosen.since else "",

@@ -21,13 +21,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ledger import commands
-from ledger.domain import Meta
 from ledger.domain.key import Role
-from ledger.ids import check_request_id
 from ledger.keys import check_key_id
 from ledger.policy import Action
 from ledger.queries import Queries
 from ledger.views import KeyView
+from server.backend import meta_of
 from server.console.context import Console
 from server.console.pages.common import form, query_number, signed_in
 
@@ -97,7 +96,7 @@ async def create_key(request: Request) -> Response:
         role=values.get("role", "").strip(),
         apps=parse_apps(values.get("apps", "")),
     )
-    meta = Meta(actor=principal.actor, request_id=check_request_id(values.get("request_id", "")))
+    meta = meta_of(principal, values.get("request_id", ""))
     keys = console.backend.container.keys
     created = await console.run(keys.create_key, command, meta)
     await console.backend.caught_up(created.outcome.position)
@@ -124,10 +123,9 @@ async def revoke_key(request: Request) -> Response:
     console.allow(principal, Action.MANAGE_KEYS)
     key_id = check_key_id(request.path_params["id"])
     values = await form(request)
-    request_id = check_request_id(values.get("request_id", ""))
     keys = console.backend.container.keys
     command = commands.RevokeKey(key_id=key_id)
-    await console.execute(principal, keys.revoke_key, command, request_id)
+    await console.execute(principal, keys.revoke_key, command, values.get("request_id", ""))
     # Here at once (other ledgerd by the KeyRevoked event): every console request looks
     # its key up again, so the key's sessions end at their next page.
     console.backend.authenticator.forget(key_id)

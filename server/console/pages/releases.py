@@ -50,7 +50,7 @@ def change(queries: Queries, base: ReleaseView | None, release: ReleaseView) -> 
     """Blocking: what differs from ``base`` to ``release`` (keys only)."""
     if base is None:
         return Change(None, None)
-    return Change(base, queries.diff(release.app, base.id, release.id).diff)
+    return Change(base, queries.diff_views(base, release))
 
 
 async def releases_page(request: Request) -> Response:

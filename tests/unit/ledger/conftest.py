@@ -3,6 +3,7 @@ from collections.abc import Iterator
 import pytest
 
 from ledger.application import LedgerApplication
+from ledger.commands import CreateApp
 from ledger.domain import Meta
 from ledger.promoter import Promoter
 from ledger.service import LedgerService
@@ -25,3 +26,10 @@ def service(ledger: LedgerApplication) -> LedgerService:
 @pytest.fixture
 def meta() -> Meta:
     return Meta(actor="alice@laptop")
+
+
+@pytest.fixture
+def shop(service: LedgerService, meta: Meta) -> str:
+    """The app ``shop``, created."""
+    service.create_app(CreateApp("shop"), meta)
+    return "shop"

@@ -18,12 +18,11 @@ import pytest
 
 from ledger.application import LedgerApplication
 from ledger.building import INTERRUPTED, Builder, BuildService
-from ledger.commands import BuildFromSource, CreateApp, UpdateEnv
+from ledger.commands import BuildFromSource, UpdateEnv
 from ledger.domain import Build, Meta
 from ledger.errors import InvalidArgument, NotFound
 from ledger.manifest import Manifest
 from ledger.runtime import BuildFailed, BuildLog, BuildRequest, BuiltImages
-from ledger.service import LedgerService
 from runtime.record import RecordRuntime
 
 DOCKERFILE = "FROM scratch\nCOPY app.sh /app.sh\n"
@@ -84,12 +83,6 @@ def builder(ledger: LedgerApplication, runtime: SourceRuntime, tmp_path: Path) -
 @pytest.fixture
 def builds(ledger: LedgerApplication, builder: Builder) -> BuildService:
     return BuildService(ledger, builder, max_source_bytes=1024 * 1024)
-
-
-@pytest.fixture
-def shop(service: LedgerService, meta: Meta) -> str:
-    service.create_app(CreateApp("shop"), meta)
-    return "shop"
 
 
 def build_source(builds: BuildService, meta: Meta, data: bytes, app: str = "shop") -> str:

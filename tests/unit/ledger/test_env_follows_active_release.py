@@ -5,14 +5,12 @@ A promotion that succeeds records, with the activation, an ``EnvChanged`` (reaso
 edit builds on what runs. (Queued promotions: see test_queued_promotions.py.)
 """
 
-import pytest
-
 from ledger.application import LedgerApplication
-from ledger.commands import CreateApp, CreateBuild, PromoteRelease, RollbackRelease, UpdateEnv
-from ledger.domain import App, Meta
+from ledger.commands import CreateApp, PromoteRelease, RollbackRelease, UpdateEnv
+from ledger.domain import App
 from ledger.promoter import Promoter
 from ledger.service import LedgerService
-from tests.support.builds import image_build
+from tests.support.builds import shop_release as build
 from tests.support.runtimes import FailingRuntime
 
 
@@ -22,16 +20,6 @@ def env_changes(ledger: LedgerApplication, after: int = 0) -> list[App.EnvChange
         for n in ledger.recorder.select_notifications(start=after + 1, limit=1000)
     )
     return [event for event in events if isinstance(event, App.EnvChanged)]
-
-
-@pytest.fixture
-def shop(service: LedgerService, meta: Meta) -> str:
-    service.create_app(CreateApp("shop"), meta)
-    return "shop"
-
-
-def build(service: LedgerService, meta: Meta, image: str = "shop:1") -> str:
-    return image_build(service, CreateBuild("shop", image), meta).release_id
 
 
 def test_promoting_an_older_release_makes_its_env_the_head_with_an_env_change_by_ledgerd(

@@ -14,8 +14,8 @@ from ledger.commands import (
 from ledger.domain import Meta
 from ledger.domain.base import event_type
 from ledger.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound
-from ledger.service import LedgerService
 from tests.support.builds import image_build
+from tests.support.builds import shop_release as build
 
 
 def types_after(ledger: LedgerApplication, position: int) -> list[str]:
@@ -24,16 +24,6 @@ def types_after(ledger: LedgerApplication, position: int) -> list[str]:
         for n in ledger.recorder.select_notifications(start=position, limit=1000)
         if n.id > position
     ]
-
-
-@pytest.fixture
-def shop(service: LedgerService, meta: Meta) -> str:
-    service.create_app(CreateApp("shop"), meta)
-    return "shop"
-
-
-def build(service: LedgerService, meta: Meta, image: str = "shop:1") -> str:
-    return image_build(service, CreateBuild("shop", image), meta).release_id
 
 
 def test_a_new_app_has_no_release_and_env_version_zero(service, shop, ledger):
