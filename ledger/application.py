@@ -25,9 +25,19 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import Environment
 
 from ledger.commands import Outcome
-from ledger.domain import App, Build, Meta, Promotion, Rack, Release, RequestRecord
+from ledger.domain import (
+    App,
+    Build,
+    Job,
+    Meta,
+    Promotion,
+    Rack,
+    Release,
+    RequestRecord,
+    Workflow,
+)
 from ledger.errors import Conflict, FailedPrecondition, LedgerError, NotFound
-from ledger.ids import BUILD, PROMOTION, RELEASE, check_app_name, check_id
+from ledger.ids import BUILD, JOB, PROMOTION, RELEASE, check_app_name, check_id
 from ledger.ownership import owned
 
 MAX_ATTEMPTS = 20
@@ -189,6 +199,15 @@ class LedgerApplication(Application[UUID]):
         found = cast(Owned | None, self._get(kind, kind.create_id(public_id), "", copy))
         owner = found.app if found is not None else ""
         return owned(found, owner, kind.__name__.lower(), public_id, app)
+
+    def workflow(self, name: str) -> Workflow:
+        """A workflow, deleted ones included (callers check ``check_live`` when it matters)."""
+        missing = f"workflow {name[:40]} not found"
+        return cast(Workflow, self._get(Workflow, Workflow.create_id(name), missing))
+
+    def job(self, job_id: str) -> Job:
+        check_id(JOB, job_id)
+        return cast(Job, self._get(Job, Job.create_id(job_id), f"job {job_id} not found"))
 
     def rack(self) -> Rack | None:
         return cast(Rack | None, self._get(Rack, Rack.create_id(), ""))

@@ -56,11 +56,14 @@ class UpdateEnv:
 
 @dataclass(frozen=True)
 class PromoteRelease:
+    """``automatic``: a workflow promotes, not a person (see :mod:`ledger.autopromote`)."""
+
     app: str
     release_id: str = ""
     description: str = ""
     deadline_seconds: int = 0
     queue: bool = False
+    automatic: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,3 +116,5 @@ class Outcome:
     changed: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     key_id: str = ""
+    job_id: str = ""
+    workflow: str = ""

@@ -20,7 +20,15 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 BUILD = "B"
 RELEASE = "R"
 PROMOTION = "P"
-KIND_NAMES = {BUILD: "build", RELEASE: "release", PROMOTION: "promotion"}
+JOB = "J"
+COMMAND_RUN = "C"
+KIND_NAMES = {
+    BUILD: "build",
+    RELEASE: "release",
+    PROMOTION: "promotion",
+    JOB: "job",
+    COMMAND_RUN: "command run",
+}
 """What each kind of public id names, as messages say it."""
 _PUBLIC_ID = {kind: re.compile(rf"^{kind}[{ALPHABET}]{{{ID_LENGTH}}}$") for kind in KIND_NAMES}
 

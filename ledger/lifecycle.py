@@ -26,7 +26,7 @@ from typing import Protocol
 
 from eventsourcing.domain import Aggregate
 
-from ledger import releasing
+from ledger import autopromote, releasing
 from ledger.domain import (
     App,
     Cause,
@@ -84,10 +84,15 @@ def begin(
     deadline: int,
     description: str,
     queue: bool = False,
+    automatic: bool = False,
 ) -> Begun:
     """Begin a promotion of ``release`` now; with ``queue``, queue it behind the one in
     flight if there is one. Without ``queue`` a promotion in flight refuses it (the App's
-    invariant). A queued promotion learns the release it replaces when its turn comes."""
+    invariant). A queued promotion learns the release it replaces when its turn comes.
+
+    ``automatic``: a workflow promotes; otherwise a person did, which may pause or resume
+    the app's automatic promotion (:mod:`ledger.autopromote`)."""
+    app.check_not_archived()
     queued = queue and bool(app.promotion_id)
     promotion = Promotion.request(
         meta,
@@ -103,6 +108,8 @@ def begin(
         app.queue_promotion(meta, promotion.promotion_id, release.release_id)
     else:
         app.begin_promotion(meta, promotion.promotion_id, release.release_id)
+    if not automatic:
+        autopromote.after_promotion_by_hand(app, release, meta)
     return Begun(promotion, (promotion, app))
 
 
@@ -124,6 +131,7 @@ def roll_back(
     begun = begin(
         app, meta, released.release, deadline=deadline, description=description, queue=queue
     )
+    autopromote.after_rollback(app, target, meta)
     return Begun(begun.promotion, (*released.changed, *begun.changed))
 
 
@@ -159,7 +167,9 @@ def finish_rollout(store: Store, promotion: Promotion, meta: Meta, cause: Cause 
     if cause is not None:
         promotion.fail(meta, cause)
         promotion.start_rollback(meta)
-        return Changes((promotion,))
+        app = store.app(promotion.app)
+        autopromote.after_failure(app, promotion, meta)
+        return Changes((promotion, app))
     promotion.succeed(meta)
     app = store.app(promotion.app)
     release = store.release(promotion.app, promotion.release_id)

@@ -10,9 +10,10 @@ Roles:
 
 - ``admin``: everything on every app, including creating apps and managing keys.
 - ``deployer``: on the apps named on its key only: read, build, deploy (promote, roll
-  back, cancel), change the env and the app's settings, see env values. A deployer cannot
-  create apps (an admin creates the app, then a key for it), so a CI key can never widen
-  its own reach.
+  back, cancel), change the env and the app's settings, see env values, run one-off
+  commands, manage workflows (a workflow deploying several apps needs all of them). A
+  deployer cannot create apps (an admin creates the app, then a key for it), so a CI key
+  can never widen its own reach.
 - ``auditor``: read-only on every app, the whole log and audit proofs; never env values.
 - ``reader``: read-only on the apps named on its key (their log included); no env values.
 
@@ -42,6 +43,8 @@ class Action(StrEnum):
     ROLLBACK = "rollback"
     CANCEL_PROMOTION = "cancel_promotion"
     CHANGE_ENV = "change_env"
+    MANAGE_WORKFLOWS = "manage_workflows"  # checked on every app the workflow deploys
+    RUN_COMMAND = "run_command"  # one-off commands in an app's containers
     AUDIT = "audit"  # signed checkpoints, proofs, the raw log
     MANAGE_KEYS = "manage_keys"
     LIST_APPS = "list_apps"  # the apps the key may read
@@ -63,6 +66,8 @@ GRANTS: dict[Role, frozenset[Action]] = {
         Action.ROLLBACK,
         Action.CANCEL_PROMOTION,
         Action.CHANGE_ENV,
+        Action.MANAGE_WORKFLOWS,
+        Action.RUN_COMMAND,
     },
     Role.AUDITOR: _READ_ONLY | {Action.AUDIT},
     Role.READER: _READ_ONLY,
@@ -86,6 +91,8 @@ VERBS: dict[Action, str] = {
     Action.ROLLBACK: "deploy",
     Action.CANCEL_PROMOTION: "deploy",
     Action.CHANGE_ENV: "change the env of",
+    Action.MANAGE_WORKFLOWS: "manage the workflows of",
+    Action.RUN_COMMAND: "run commands in",
     Action.AUDIT: "read audit proofs",
     Action.MANAGE_KEYS: "manage keys",
     Action.LIST_APPS: "list apps",

@@ -175,17 +175,7 @@ class Promoter:
 
     def spec(self, app: str, release_id: str) -> ReleaseSpec:
         """What the runtime needs to run a release."""
-        release = self.ledger.release(app, release_id)
-        return ReleaseSpec(
-            app=app,
-            release_id=release.release_id,
-            version=release.release_version,
-            build_id=release.build_id,
-            image=release.image,
-            env=dict(release.env),
-            manifest=release.parsed_manifest,
-            images=dict(release.images),
-        )
+        return ReleaseSpec.of(self.ledger.release(app, release_id))
 
     # -- recorded transitions -----------------------------------------------------
 

@@ -16,12 +16,15 @@ from ledger.views import (
     AppView,
     BuildLogView,
     BuildView,
+    DeliveryView,
     EnvChangeView,
     EventView,
+    JobView,
     KeyView,
     PromotionView,
     RackReleaseView,
     ReleaseView,
+    WorkflowView,
 )
 
 
@@ -137,3 +140,28 @@ class ReadModel(Protocol):
         """Newest first; keys created before ``before_position`` (0: no bound)."""
 
     def active_admin_ids(self) -> list[str]: ...
+
+    # -- workflows --------------------------------------------------------------------
+
+    def get_workflow(self, name: str) -> WorkflowView | None:
+        """A workflow (deleted ones too, marked ``deleted``)."""
+
+    def list_workflows(self, after: str = "", limit: int = 50) -> list[WorkflowView]:
+        """Live workflows by name, after ``after``."""
+
+    def get_job(self, job_id: str) -> JobView | None:
+        """A job with its steps."""
+
+    def list_jobs(
+        self, workflow: str = "", before_position: int = 0, limit: int = 50
+    ) -> list[JobView]:
+        """Newest first (of one workflow, or all), queued before ``before_position``
+        (0: no bound); steps not included."""
+
+    def jobs_in_flight(self) -> list[JobView]:
+        """Jobs not ended (queued, running, waiting), oldest first."""
+
+    def list_deliveries(
+        self, workflow: str, before_position: int = 0, limit: int = 50
+    ) -> list[DeliveryView]:
+        """Deliveries a workflow accepted, newest first."""

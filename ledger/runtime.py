@@ -11,13 +11,14 @@ after a crash (they are re-run when ``ledgerd`` restarts mid-promotion).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from ledger.domain import Cause, StepKind
+from ledger.domain import Cause, Release, StepKind
+from ledger.errors import FailedPrecondition
 from ledger.manifest import Manifest
 
 
@@ -33,6 +34,20 @@ class ReleaseSpec:
     env: Mapping[str, str]
     manifest: Manifest = field(default_factory=Manifest.default)
     images: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, release: Release) -> ReleaseSpec:
+        """What a runtime needs to run ``release``."""
+        return cls(
+            app=release.app,
+            release_id=release.release_id,
+            version=release.release_version,
+            build_id=release.build_id,
+            image=release.image,
+            env=dict(release.env),
+            manifest=release.parsed_manifest,
+            images=dict(release.images),
+        )
 
     def image_of(self, service: str) -> str:
         """The image a service runs: its own build's image, else the release's image."""
@@ -82,6 +97,24 @@ class BuildLog(Protocol):
     def write(self, text: str) -> None: ...
 
 
+@dataclass(frozen=True)
+class CommandRequest:
+    """One one-off command: ``command`` (argv) in a new container of ``service`` of
+    ``release``, with the release's env; stopped after ``timeout_seconds``."""
+
+    run_id: str
+    release: ReleaseSpec
+    service: str
+    command: tuple[str, ...]
+    timeout_seconds: int = 3600
+
+
+class CommandOutput(Protocol):
+    """Where a runtime writes a one-off command's output (stdout and stderr, merged)."""
+
+    def write(self, data: bytes) -> None: ...
+
+
 class Progress(Protocol):
     """How a runtime reports to the ledger while it works."""
 
@@ -95,6 +128,7 @@ class Runtime(ABC):
 
     name: str
     keeps_containers = False  # True: reconcile() is called at start with every idle app
+    runs_commands = False  # True: run_command() runs one-off commands
 
     @abstractmethod
     def resolve_image(self, reference: str) -> str:
@@ -113,6 +147,24 @@ class Runtime(ABC):
 
     def close(self) -> None:
         """Release connections."""
+        return None
+
+    def run_command(
+        self, request: CommandRequest, output: CommandOutput, cancelled: Callable[[], bool]
+    ) -> int:
+        """Run a one-off command to its end and return its exit code.
+
+        Its output goes to ``output`` as it comes. A command still running when
+        ``cancelled()`` turns true or its timeout passes is stopped (exit code 137 or
+        what the runtime reports). Raises ``FailedPrecondition`` when this runtime runs
+        no containers, ``NotFound`` when the release has no such service.
+        """
+        raise FailedPrecondition(
+            f"the {self.name} runtime runs no containers: one-off commands need the docker runtime"
+        )
+
+    def stop_app(self, app: str) -> None:
+        """Stop and remove everything running for ``app`` (an archived review app)."""
         return None
 
     @abstractmethod

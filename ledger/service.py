@@ -160,6 +160,7 @@ class LedgerService:
                 deadline=self._deadline(command.deadline_seconds, app),
                 description=command.description,
                 queue=command.queue,
+                automatic=command.automatic,
             )
             return Decision(_promotion_outcome(app, begun), begun.changed)
 

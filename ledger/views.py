@@ -25,6 +25,9 @@ class AppView:
     latest_release_id: str = ""
     deadline_seconds: int = 0
     position: int = 0  # where the app was created in the log
+    workflows: tuple[str, ...] = ()  # workflows that deploy it
+    auto_promotion_paused: str = ""  # why automatic promotion is paused ('' if it is not)
+    archived: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class ReleaseView:
     active: bool = False
     ever_active: bool = False
     last_activated_at: datetime | None = None
+    commit: dict[str, str] = field(default_factory=dict)  # its build's provenance
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class BuildView:
     ended_at: datetime | None = None
     error: str = ""
     images: dict[str, str] = field(default_factory=dict)  # service → image id
+    commit: dict[str, str] = field(default_factory=dict)  # repository, ref, sha, author, message
 
 
 @dataclass(frozen=True)
@@ -159,3 +164,82 @@ class KeyView:
     position: int
     revoked_at: datetime | None = None
     revoked_by: str = ""
+
+
+@dataclass(frozen=True)
+class WorkflowView:
+    """A workflow's settings as shown (never its secret, credentials or review env
+    values: ``review_env_keys`` only)."""
+
+    name: str
+    repository: str
+    branch: str
+    apps: tuple[str, ...]
+    promote: str  # auto | manual
+    before_promote: tuple[str, ...]  # "service: command"
+    after_promote: tuple[str, ...]
+    review_apps: bool
+    review_env_keys: tuple[str, ...]
+    wait_for_ci: bool
+    poll_seconds: int
+    allow_forks: bool
+    has_credentials: bool
+    actor: str
+    created_at: datetime
+    updated_at: datetime
+    position: int
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class JobStepView:
+    name: str  # fetch, build, ci, review app, before-promote, promote, after-promote, archive
+    app: str
+    status: str  # running | succeeded | failed | skipped
+    detail: str
+    build_id: str = ""
+    release_id: str = ""
+    promotion_id: str = ""
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    workflow: str
+    kind: str  # deploy | review | close_review
+    status: str  # queued | running | waiting | succeeded | failed | superseded
+    apps: tuple[str, ...]
+    provider: str
+    delivery_id: str
+    ref: str
+    sha: str
+    pusher: str
+    pull_number: int
+    message: str  # the commit's message as the trigger told it ('' when unknown)
+    rerun_of: str
+    cause: str
+    checks: str  # CI's result on the commit: '' (none yet), success, failure
+    actor: str
+    created_at: datetime
+    position: int
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    steps: tuple[JobStepView, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """A webhook delivery (or poll, or manual run) a workflow accepted."""
+
+    position: int
+    workflow: str
+    provider: str
+    delivery_id: str
+    event: str
+    kind: str
+    ref: str
+    sha: str
+    pusher: str
+    job_id: str
+    outcome: str
+    time: datetime

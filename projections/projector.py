@@ -15,7 +15,7 @@ from typing import Any
 from ledger.domain import App, Build, Promotion, Rack, Release, RequestRecord
 from ledger.domain.secrecy import HIDDEN, Mask
 from ledger.views import EventView
-from projections import keys, sql
+from projections import keys, sql, workflows
 from projections.audit import Projectable, audit_data, audited, to_json
 from projections.changes import Change, Insert, Update
 
@@ -64,6 +64,8 @@ def _app_created(e: App.Created, position: int, time: int) -> list[Change]:
         "latest_release_id": "",
         "deadline_seconds": 0,
         "position": position,
+        "auto_promotion_paused": "",
+        "archived": 0,
     }
     return [Insert("apps", row)]
 
@@ -164,6 +166,7 @@ def _build_created(e: Build.Created, position: int, time: int) -> list[Change]:
         "ended_at": None,
         "error": "",
         "images": "{}",
+        "git_commit": to_json(e.commit),
     }
     return [Insert("builds", row)]
 
@@ -284,8 +287,10 @@ _HANDLERS: dict[type[Any], Handler] = {
     Promotion.Cancelled: _promotion_cancelled,
     Rack.VersionStarted: _rack_version_started,
     **keys.HANDLERS,
+    **workflows.HANDLERS,
 }
 AUDIT_ONLY: frozenset[type[Any]] = frozenset(
     {App.PromotionQueued, Promotion.CancelRequested, Rack.Created, RequestRecord.Created}
+    | workflows.AUDIT_ONLY
 )
 """Events that change no view table (they still show in the timeline, but RequestRecorded)."""

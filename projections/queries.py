@@ -26,10 +26,14 @@ from ledger.views import (
 )
 from projections import rows, sql
 from projections.keys import key_view
+from projections.workflow_queries import WorkflowReadQueries
 
 
-class ReadQueries(ABC):
-    """The read model's queries; the store supplies transactions, dialect and position."""
+class ReadQueries(WorkflowReadQueries, ABC):
+    """The read model's queries; the store supplies transactions, dialect and position.
+
+    Those of workflows, jobs and deliveries are in :class:`WorkflowReadQueries`.
+    """
 
     dialect: sql.Dialect
 
@@ -46,16 +50,20 @@ class ReadQueries(ABC):
             cursor.execute(self.dialect.sql(statement), params)
             return list(cursor.fetchall())
 
-    def _row(self, statement: str, *params: object) -> Any:
-        found = self._rows(statement, *params)
+    def get_app(self, name: str) -> AppView | None:
+        found = self._apps(sql.SELECT_APP, name)
         return found[0] if found else None
 
-    def get_app(self, name: str) -> AppView | None:
-        row = self._row(sql.SELECT_APP, name)
-        return None if row is None else rows.app(row)
-
     def list_apps(self, after: str = "", limit: int = 50) -> list[AppView]:
-        return [rows.app(row) for row in self._rows(sql.LIST_APPS, after, limit)]
+        return self._apps(sql.LIST_APPS, after, limit)
+
+    def _apps(self, statement: str, *params: object) -> list[AppView]:
+        """The apps a statement selects, with their workflows (from one snapshot)."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(self.dialect.sql(statement), params)
+            found = list(cursor.fetchall())
+            workflows = self._workflows_of(cursor, [row["name"] for row in found])
+        return [rows.app(row, workflows.get(row["name"], ())) for row in found]
 
     def get_release(self, release_id: str) -> ReleaseView | None:
         row = self._row(sql.SELECT_RELEASE, release_id)

@@ -24,7 +24,8 @@ def values(row: Any) -> list[Any]:
     return list(row.values()) if isinstance(row, dict) else list(row)
 
 
-def app(row: Any) -> AppView:
+def app(row: Any, workflows: tuple[str, ...] = ()) -> AppView:
+    """``workflows``: those deploying it (kept in a table of their own)."""
     return AppView(
         name=row["name"],
         created_at=sql.parse_timestamp(row["created_at"]),
@@ -37,6 +38,9 @@ def app(row: Any) -> AppView:
         latest_release_id=row["latest_release_id"],
         deadline_seconds=row["deadline_seconds"],
         position=row["position"],
+        workflows=workflows,
+        auto_promotion_paused=row["auto_promotion_paused"],
+        archived=bool(row["archived"]),
     )
 
 
@@ -58,6 +62,7 @@ def release(row: Any) -> ReleaseView:
         active=bool(row["active"]),
         ever_active=bool(row["ever_active"]),
         last_activated_at=sql.optional_timestamp(row["last_activated_at"]),
+        commit=commit(row["git_commit"]),
     )
 
 
@@ -77,7 +82,13 @@ def build(row: Any) -> BuildView:
         ended_at=sql.optional_timestamp(row["ended_at"]),
         error=row["error"],
         images=json.loads(row["images"]),
+        commit=commit(row["git_commit"]),
     )
+
+
+def commit(text: str | None) -> dict[str, str]:
+    """A build's commit (``{}`` when not from git, or, for a release, its build unknown)."""
+    return {} if text is None else dict(json.loads(text))
 
 
 def build_log(row: Any) -> BuildLogView:

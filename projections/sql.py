@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ledger.domain.promotion import PromotionStatus
+from projections import workflow_sql
 
 # Bump when a table or a projected column changes: the new version's tables (and, through
 # VIEWS_NAME, its tracking) start empty and the worker projects the whole log into them.
 # Views are derived data, so a version change needs no migration, only a catch-up.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TABLE_PREFIX = f"ledger_view{SCHEMA_VERSION}_"
 
 TABLES = (
@@ -35,6 +36,7 @@ TABLES = (
     "events",
     "rack_releases",
     "keys",
+    *workflow_sql.TABLES,  # workflows, jobs, deliveries: see projections/workflows.py
     "merkle_nodes",  # the Merkle tree of the log: see projections/merkle.py
     "merkle_gaps",
 )
@@ -46,7 +48,8 @@ SCHEMA = (
         env_version INTEGER NOT NULL, active_release_id TEXT NOT NULL,
         promotion_id TEXT NOT NULL, desired_release_id TEXT NOT NULL,
         release_count INTEGER NOT NULL, latest_release_id TEXT NOT NULL,
-        deadline_seconds INTEGER NOT NULL, position BIGINT NOT NULL)""",
+        deadline_seconds INTEGER NOT NULL, position BIGINT NOT NULL,
+        auto_promotion_paused TEXT NOT NULL, archived INTEGER NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS {releases} (
         id TEXT PRIMARY KEY, app TEXT NOT NULL, version INTEGER NOT NULL,
         build_id TEXT NOT NULL, image TEXT NOT NULL, env_version INTEGER NOT NULL,
@@ -59,7 +62,7 @@ SCHEMA = (
         description TEXT NOT NULL, image TEXT NOT NULL, source TEXT NOT NULL,
         actor TEXT NOT NULL, created_at BIGINT NOT NULL, position BIGINT NOT NULL,
         release_id TEXT NOT NULL, started_at BIGINT, ended_at BIGINT, error TEXT NOT NULL,
-        images TEXT NOT NULL)""",
+        images TEXT NOT NULL, git_commit TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS {ix}builds_app_position ON {builds} (app, position)",
     "CREATE INDEX IF NOT EXISTS {ix}builds_status ON {builds} (status)",
     """CREATE TABLE IF NOT EXISTS {build_logs} (
@@ -106,6 +109,7 @@ SCHEMA = (
         PRIMARY KEY (level, idx))""",
     """CREATE TABLE IF NOT EXISTS {merkle_gaps} (
         leaf BIGINT PRIMARY KEY, position BIGINT NOT NULL)""",
+    *workflow_sql.SCHEMA,
 )
 
 # -- writes: generated from the tables' keys, so each shape is spelled in one place ---------
@@ -122,10 +126,12 @@ KEYS: dict[str, tuple[str, ...]] = {
     "events": ("position",),
     "rack_releases": ("position",),
     "keys": ("id",),
+    **workflow_sql.KEYS,
 }
 
 INSERT_ONLY = frozenset(
     {"events", "activations", "promotion_steps", "env_changes", "rack_releases", "build_logs"}
+    | workflow_sql.INSERT_ONLY
 )
 
 
@@ -146,9 +152,11 @@ def update(table: str, columns: tuple[str, ...]) -> str:
 
 SELECT_APP = "SELECT * FROM {apps} WHERE name = ?"
 LIST_APPS = "SELECT * FROM {apps} WHERE name > ? ORDER BY name LIMIT ?"
+# A release's commit is its build's (NULL when the build is unknown to the views).
 _RELEASE_COLUMNS = (
-    "SELECT r.*, (a.active_release_id = r.id) AS active FROM {releases} r"
-    " LEFT JOIN {apps} a ON a.name = r.app"
+    "SELECT r.*, (a.active_release_id = r.id) AS active, b.git_commit AS git_commit"
+    " FROM {releases} r LEFT JOIN {apps} a ON a.name = r.app"
+    " LEFT JOIN {builds} b ON b.id = r.build_id"
 )
 SELECT_RELEASE = _RELEASE_COLUMNS + " WHERE r.id = ?"
 LIST_RELEASES = (

@@ -51,6 +51,12 @@ ensure_make() {
   apt_install make
 }
 
+# The git CLI that fetches the source of builds from repositories (runtime/git.py).
+ensure_git() {
+  if command -v git >/dev/null; then log "git: present"; return; fi
+  apt_install git
+}
+
 # `make` creates .venv with `python3 -m venv`; on Debian that needs python3-venv (ensurepip).
 ensure_python_venv() {
   if command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null; then
@@ -118,6 +124,7 @@ ensure_chromium() {
 }
 
 ensure_make
+ensure_git
 ensure_python_venv
 ensure_postgresql
 ensure_docker

@@ -45,6 +45,11 @@ class Backend:
         self.broadcaster: Broadcaster = container.broadcaster
         self.authenticator = Authenticator(container.views)
         self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ledgerd-io")
+        self.public_url = container.settings.public_url  # the console's, once it is bound
+
+    def hook_url(self, workflow: str) -> str:
+        """Where git hosts send a workflow's deliveries ('' when no console serves them)."""
+        return f"{self.public_url.rstrip('/')}/hooks/{workflow}" if self.public_url else ""
 
     async def principal(self, digest: str) -> Principal:
         """The valid key whose token has SHA-256 ``digest`` (Unauthenticated if none)."""

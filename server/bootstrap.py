@@ -12,6 +12,7 @@ takes it down in the reverse order.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -21,12 +22,18 @@ from ledger.domain import Meta
 from ledger.domain.secrecy import Mask
 from ledger.errors import Unavailable
 from ledger.keys import KeyService
+from ledger.oneoff import CommandService
 from ledger.promoter import LocalClaims, Promoter
 from ledger.queries import Queries
 from ledger.runtime import ReleaseSpec, Runtime
 from ledger.service import LedgerService
+from ledger.workflows.polling import Poller
+from ledger.workflows.runner import JobRunner
+from ledger.workflows.service import WorkflowService
+from ledger.workflows.steps import JobSteps
 from projections import ProjectionWorker, open_views
 from projections.store import LedgerViews
+from runtime.git import GitFetcher
 from runtime.record import RecordRuntime
 from server.infra.admin_token import create_first_admin_key
 from server.infra.audit_log import AuditLog
@@ -84,6 +91,10 @@ class Container:
     keys: KeyService
     queries: Queries
     audit_log: AuditLog
+    workflows: WorkflowService
+    jobs: JobRunner
+    commands: CommandService
+    poller: Poller
     started: bool = field(default=False)
 
     @property
@@ -106,6 +117,8 @@ class Container:
             self.promoter.resume(in_flight)
         # A build's `docker build` dies with the process that ran it: record it failed.
         self.builder.resume([build.id for build in self.views.builds_in_flight()])
+        self.jobs.resume([job.id for job in self.views.jobs_in_flight()])
+        self.poller.start()
         if self.runtime.keeps_containers:
             try:
                 self.runtime.reconcile(self._idle_apps())
@@ -130,7 +143,9 @@ class Container:
         self.promoter.resume(in_flight)
 
     def close(self) -> None:
-        """Stop builds and promotions, then projections, then close the stores (reverse order)."""
+        """Stop jobs, builds and promotions, then projections, then close the stores."""
+        self.poller.close()
+        self.jobs.close()
         self.builder.close()
         self.promoter.close()
         if self.started:
@@ -177,6 +192,10 @@ def bootstrap(settings: Settings) -> Container:
         ledger, runtime, settings.data_dir / "sources", settings.build_workers, claims=claims
     )
     builds = BuildService(ledger, builder, max_source_bytes=settings.max_source_bytes)
+    commands = CommandService(ledger, runtime)
+    steps = JobSteps(ledger, service, builder, GitFetcher(), commands, threading.Event())
+    jobs = JobRunner(ledger, steps, claims=claims)
+    workflows = WorkflowService(ledger, steps.fetcher, jobs)
     broadcaster = Broadcaster()
     worker = ProjectionWorker(ledger, views, listeners=[broadcaster.publish])
     return Container(
@@ -194,4 +213,8 @@ def bootstrap(settings: Settings) -> Container:
         keys=KeyService(ledger, views),
         queries=Queries(views, ledger),
         audit_log=AuditLog(views, ledger.recorder, signer, settings.log_origin),
+        workflows=workflows,
+        jobs=jobs,
+        commands=commands,
+        poller=Poller(workflows, views),
     )

@@ -54,6 +54,7 @@ class Ledgerd:
         self.container.broadcaster.bind(asyncio.get_running_loop(), self.container.views.position())
         if self.console is not None:  # a busy console port fails the start, before serving
             await self.console.start()
+            self.backend.public_url = self.backend.public_url or self.console.url
         await self.api.start()
         return self.port
 

@@ -9,21 +9,29 @@ stable (``ledger:<Type>``): the stored log never depends on module paths.
 from ledger.domain.app import App, EnvReason
 from ledger.domain.base import LedgerEvent, Meta, event_type
 from ledger.domain.build import Build
+from ledger.domain.job import Job, JobKind, JobStatus, StepStatus
 from ledger.domain.key import Key
 from ledger.domain.promotion import Promotion, PromotionStatus
-from ledger.domain.records import Rack, RequestRecord
+from ledger.domain.records import DeliveryRecord, Rack, RequestRecord
 from ledger.domain.release import Release, ReleaseReason
 from ledger.domain.rollout import Cause, CauseKind, StepKind
+from ledger.domain.workflow import Hook, PromoteMode, Workflow, WorkflowSettings
 
 __all__ = [
     "App",
     "Build",
     "Cause",
     "CauseKind",
+    "DeliveryRecord",
     "EnvReason",
+    "Hook",
+    "Job",
+    "JobKind",
+    "JobStatus",
     "Key",
     "LedgerEvent",
     "Meta",
+    "PromoteMode",
     "Promotion",
     "PromotionStatus",
     "Rack",
@@ -31,5 +39,8 @@ __all__ = [
     "ReleaseReason",
     "RequestRecord",
     "StepKind",
+    "StepStatus",
+    "Workflow",
+    "WorkflowSettings",
     "event_type",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.domain.automation import Automation
 from ledger.domain.base import LedgerEvent, Meta
 from ledger.domain.secrecy import SecretValues
 from ledger.errors import Conflict, FailedPrecondition, NotFound
@@ -21,7 +22,7 @@ class EnvReason(StrEnum):
     PROMOTE = "promote"  # the head follows the env of the release a promotion made active
 
 
-class App(Aggregate):
+class App(Automation, Aggregate):
     """A named deployable.
 
     Holds only what its invariants need: the current environment and its version,

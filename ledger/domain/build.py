@@ -31,11 +31,20 @@ class Build(Aggregate):
     TOPIC = "ledger:Build"
 
     class Created(LedgerEvent, Aggregate.Created):
+        """``commit``: provenance of a build from git (repository, ref, sha, author,
+        message; see :data:`COMMIT_FIELDS`), empty for other builds (v2)."""
+
         TOPIC = "ledger:BuildCreated"
+        class_version = 2
         build_id: str
         description: str
         source: str
         image: str
+        commit: dict[str, str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["commit"] = {}
 
     class Started(LedgerEvent):
         TOPIC = "ledger:BuildStarted"
@@ -102,8 +111,10 @@ class Build(Aggregate):
         description: str,
         source: str,
         image: str,
+        commit: dict[str, str] | None = None,
     ) -> None:
         self.app = app
+        self.commit = dict(commit or {})
         self.actor = actor
         self.request_id = request_id
         self.build_id = build_id
@@ -126,7 +137,15 @@ class Build(Aggregate):
 
     @classmethod
     def create(
-        cls, meta: Meta, *, app: str, build_id: str, description: str, source: str, image: str
+        cls,
+        meta: Meta,
+        *,
+        app: str,
+        build_id: str,
+        description: str,
+        source: str,
+        image: str,
+        commit: dict[str, str] | None = None,
     ) -> Build:
         return cls(
             app=app,
@@ -136,6 +155,7 @@ class Build(Aggregate):
             description=description,
             source=source,
             image=image,
+            commit=dict(commit or {}),
         )
 
     def start(self, meta: Meta) -> None:

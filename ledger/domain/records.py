@@ -78,3 +78,51 @@ class Rack(Aggregate):
             version=version,
         )
         return True
+
+
+class DeliveryRecord(Aggregate):
+    """A webhook delivery a workflow accepted, keyed by (workflow, provider, delivery id).
+
+    Saved with what the delivery started, so a delivery seen before (hosts retry, and no
+    timestamp is signed: a replay verifies) is found and starts nothing again.
+    """
+
+    TOPIC = "ledger:DeliveryRecord"
+
+    class Created(LedgerEvent, Aggregate.Created):
+        TOPIC = "ledger:DeliveryAccepted"
+        workflow: str
+        provider: str
+        delivery_id: str
+        hook_event: str
+        kind: str
+        ref: str
+        sha: str
+        pusher: str
+        job_id: str
+        outcome: str  # what it started, or why it started nothing
+
+    @event(Created)
+    def __init__(
+        self,
+        app: str,
+        actor: str,
+        request_id: str,
+        workflow: str,
+        provider: str,
+        delivery_id: str,
+        hook_event: str,
+        kind: str,
+        ref: str,
+        sha: str,
+        pusher: str,
+        job_id: str,
+        outcome: str,
+    ) -> None:
+        self.workflow = workflow
+        self.job_id = job_id
+        self.outcome = outcome
+
+    @staticmethod
+    def create_id(workflow: str, provider: str, delivery_id: str, **_: Any) -> Any:
+        return aggregate_id("delivery", f"{workflow}:{provider}:{delivery_id}")

@@ -13,12 +13,25 @@ from eventsourcing.domain import Aggregate
 from ledger.domain.app import App
 from ledger.domain.base import LedgerEvent, event_type
 from ledger.domain.build import Build
+from ledger.domain.job import Job
 from ledger.domain.key import Key
 from ledger.domain.promotion import Promotion
-from ledger.domain.records import Rack, RequestRecord
+from ledger.domain.records import DeliveryRecord, Rack, RequestRecord
 from ledger.domain.release import Release
+from ledger.domain.workflow import Workflow
 
-AGGREGATES: tuple[type[Aggregate], ...] = (App, Build, Key, Promotion, Rack, Release, RequestRecord)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    App,
+    Build,
+    DeliveryRecord,
+    Job,
+    Key,
+    Promotion,
+    Rack,
+    Release,
+    RequestRecord,
+    Workflow,
+)
 NOT_AUDITED: frozenset[type] = frozenset({RequestRecord.Created})
 """Events the audit timeline never shows (idempotency bookkeeping)."""
 
@@ -28,7 +41,10 @@ def event_classes() -> tuple[type[LedgerEvent], ...]:
     """Every concrete event class of the aggregates, ordered by type name."""
     found: dict[str, type[LedgerEvent]] = {}
     for aggregate in AGGREGATES:
-        for value in vars(aggregate).values():
+        # By name on the aggregate itself: the library makes each aggregate class its own
+        # subclass of the events it inherits (the App's of its Automation mixin).
+        names = sorted({name for klass in aggregate.__mro__ for name in vars(klass)})
+        for value in (getattr(aggregate, name, None) for name in names):
             if (
                 isinstance(value, type)
                 and issubclass(value, LedgerEvent)

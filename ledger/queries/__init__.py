@@ -15,7 +15,8 @@ One part per family, as the API's servicer is assembled:
 - :mod:`~ledger.queries.activity`: builds with their logs, promotions with their steps;
 - :mod:`~ledger.queries.history`: the audit timeline;
 - :mod:`~ledger.queries.time_travel`: what was live at a moment or a log position;
-- :mod:`~ledger.queries.keys`: deploy keys.
+- :mod:`~ledger.queries.keys`: deploy keys;
+- :mod:`~ledger.queries.workflows`: workflows, their jobs and the deliveries they accepted.
 """
 
 from ledger.queries.activity import ActivityQueries, BuildLog
@@ -25,6 +26,7 @@ from ledger.queries.history import EventPage, EventQuery, HistoryQueries
 from ledger.queries.keys import KeyQueries
 from ledger.queries.releases import Comparison, Picked, ReleaseDetail, ReleaseQueries
 from ledger.queries.time_travel import AppAt, TimeTravelQueries
+from ledger.queries.workflows import Deliveries, WorkflowQueries
 
 
 class Queries(
@@ -35,6 +37,7 @@ class Queries(
     HistoryQueries,
     TimeTravelQueries,
     KeyQueries,
+    WorkflowQueries,
 ):
     """Every query of the read side (see the module docstring)."""
 
@@ -44,6 +47,7 @@ __all__ = [
     "AppSummary",
     "BuildLog",
     "Comparison",
+    "Deliveries",
     "EnvState",
     "EventPage",
     "EventQuery",

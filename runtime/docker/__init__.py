@@ -3,8 +3,9 @@
 Modules: ``engine`` (the client), ``images`` (builds, image references), ``labels``
 (what a container carries), ``containers`` (listing, start/stop, state, output),
 ``ports`` (``$PORT`` assignment), ``health`` (the health checks and every wait),
-``rollout`` (converging an app to a release), ``redact`` (keeping env values out of
-steps and causes), ``adapter`` (``DockerRuntime``, tying them to the port).
+``rollout`` (converging an app to a release), ``oneoff`` (one-off commands in
+containers of their own), ``redact`` (keeping env values out of steps and causes),
+``adapter`` (``DockerRuntime``, tying them to the port).
 """
 
 from runtime.docker.adapter import DockerRuntime

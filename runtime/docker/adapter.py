@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from ledger.domain import Cause, CauseKind
@@ -23,6 +23,8 @@ from ledger.runtime import (
     BuildLog,
     BuildRequest,
     BuiltImages,
+    CommandOutput,
+    CommandRequest,
     Progress,
     ReleaseSpec,
     RolloutPlan,
@@ -32,6 +34,7 @@ from runtime.docker.containers import Containers
 from runtime.docker.engine import ENGINE_ERRORS, ClientFactory, Engine
 from runtime.docker.health import HealthWaiter, Limits
 from runtime.docker.images import build_images, resolve_image
+from runtime.docker.oneoff import OneOffRunner
 from runtime.docker.ports import DEFAULT_PORTS, PortAllocator
 from runtime.docker.redact import Redactor
 from runtime.docker.rollout import Converger
@@ -48,6 +51,7 @@ class DockerRuntime(Runtime):
 
     name = "docker"
     keeps_containers = True  # containers outlive ledgerd: reconcile them at start
+    runs_commands = True
 
     def __init__(
         self,
@@ -73,6 +77,7 @@ class DockerRuntime(Runtime):
             self.engine, PortAllocator(ports), init=init, stop_timeout=stop_timeout
         )
         self.converger = Converger(self.containers, HealthWaiter(self.containers))
+        self.oneoff = OneOffRunner(self.containers)
 
     def resolve_image(self, reference: str) -> str:
         return resolve_image(self.engine, reference)
@@ -130,10 +135,27 @@ class DockerRuntime(Runtime):
         except Unavailable as error:
             return Cause(CauseKind.RUNTIME_ERROR, str(error))
 
+    def run_command(
+        self, request: CommandRequest, output: CommandOutput, cancelled: Callable[[], bool]
+    ) -> int:
+        """Run the command in a new container of its own (see ``oneoff``); ``Unavailable``
+        if the engine cannot be reached."""
+        try:
+            return self.oneoff.run(request, output, cancelled)
+        except ENGINE_ERRORS as error:
+            raise Unavailable(self.engine.unreachable(error)) from error
+
+    def stop_app(self, app: str) -> None:
+        """Remove every container of ``app``, as reconcile does for an app with no active
+        release: its replicas (stopped gracefully) and its one-off commands' (killed,
+        which ends those commands with exit code 137)."""
+        self.reconcile({app: None})
+
     def reconcile(self, running: Mapping[str, ReleaseSpec | None]) -> None:
         """Remove each listed app's containers that are not of its active release (all of
-        them when it has none); apps not listed are left alone. ``Unavailable`` if the
-        engine cannot be reached."""
+        them when it has none), and its one-off commands' containers: at start this
+        process runs none, so they are left by a ``ledgerd`` that died during a run. Apps
+        not listed are left alone. ``Unavailable`` if the engine cannot be reached."""
         try:
             self._reconcile(running)
         except ENGINE_ERRORS as error:
@@ -150,6 +172,9 @@ class DockerRuntime(Runtime):
                     self.containers.stop(container)
                 else:
                     self.containers.remove(container)
+            for container in self.containers.runs_of_app(app):
+                log.info("reconcile: removing one-off %s (%s)", container.name, container.state)
+                self.containers.remove(container)
 
     def close(self) -> None:
         self.engine.close()

@@ -1,14 +1,16 @@
 """The app's containers on the engine: listing, start, stop, state and output.
 
-Containers run detached with host networking, the release's env plus ``$PORT``, and an
-init process as PID 1 (so SIGTERM reaches the app and a graceful stop is quick). What
-they are is in their labels (see ``labels``), never in our memory.
+Containers run detached with host networking, the release's env (plus ``$PORT`` for a
+replica of an HTTP service), and an init process as PID 1 (so SIGTERM reaches the app
+and a graceful stop is quick). What they are is in their labels (see ``labels``), never
+in our memory.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +26,7 @@ from runtime.docker.labels import (
     PORT,
     PROMOTION,
     RELEASE,
+    RUN,
     SERVICE,
     VERSION,
     ContainerInfo,
@@ -67,6 +70,10 @@ class Containers:
         found = self._listed([f"{MANAGED}=true", f"{APP}={app}"])
         return sorted(found, key=lambda c: (c.service, c.release, c.index))
 
+    def runs_of_app(self, app: str) -> list[ContainerInfo]:
+        """The containers of the app's one-off commands, whatever their state."""
+        return sorted(self._listed([RUN, f"{APP}={app}"]), key=lambda c: c.run)
+
     def used_ports(self) -> set[int]:
         """The ports of every container of ours, of any app (running or not)."""
         return {c.port for c in self._listed([f"{MANAGED}=true"]) if c.port is not None}
@@ -93,23 +100,40 @@ class Containers:
         index: int,
         port: int | None,
     ) -> ContainerInfo:
-        api = self.engine.api
-        name = container_name(release.app, service.name, release.release_id, index)
-        env = service.env_for(release.env)
-        if port is not None:
-            env["PORT"] = str(port)
-        labels = {
+        serving = {
             MANAGED: "true",
-            APP: release.app,
-            RELEASE: release.release_id,
-            VERSION: str(release.version),
             PROMOTION: promotion_id,
-            SERVICE: service.name,
             INDEX: str(index),
             PORT: "" if port is None else str(port),
         }
+        name = container_name(release.app, service.name, release.release_id, index)
+        command = shlex.split(service.command) if service.command else None
+        container = self.create(release, service, name, serving, command, port)
+        self.begin(container)
+        return replace(container, state="running")
+
+    def create(
+        self,
+        release: ReleaseSpec,
+        service: Service,
+        name: str,
+        labels: dict[str, str],
+        command: list[str] | None,
+        port: int | None = None,
+    ) -> ContainerInfo:
+        """Create (not start) a container of ``service`` of ``release`` named ``name``, as
+        every container of ours is made: host networking, an init process, the release's
+        env with the service's defaults (plus ``$PORT`` when given), the labels saying
+        whose it is plus ``labels``, and ``command`` (None: the image's). A stale
+        container of the same name (left by a crashed run) is removed first.
+        ``StartFailed`` if the engine refuses."""
+        api = self.engine.api
+        env = service.env_for(release.env)
+        if port is not None:
+            env["PORT"] = str(port)
+        labels = {**_owner_labels(release, service), **labels}
         options: dict[str, Any] = {
-            "command": shlex.split(service.command) if service.command else None,
+            "command": command,
             "name": name,
             "environment": env,
             "labels": labels,
@@ -125,21 +149,19 @@ class Containers:
                     raise
                 self._remove(name)
                 created = api.create_container(image, **options)
-            api.start(created["Id"])
         except docker.errors.APIError as error:
             raise StartFailed(_explanation(error)) from None
-        return ContainerInfo(
-            id=str(created["Id"]),
-            name=name,
-            app=release.app,
-            release=release.release_id,
-            version=str(release.version),
-            promotion=promotion_id,
-            service=service.name,
-            index=index,
-            port=port,
-            state="running",
+        return from_row(
+            {"Id": created["Id"], "Names": [name], "Labels": labels, "State": "created"}
         )
+
+    def begin(self, container: ContainerInfo) -> None:
+        """Start a created container; ``StartFailed`` if the engine refuses (its process
+        could not be run: no such executable, for one)."""
+        try:
+            self.engine.api.start(container.id)
+        except docker.errors.APIError as error:
+            raise StartFailed(_explanation(error)) from None
 
     def state(self, container: ContainerInfo) -> State:
         """The container's state now (a container gone from the engine counts as exited)."""
@@ -175,6 +197,11 @@ class Containers:
             pass  # already stopping or dead: removing it below settles it
         self._remove(container.id)
 
+    def kill(self, container: ContainerInfo) -> None:
+        """Kill the container's processes at once (SIGKILL; exit code 137), keeping it."""
+        with contextlib.suppress(docker.errors.APIError):  # gone or not running: done
+            self.engine.api.kill(container.id)
+
     def remove(self, container: ContainerInfo) -> None:
         """Remove a container that is not running (or kill it if it is)."""
         self._remove(container.id)
@@ -187,6 +214,16 @@ class Containers:
         except docker.errors.APIError as error:
             if error.status_code != 409:  # 409: a removal is already in progress
                 raise
+
+
+def _owner_labels(release: ReleaseSpec, service: Service) -> dict[str, str]:
+    """The labels saying whose a container is, on every container of ours."""
+    return {
+        APP: release.app,
+        RELEASE: release.release_id,
+        VERSION: str(release.version),
+        SERVICE: service.name,
+    }
 
 
 def _timestamp(text: str) -> datetime | None:

@@ -6,6 +6,12 @@ Every container we run carries labels saying whose it is (``ledger.app``,
 record of what runs: a new ``ledgerd`` after a crash finds the app's containers by label.
 Names are ``ledger-<app>-<service>-<release id>-<n>``: unique per replica of a release
 and readable in ``docker ps``.
+
+A one-off command's container (see ``oneoff``) carries the labels that say whose it is
+(app, release, version, service) and ``ledger.run`` (the run's id), but not
+``ledger.managed``: every listing of an app's serving replicas selects by that label, so
+a one-off is never adopted, counted, replaced or removed as one. Its name is
+``ledger-<app>-run-<run id>``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ PROMOTION = "ledger.promotion"
 SERVICE = "ledger.service"
 INDEX = "ledger.index"
 PORT = "ledger.port"
+RUN = "ledger.run"
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class ContainerInfo:
     index: int
     port: int | None
     state: str  # running | created | exited | dead | restarting | paused | removing
+    run: str = ""  # the run id of a one-off command's container ("" for a replica)
 
     @property
     def running(self) -> bool:
@@ -57,6 +65,12 @@ def container_name(app: str, service: str, release_id: str, index: int) -> str:
     return f"ledger-{app}-{service}-{release_id}-{index}"
 
 
+def run_name(app: str, run_id: str) -> str:
+    """The name of a one-off command's container (characters a name cannot hold become -)."""
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "_.-") else "-" for ch in run_id)
+    return f"ledger-{app}-run-{safe}"
+
+
 def from_row(row: dict[str, Any]) -> ContainerInfo:
     """A container as ``GET /containers/json`` lists it."""
     labels: dict[str, str] = row.get("Labels") or {}
@@ -75,4 +89,5 @@ def from_row(row: dict[str, Any]) -> ContainerInfo:
         index=int(index) if index.isdigit() else 0,
         port=int(port) if port.isdigit() else None,
         state=str(row.get("State", "")),
+        run=labels.get(RUN, ""),
     )

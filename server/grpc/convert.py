@@ -81,6 +81,9 @@ def app(
         actor=view.actor,
         deadline_seconds=view.deadline_seconds,
         queued_promotion_ids=queued,
+        workflows=list(view.workflows),
+        auto_promotion_paused=view.auto_promotion_paused,
+        archived=view.archived,
     )
     if promotion is not None:
         message.promotion.CopyFrom(promotion_message(promotion))
@@ -102,7 +105,16 @@ def build(view: BuildView) -> pb.Build:
         error=view.error,
         source=view.source,
         images=view.images,
+        commit=commit(view.commit),
     )
+
+
+def commit(provenance: Mapping[str, str]) -> pb.Commit | None:
+    """A build's provenance (None for builds not from git)."""
+    if not provenance:
+        return None
+    fields = ("repository", "ref", "sha", "author", "message")
+    return pb.Commit(**{name: str(provenance.get(name, "")) for name in fields})
 
 
 def build_log_chunk(view: BuildLogView) -> pb.BuildLogChunk:
@@ -134,6 +146,7 @@ def release(view: ReleaseView, env: Mapping[str, str] | None = None) -> pb.Relea
         last_activated_at=timestamp(view.last_activated_at),
         env_keys=sorted(env) if env is not None else list(view.env_keys),
         image=view.image,
+        commit=commit(view.commit),
     )
     if env is not None:
         message.env.update(env)

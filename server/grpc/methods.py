@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ledger.ids import BUILD, PROMOTION, RELEASE, is_id
+from ledger.ids import BUILD, JOB, PROMOTION, RELEASE, is_id
 from ledger.policy import Action
 from ledger.read_model import ReadModel
+from ledger.workflows.settings import WORKFLOW_NAME
 
 LEDGER = "/ledger.v1.Ledger/"
 KEYS = "/ledger.v1.Keys/"
@@ -91,6 +92,27 @@ def _diff(reader: ReadModel, request: Any) -> list[str]:
     return [view.app for view in views if view is not None]
 
 
+def _workflow(reader: ReadModel, request: Any) -> list[str]:
+    """The apps a workflow deploys, and those a create or an update would make it deploy."""
+    view = reader.get_workflow(request.name) if WORKFLOW_NAME.fullmatch(request.name) else None
+    apps = set(view.apps) if view is not None else set()
+    settings = getattr(request, "settings", None)
+    if settings is not None:
+        apps |= set(settings.apps)
+    return sorted(apps)
+
+
+def _resume(reader: ReadModel, request: Any) -> list[str]:
+    return [request.app] if request.app else _workflow(reader, request)
+
+
+def _job(reader: ReadModel, request: Any) -> list[str]:
+    view = reader.get_job(request.id) if is_id(JOB, request.id) else None
+    return list(view.apps) if view is not None else []
+
+
+WORKFLOW = Scope.RESOURCE  # the request names no app: those of the workflow (or job) decide
+
 A = Action
 METHODS: dict[str, Method] = {
     LEDGER + "CreateApp": Method(A.CREATE_APP),
@@ -120,6 +142,18 @@ METHODS: dict[str, Method] = {
     LEDGER + "GetInclusionProof": Method(A.AUDIT),
     LEDGER + "GetConsistencyProof": Method(A.AUDIT),
     LEDGER + "ExportEvents": Method(A.AUDIT),
+    LEDGER + "CreateWorkflow": Method(A.MANAGE_WORKFLOWS, WORKFLOW, owners=_workflow),
+    LEDGER + "GetWorkflow": Method(A.READ, WORKFLOW, owners=_workflow),
+    LEDGER + "ListWorkflows": Method(A.LIST_APPS),  # those of the apps the key may read
+    LEDGER + "UpdateWorkflow": Method(A.MANAGE_WORKFLOWS, WORKFLOW, owners=_workflow),
+    LEDGER + "DeleteWorkflow": Method(A.MANAGE_WORKFLOWS, WORKFLOW, owners=_workflow),
+    LEDGER + "RotateWorkflowSecret": Method(A.MANAGE_WORKFLOWS, WORKFLOW, owners=_workflow),
+    LEDGER + "ResumeWorkflow": Method(A.PROMOTE, WORKFLOW, owners=_resume),
+    LEDGER + "RunWorkflow": Method(A.BUILD, WORKFLOW, owners=_workflow),
+    LEDGER + "GetJob": Method(A.READ, WORKFLOW, owners=_job),
+    LEDGER + "ListJobs": Method(A.LIST_APPS),  # filtered by the apps the key may read
+    LEDGER + "RerunJob": Method(A.BUILD, WORKFLOW, owners=_job),
+    LEDGER + "RunCommand": Method(A.RUN_COMMAND, Scope.FIELD),
     KEYS + "CreateKey": Method(A.MANAGE_KEYS),
     KEYS + "ListKeys": Method(A.MANAGE_KEYS),
     KEYS + "RevokeKey": Method(A.MANAGE_KEYS),

@@ -38,6 +38,7 @@ class Settings:
     database_url: str = ""
     listen: str = "127.0.0.1:50051"
     console_listen: str = "127.0.0.1:8080"  # the web console; empty: no console
+    public_url: str = ""  # the console's address as git hosts reach it (webhook URLs)
     runtime: str = "record"
     promotion_deadline_seconds: int = 600
     snapshot_interval: int = 100
@@ -67,6 +68,7 @@ class Settings:
             database_url=env.get("LEDGER_DATABASE_URL", ""),
             listen=env.get("LEDGER_LISTEN", cls.listen),
             console_listen=_console_listen(env.get("LEDGER_CONSOLE_LISTEN", cls.console_listen)),
+            public_url=env.get("LEDGER_PUBLIC_URL", "").strip(),
             runtime=env.get("LEDGER_RUNTIME", cls.runtime),
             promotion_deadline_seconds=_int(env, "LEDGER_PROMOTION_DEADLINE", 600),
             snapshot_interval=_int(env, "LEDGER_SNAPSHOT_INTERVAL", 100),

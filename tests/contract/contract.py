@@ -7,7 +7,9 @@ promises are those of ``ledger.runtime``: a rollout makes its target what runs a
 reports its steps; a failure is a structured cause that reveals no env value; restore
 brings the previous release back (or nothing); cancellation is prompt; and rollout and
 restore may be run again after a crash. Every step reported in a scenario is checked
-at its end (a ``StepKind``, a message, no env value).
+at its end (a ``StepKind``, a message, no env value). A runtime that runs containers also
+runs one-off commands: exit code and output as the command gives them, the release's
+env, prompt cancel, and the serving release left alone (``CommandContract``).
 """
 
 from __future__ import annotations
@@ -18,17 +20,22 @@ from typing import ClassVar
 import pytest
 
 from ledger.domain import CauseKind
+from ledger.errors import NotFound
 from tests.contract.harness import (
+    LONG,
     SLOW,
     Background,
+    CommandRun,
     Journal,
     RuntimeAdapter,
     cause_problems,
+    command,
+    run,
     step_problems,
     versions,
     wait_until,
 )
-from tests.support.runtimes import SimulatedCrash, plan
+from tests.support.runtimes import KILLED, Collected, SimulatedCrash, plan
 
 
 class RuntimeContract:
@@ -181,3 +188,91 @@ class FailureContract(RuntimeContract):
         assert adapter.runtime.restore(promotion, adapter.journal.progress()) is None
 
         assert adapter.what_runs() == before
+
+
+class CommandContract(RuntimeContract):
+    """The scenarios of a runtime that runs containers, and so one-off commands: subclass
+    this one too when it does (the record runtime refuses them, see ``test_record``).
+    The commands are argvs of busybox's or the host's ``sh``, ``echo`` and ``sleep``."""
+
+    @pytest.mark.parametrize("code", [0, 3])
+    def test_a_command_s_exit_code_is_returned_as_given(
+        self, adapter: RuntimeAdapter, code: int
+    ) -> None:
+        assert run(adapter, "sh", "-c", f"exit {code}").code == code
+
+    def test_a_command_s_output_and_errors_reach_its_output(self, adapter: RuntimeAdapter) -> None:
+        finished = run(adapter, "sh", "-c", "echo hello; echo oops >&2")
+
+        assert finished.code == 0
+        assert sorted(finished.output.text.splitlines()) == ["hello", "oops"]
+
+    def test_a_command_sees_the_env_of_its_release(self, adapter: RuntimeAdapter) -> None:
+        finished = run(adapter, "sh", "-c", 'echo "$VALUE"')
+
+        assert (finished.code, finished.output.text) == (0, "value of v1\n")
+
+    def test_a_command_in_a_service_the_release_lacks_is_not_found(
+        self, adapter: RuntimeAdapter
+    ) -> None:
+        request = command(adapter.release(1), "echo", "hello", service="nosuch")
+
+        with pytest.raises(NotFound, match="release v1 has no service nosuch"):
+            adapter.runtime.run_command(request, Collected(), lambda: False)
+
+    def test_a_cancelled_command_stops_promptly_its_output_having_come_as_it_ran(
+        self, adapter: RuntimeAdapter
+    ) -> None:
+        running = CommandRun(adapter.runtime, command(adapter.release(1), *LONG))
+        wait_until(lambda: "started" in running.output.text or running.done.is_set())
+        assert not running.done.is_set(), f"the command ended: {running.output.text!r}"
+
+        running.cancel.set()
+
+        assert running.result(within=adapter.cancel_within) != 0
+
+    def test_a_command_still_running_when_its_timeout_passes_is_stopped(
+        self, adapter: RuntimeAdapter
+    ) -> None:
+        request = command(adapter.release(1), "sleep", "60", timeout=1)
+
+        running = CommandRun(adapter.runtime, request)
+
+        assert running.result(within=1 + adapter.cancel_within) == KILLED
+
+    def test_a_command_leaves_the_active_release_running_as_it_was(
+        self, adapter: RuntimeAdapter
+    ) -> None:
+        first = adapter.release(1)
+        assert adapter.runtime.roll_out(plan(first), adapter.journal.progress()) is None
+        before = adapter.what_runs()
+
+        assert run(adapter, "echo", "hello", release=first).code == 0
+
+        assert adapter.what_runs() == before
+
+    def test_a_rollout_while_a_command_runs_neither_counts_nor_stops_it(
+        self, adapter: RuntimeAdapter
+    ) -> None:
+        first = adapter.release(1)
+        assert adapter.runtime.roll_out(plan(first), adapter.journal.progress()) is None
+        before = adapter.what_runs()
+        running = CommandRun(adapter.runtime, command(first, *LONG))
+        wait_until(lambda: "started" in running.output.text or running.done.is_set())
+
+        second = plan(adapter.release(2), first)
+        assert adapter.runtime.roll_out(second, adapter.journal.progress()) is None
+
+        assert adapter.what_runs() == [(unit, 2) for unit, _ in before]
+        assert not running.done.is_set(), f"the command ended: {running.output.text!r}"
+        running.cancel.set()
+        running.result(within=adapter.cancel_within)
+
+    def test_stop_app_leaves_nothing_of_the_app_running(self, adapter: RuntimeAdapter) -> None:
+        assert (
+            adapter.runtime.roll_out(plan(adapter.release(1)), adapter.journal.progress()) is None
+        )
+
+        adapter.runtime.stop_app(adapter.app)
+
+        assert adapter.what_runs() == []

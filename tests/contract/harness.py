@@ -7,6 +7,7 @@ to observe what runs for the scenario's app, and which promises it cannot show: 
 capability property whose docstring says why (``gap`` turns it into a skip that quotes
 the reason, never a silent one). A ``Journal`` hands out the scenario's recording
 Progress objects and keeps them, so that every step reported in a scenario is checked.
+``Background`` and ``CommandRun`` run a rollout and a one-off command on a thread.
 
 Every release carries ``SECRET`` in its env: env values are secrets, and no step
 message or cause field may ever show one.
@@ -19,14 +20,15 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import ClassVar
 
 import pytest
 
 from ledger.domain import Cause, CauseKind, StepKind
 from ledger.ids import RELEASE, new_id
-from ledger.runtime import ReleaseSpec, RolloutPlan, Runtime
-from tests.support.runtimes import Recorder
+from ledger.runtime import CommandRequest, ReleaseSpec, RolloutPlan, Runtime
+from tests.support.runtimes import Collected, Recorder
 
 SECRET = "sentinel-secret-5f1c9e27"
 """An env value of every release of the contract (as ``API_TOKEN``)."""
@@ -185,6 +187,63 @@ class Background:
         if self.error is not None:
             raise self.error
         return self.cause
+
+
+LONG = ("sh", "-c", "echo started; sleep 60")  # a command that runs until it is stopped
+
+
+def command(
+    release: ReleaseSpec, *argv: str, service: str = "web", timeout: int = 60
+) -> CommandRequest:
+    """A one-off run of ``argv`` in ``service`` of ``release``."""
+    return CommandRequest(
+        run_id=new_id("C"), release=release, service=service, command=argv, timeout_seconds=timeout
+    )
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A one-off command run to its end: its exit code and what it wrote."""
+
+    code: int
+    output: Collected
+
+
+def run(adapter: RuntimeAdapter, *argv: str, release: ReleaseSpec | None = None) -> Finished:
+    """Run ``argv`` in release v1 of the app (or ``release``) to its end."""
+    output = Collected()
+    request = command(release or adapter.release(1), *argv)
+    return Finished(adapter.runtime.run_command(request, output, lambda: False), output)
+
+
+class CommandRun:
+    """``run_command`` on a daemon thread, as a use case would run it, with a cancel switch
+    (a command that never returns cannot hang the test run)."""
+
+    def __init__(self, runtime: Runtime, request: CommandRequest) -> None:
+        self.output = Collected()
+        self.cancel = threading.Event()
+        self.done = threading.Event()
+        self._code: int | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(runtime, request), daemon=True).start()
+
+    def _run(self, runtime: Runtime, request: CommandRequest) -> None:
+        try:
+            self._code = runtime.run_command(request, self.output, self.cancel.is_set)
+        except BaseException as error:
+            self._error = error
+        finally:
+            self.done.set()
+
+    def result(self, within: float) -> int:
+        """The exit code; fails the test if the command takes longer than ``within``."""
+        if not self.done.wait(within):
+            raise AssertionError(f"run_command did not return within {within:g} s")
+        if self._error is not None:
+            raise self._error
+        assert self._code is not None
+        return self._code
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:

@@ -2,6 +2,7 @@
 contract, so that the promoter's unit tests rest on runtimes that keep its promises.
 
 Each fake remembers the release it runs per app: that is what the contract observes.
+Each runs one-off commands as local processes, so each is held to ``CommandContract``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 from ledger.domain import CauseKind, StepKind
 from ledger.runtime import ReleaseSpec
-from tests.contract.contract import FailureContract, RuntimeContract
+from tests.contract.contract import CommandContract, FailureContract
 from tests.contract.harness import RUNS, SLOW, Journal, RuntimeAdapter, Unit, plain_release
 from tests.support.docker import unique_app
 from tests.support.runtimes import BlockingRuntime, FailingRuntime, FakeRuntime, GatedRuntime
@@ -92,15 +93,15 @@ class GatedAdapter(FakeAdapter):
         return spec
 
 
-class TestFailingRuntime(FailureContract):
+class TestFailingRuntime(FailureContract, CommandContract):
     adapter_type = FailingAdapter
 
 
-class TestBlockingRuntime(FailureContract):
+class TestBlockingRuntime(FailureContract, CommandContract):
     adapter_type = BlockingAdapter
 
 
-class TestGatedRuntime(RuntimeContract):
+class TestGatedRuntime(CommandContract):
     """Not held to :class:`FailureContract`: GatedRuntime lets every release through once
     its gate opens, it has no way to fail (a test that needs a failure uses
     FailingRuntime)."""

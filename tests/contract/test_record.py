@@ -13,11 +13,13 @@ from typing import ClassVar
 import pytest
 
 from ledger.domain import CauseKind, StepKind
+from ledger.errors import FailedPrecondition
 from ledger.runtime import ReleaseSpec
 from runtime.record import RecordRuntime
 from tests.contract.contract import RuntimeContract
-from tests.contract.harness import RUNS, Journal, RuntimeAdapter, Unit, plain_release
+from tests.contract.harness import RUNS, Journal, RuntimeAdapter, Unit, command, plain_release
 from tests.support.docker import unique_app
+from tests.support.runtimes import Collected
 
 VERSION = re.compile(r"\bv(\d+)\b")
 
@@ -57,3 +59,20 @@ class TestRecordRuntime(RuntimeContract):
     elsewhere are not its)."""
 
     adapter_type = RecordAdapter
+
+    def test_a_one_off_command_is_refused_since_the_record_runtime_runs_no_containers(
+        self, adapter: RuntimeAdapter
+    ) -> None:
+        """Not held to ``CommandContract``: there is nothing to run a command in."""
+        output = Collected()
+        request = command(adapter.release(1), "echo", "hello")
+
+        with pytest.raises(FailedPrecondition, match="runs no containers"):
+            adapter.runtime.run_command(request, output, lambda: False)
+
+        assert output.data == b""
+
+    def test_stopping_an_app_is_accepted_and_does_nothing(self, adapter: RuntimeAdapter) -> None:
+        adapter.runtime.stop_app(adapter.app)
+
+        assert adapter.journal.steps == []

@@ -1,5 +1,5 @@
 """Arranging the console's tests through the gRPC API as the admin: builds, promotions,
-waiting on the event stream.
+workflows and their jobs (of a local git repository), waiting on the event stream.
 
 Waiting is always woken by ``WatchEvents`` (never a sleep): from position 0, so what
 happened before the watch began is seen too.
@@ -8,6 +8,9 @@ happened before the watch began is seen too.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
@@ -81,3 +84,59 @@ def events_of(api: LedgerStub, app: str, kind: str) -> list[pb.Event]:
     """The app's events of type ``kind``, oldest first."""
     request = pb.ListEventsRequest(app=app, types=[kind], page_size=500)
     return list(api.ListEvents(request).events)
+
+
+def git_origin(directory: Path, message: str, files: dict[str, str]) -> tuple[str, str]:
+    """A bare git repository under ``directory`` whose branch ``main`` has one commit of
+    ``files`` with ``message``: its ``file://`` URL and the commit's sha."""
+    bare, work, home = directory / "origin.git", directory / "work", directory / "home"
+    for made in (work, home):
+        made.mkdir(parents=True)
+    env = {"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "PATH": os.environ["PATH"]}
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-c", "user.name=Ada Lovelace", "-c", "user.email=ada@example.com", *args],
+            cwd=work,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout.strip()
+
+    git("init", "-q", "--bare", str(bare))
+    git("init", "-q")
+    for name, text in files.items():
+        (work / name).write_text(text)
+    git("add", "--all")
+    git("commit", "-q", "-m", message)
+    git("push", "-q", str(bare), "HEAD:refs/heads/main")
+    return bare.as_uri(), git("rev-parse", "HEAD")
+
+
+def create_workflow(
+    api: LedgerStub, name: str, repository: str, *apps: str, promote: str = "auto"
+) -> pb.WorkflowSecret:
+    """A workflow of ``repository``'s ``main`` deploying ``apps`` (as the admin)."""
+    settings = pb.WorkflowSettings(
+        repository=repository, branch="main", apps=list(apps), promote=promote
+    )
+    created: pb.WorkflowSecret = api.CreateWorkflow(
+        pb.CreateWorkflowRequest(name=name, settings=settings)
+    )
+    return created
+
+
+def job_ended(api: LedgerStub, job_id: str) -> pb.Job:
+    """The job once its ``JobEnded`` event is on the event stream."""
+    stream = api.WatchEvents(pb.WatchEventsRequest(), timeout=WAIT_SECONDS)
+    try:
+        for response in stream:
+            for event in response.events:
+                if event.type == "JobEnded" and json.loads(event.data)["job_id"] == job_id:
+                    job: pb.Job = api.GetJob(pb.GetJobRequest(id=job_id))
+                    return job
+    finally:
+        stream.cancel()
+    raise AssertionError(f"the event stream ended before job {job_id} ended")

@@ -28,6 +28,8 @@ promote           all    own       -        -
 rollback          all    own       -        -
 cancel_promotion  all    own       -        -
 change_env        all    own       -        -
+manage_workflows  all    own       -        -
+run_command       all    own       -        -
 audit             yes    -         yes      -
 manage_keys       yes    -         -        -
 list_apps         yes    yes       yes      yes

@@ -6,10 +6,12 @@ from __future__ import annotations
 from ledger_api.v1 import ledger_pb2_grpc
 from server.grpc.servicers.apps import AppsServicer
 from server.grpc.servicers.audit import AuditServicer
+from server.grpc.servicers.commands import CommandsServicer
 from server.grpc.servicers.env import EnvServicer
 from server.grpc.servicers.events import EventsServicer
 from server.grpc.servicers.keys import KeysServicer
 from server.grpc.servicers.releases import ReleasesServicer
+from server.grpc.servicers.workflows import WorkflowsServicer
 
 
 class LedgerServicer(
@@ -18,6 +20,8 @@ class LedgerServicer(
     EnvServicer,
     EventsServicer,
     AuditServicer,
+    WorkflowsServicer,
+    CommandsServicer,
     ledger_pb2_grpc.LedgerServicer,
 ):
     """Every RPC of ``ledger.v1.Ledger`` on grpc.aio; the parts share one backend."""

@@ -12,12 +12,19 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from ledger.commands import CreateApp, CreateBuild, UpdateEnv
-from ledger.domain import Meta, event_type
+from ledger.domain import Meta, StepStatus, event_type
 from ledger.views import EventView
 from projections import LedgerViews, ProjectionWorker, rebuild, views_env
 from projections.audit import Projectable
 from tests.integration.projections.conftest import ALICE, Ledger
 from tests.support.builds import image_build
+from tests.support.workflows import (
+    accept_delivery,
+    create_workflow,
+    queue_job,
+    record_every_workflow_event,
+    settings,
+)
 
 
 def some_history(ledger: Ledger, apps: int = 2, deploys: int = 2, first: int = 0) -> None:
@@ -92,11 +99,24 @@ def test_a_rebuild_from_zero_produces_exactly_the_rows_of_the_live_projection(
             ledger.service.update_env(UpdateEnv(app=f"app{n}", set_values={"A": "1"}), ALICE)
             ledger.deploy(f"app{n}", "img:2")
             worker.notify()
+        record_every_workflow_event(ledger.app, "app0", "s3cr3t-of-the-workflow")
+        worker.notify()
+        create_workflow(ledger.app, ALICE, "live", settings(("app1", "app2")))
+        job = queue_job(ledger.app, ALICE, "live")
+        accept_delivery(ledger.app, ALICE, "live", "d-live", job.job_id)
+        job.start(ALICE)
+        step = job.start_step(ALICE, "build", "app1", "building")
+        job.end_step(ALICE, step, StepStatus.SUCCEEDED, release_id="R0000000001")
+        job.start_step(ALICE, "promote", "app1")
+        ledger.app.save(job)
+        worker.notify()
         assert views.wait_for(head(ledger), timeout=10)
     finally:
         worker.stop()
     live = views.dump()
     assert live["events"] and live["activations"] and live["promotion_steps"]
+    assert live["workflows"] and live["jobs"] and live["job_steps"] and live["deliveries"]
+    assert live["app_workflows"]
 
     applied = rebuild(ledger.app, views)
 

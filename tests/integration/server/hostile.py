@@ -4,10 +4,11 @@ to such a request must pass (used by ``test_hostile_*.py``).
 A hostile request is random or malformed on purpose: oversized, unicode and control-char
 strings for names and ids, maps with huge keys and values or thousands of entries,
 negative and huge int64s, forged page tokens, ids that exist but belong to another app,
-and keys whose role or apps do not allow the call. Whatever arrives, the server must
-either answer (the request happened to be valid) or refuse it with a clear status code
-and a short one-line message that echoes no secret; a refusal appends nothing; and the
-server keeps serving.
+workflow settings no workflow may have (repositories carrying credentials, bad branches,
+promote commands without a service), and keys whose role or apps do not allow the call.
+Whatever arrives, the server must either answer (the request happened to be valid) or
+refuse it with a clear status code and a short one-line message that echoes no secret; a
+refusal appends nothing; and the server keeps serving.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ledger.ids import BUILD, PROMOTION, RELEASE, new_id
+from ledger.ids import BUILD, JOB, PROMOTION, RELEASE, new_id
 from ledger.keys import KEY_KIND
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
@@ -78,6 +79,9 @@ KEYS_SERVICE = pb.DESCRIPTOR.services_by_name["Keys"]
 KEYS_METHODS = frozenset(method.name for method in KEYS_SERVICE.methods)
 REVEALING = frozenset({"GetEnv", "GetRelease"})
 """The only RPCs whose answers may hold env values (to keys that may see them)."""
+REPOSITORY = "file:///nonexistent/repo.git"
+"""The seeded workflows' repository: nothing is there, so every job fails at its fetch,
+at once (and ``RunWorkflow`` without a commit cannot read the branch's head)."""
 
 
 def unary_methods() -> set[str]:
@@ -108,7 +112,9 @@ class Seed:
 
     Two apps, ``alpha`` and ``beta``, each with builds, releases, a promotion and an env
     holding a secret value; a failed build from source in ``alpha`` (it has a log); keys
-    that are not the admin's; and a genuine page token of each listing (of the request
+    that are not the admin's; workflows of one app and of both (webhook secret, repository
+    credentials and review env values all secret), with failed jobs, and workflows that
+    may be deleted; and a genuine page token of each listing (of the request
     :func:`seed_ledger` lists it with).
     """
 
@@ -120,6 +126,9 @@ class Seed:
     page_tokens: dict[str, str]  # a genuine next_page_token of each listing, by RPC
     revocable_key_ids: list[str]
     admin_key_id: str
+    workflows: list[str] = field(default_factory=list)  # live ones (never deleted)
+    deletable_workflows: list[str] = field(default_factory=list)
+    jobs: list[str] = field(default_factory=list)
     caller_tokens: dict[str, str] = field(default_factory=dict)  # by caller, but the admin
 
     def ids(self, kind: str) -> list[str]:
@@ -408,6 +417,168 @@ def roles() -> SearchStrategy[str]:
     )
 
 
+def workflow_names(seed: Seed) -> SearchStrategy[str]:
+    """The seeded workflows, well-formed names of none, near misses and junk."""
+    return st.one_of(
+        st.sampled_from(seed.workflows + seed.deletable_workflows),
+        st.sampled_from(["ghost-ci", "a", "z" * 40, "new"]),
+        st.sampled_from(["z" * 41, "Alpha-ci", "alpha_ci", "1ci", "-ci", "alpha-ci\n"]),
+        junk_text(),
+    )
+
+
+def optional_workflow_names(seed: Seed) -> SearchStrategy[str]:
+    return st.one_of(st.just(""), workflow_names(seed))
+
+
+def deletable_workflow_names(seed: Seed) -> SearchStrategy[str]:
+    """Workflows that may be deleted (never those the other RPCs aim at), well-formed
+    names of none, and junk."""
+    return st.one_of(
+        st.sampled_from(seed.deletable_workflows),
+        st.sampled_from(["ghost-ci", "z" * 40]),
+        junk_text(),
+    )
+
+
+def job_ids(seed: Seed) -> SearchStrategy[str]:
+    """The seeded jobs, well-formed ids of none, ids of other kinds, near misses and junk."""
+    near_misses = [job_id.lower() for job_id in seed.jobs] + [job_id + "X" for job_id in seed.jobs]
+    return st.one_of(
+        st.sampled_from(seed.jobs),
+        st.builds(new_id, st.just(JOB)),
+        st.sampled_from(seed.ids(BUILD) + seed.ids(RELEASE)),
+        st.sampled_from(near_misses),
+        junk_text(),
+    )
+
+
+def repositories() -> SearchStrategy[str]:
+    """Repositories where nothing is (so no job fetches anything), ones no workflow may
+    have (credentials in the URL, options, other transports), and junk."""
+    return st.one_of(
+        st.sampled_from([REPOSITORY, "/nonexistent/repo", "file:///nonexistent/other.git"]),
+        st.sampled_from(
+            [
+                "https://user:hunter2-s3cret@git.invalid/acme/shop.git",
+                "-uhack",
+                "ext::sh -c true",
+                "ftp://git.invalid/x.git",
+                "file:///a b",
+                "file:///x\x00y",
+                "git@",
+                "/",
+                "file://" + "x" * 600,
+            ]
+        ),
+        junk_text(),
+    )
+
+
+def branches() -> SearchStrategy[str]:
+    return st.one_of(
+        st.sampled_from(["", "main", "feature/x", "v1.2"]),
+        st.sampled_from(["-b", "/main", "a..b", "main\n", "a b", "b" * 201]),
+        junk_text(),
+    )
+
+
+def commits() -> SearchStrategy[str]:
+    """No commit (the branch's head, unreadable), full shas, near misses and junk."""
+    return st.one_of(
+        st.just(""),
+        st.text(alphabet="0123456789abcdef", min_size=40, max_size=40),
+        st.sampled_from(["A" * 40, "0" * 39, "0" * 41, "g" * 40, "0" * 39 + "\n"]),
+        junk_text(),
+    )
+
+
+def hook_lists() -> SearchStrategy[list[str]]:
+    """Promote commands: well-formed, without a service or a command, oversized, too many."""
+    hooks = st.one_of(
+        st.sampled_from(["web: rake db:migrate", "worker: ./cleanup --all"]),
+        st.sampled_from(["web:", ": x", "no colon", "WEB: x", "web: a\x00b", "we b: x"]),
+        st.builds(lambda size: "web: " + "x" * size, st.sampled_from([1_001, 100_000])),
+        junk_text(),
+    )
+    return st.one_of(
+        st.lists(hooks, max_size=3), st.just([f"web: step {index}" for index in range(11)])
+    )
+
+
+def secret_text() -> SearchStrategy[str]:
+    """Values that must never be shown: recognisable (at least 8 characters), printable."""
+    return st.builds(
+        "s3cret-{}".format, st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=4)
+    )
+
+
+def review_env_maps() -> SearchStrategy[dict[str, str]]:
+    """Review apps' env: secret values under any key, values no env may hold, too many."""
+    values = st.one_of(secret_text(), st.sampled_from(["a\x00b", "v" * 70_000]))
+    return st.one_of(
+        st.dictionaries(env_keys(), values, max_size=3),
+        st.builds(lambda count: {f"KEY_{n}": f"s3cret-{n:04}" for n in range(count)}, st.just(201)),
+    )
+
+
+def credentials() -> SearchStrategy[str]:
+    """None, secret tokens, and credentials no repository may have (unprintable, huge)."""
+    return st.one_of(
+        st.just(""),
+        secret_text(),
+        st.builds("user:{}".format, secret_text()),
+        st.sampled_from(["tok\nen-s3cret", "tok\x00en-s3cret", "\x1b[2Jtoken-s3cret"]),
+        st.builds(lambda size: "t" * size, st.sampled_from([1_001, 200_000])),
+    )
+
+
+def poll_seconds() -> SearchStrategy[int]:
+    return st.one_of(st.sampled_from([0, -1, 9, 10, 86_400, 86_401]), int64s())
+
+
+def workflow_settings() -> SearchStrategy[pb.WorkflowSettings]:
+    return st.builds(
+        pb.WorkflowSettings,
+        repository=repositories(),
+        branch=branches(),
+        apps=st.one_of(st.sampled_from([["alpha"], ["beta"], ["alpha", "beta"]]), app_lists()),
+        promote=st.one_of(st.sampled_from(["", "auto", "manual", "AUTO", "never"]), junk_text()),
+        before_promote=hook_lists(),
+        after_promote=hook_lists(),
+        review_apps=st.booleans(),
+        review_env=review_env_maps(),
+        wait_for_ci=st.booleans(),
+        poll_seconds=poll_seconds(),
+        allow_forks=st.booleans(),
+    )
+
+
+SETTINGS_FIELDS = sorted(pb.WorkflowSettings.DESCRIPTOR.fields_by_name)
+
+
+def update_fields() -> SearchStrategy[list[str]]:
+    """Settings fields to change: real ones, unknown ones (``name`` is no setting), junk."""
+    return st.lists(
+        st.one_of(
+            st.sampled_from(SETTINGS_FIELDS),
+            st.sampled_from(["name", "secret", "credentials", "Apps", ""]),
+            junk_text(),
+        ),
+        max_size=4,
+    )
+
+
+def workflow_runs(seed: Seed) -> SearchStrategy[pb.RunWorkflowRequest]:
+    return st.builds(
+        pb.RunWorkflowRequest,
+        name=workflow_names(seed),
+        branch=branches(),
+        commit=commits(),
+        request_id=request_ids(),
+    )
+
+
 # --- strategies: one per RPC ---
 
 
@@ -424,6 +595,7 @@ def unary_rpcs(seed: Seed) -> dict[str, Rpc]:
     """A strategy for every unary RPC of the Ledger and Keys services."""
     b, r, p = BUILD, RELEASE, PROMOTION
     tokens = page_tokens(seed)
+    names = workflow_names(seed)
     return {
         # Apps.
         "CreateApp": Rpc(
@@ -609,6 +781,70 @@ def unary_rpcs(seed: Seed) -> dict[str, Rpc]:
             mutating=True,
         ),
         "WhoAmI": Rpc(st.just(pb.WhoAmIRequest())),
+        # Workflows and their jobs.
+        "CreateWorkflow": Rpc(
+            st.builds(
+                pb.CreateWorkflowRequest,
+                name=st.one_of(st.from_regex(r"[a-z][a-z0-9-]{0,39}", fullmatch=True), names),
+                settings=workflow_settings(),
+                credentials=credentials(),
+                request_id=request_ids(),
+            ),
+            mutating=True,
+        ),
+        "GetWorkflow": Rpc(st.builds(pb.GetWorkflowRequest, name=names)),
+        "ListWorkflows": Rpc(
+            st.builds(pb.ListWorkflowsRequest, page_size=int32s(), page_token=tokens)
+            | paging_on(seed, "ListWorkflows", pb.ListWorkflowsRequest)
+        ),
+        "UpdateWorkflow": Rpc(
+            st.builds(
+                pb.UpdateWorkflowRequest,
+                name=names,
+                settings=workflow_settings(),
+                update_fields=update_fields(),
+                change_credentials=st.booleans(),
+                credentials=credentials(),
+                request_id=request_ids(),
+            ),
+            mutating=True,
+        ),
+        "DeleteWorkflow": Rpc(
+            st.builds(
+                pb.DeleteWorkflowRequest,
+                name=deletable_workflow_names(seed),
+                request_id=request_ids(),
+            ),
+            mutating=True,
+        ),
+        "RotateWorkflowSecret": Rpc(
+            st.builds(pb.RotateWorkflowSecretRequest, name=names, request_id=request_ids()),
+            mutating=True,
+        ),
+        "ResumeWorkflow": Rpc(
+            st.builds(
+                pb.ResumeWorkflowRequest,
+                name=names,
+                app=optional_app_names(),
+                request_id=request_ids(),
+            ),
+            mutating=True,
+        ),
+        "RunWorkflow": Rpc(workflow_runs(seed), mutating=True),
+        "GetJob": Rpc(st.builds(pb.GetJobRequest, id=job_ids(seed))),
+        "ListJobs": Rpc(
+            st.builds(
+                pb.ListJobsRequest,
+                workflow=optional_workflow_names(seed),
+                page_size=int32s(),
+                page_token=tokens,
+            )
+            | paging_on(seed, "ListJobs", pb.ListJobsRequest)
+        ),
+        "RerunJob": Rpc(
+            st.builds(pb.RerunJobRequest, id=job_ids(seed), request_id=request_ids()),
+            mutating=True,
+        ),
     }
 
 
@@ -623,10 +859,17 @@ def _update_env(expected_version: int | None, **fields: Any) -> pb.UpdateEnvRequ
 
 
 def env_values_in(message: Message) -> list[str]:
-    """The env values a request carries (UpdateEnv's ``set``) long enough to recognise."""
+    """The secret values a request carries long enough to recognise: env values
+    (UpdateEnv's ``set``), a workflow's review env values and repository credentials."""
     if isinstance(message, pb.UpdateEnvRequest):
-        return [value for value in message.set.values() if len(value) >= 8]
-    return []
+        values = list(message.set.values())
+    elif isinstance(message, pb.CreateWorkflowRequest | pb.UpdateWorkflowRequest):
+        repository = message.settings.repository
+        userinfo = repository.partition("://")[2].partition("@")[0] if "@" in repository else ""
+        values = [*message.settings.review_env.values(), message.credentials, userinfo]
+    else:
+        return []
+    return [value for value in values if len(value) >= 8]
 
 
 def check_refusal(error: grpc.RpcError, secrets: Iterable[str]) -> None:
@@ -701,13 +944,13 @@ class Hostile:
 
     def settle(self) -> None:
         """After a request that was accepted: wait until what it started in the background
-        (a promotion, a build from source) has ended and the log is still."""
+        (a promotion, a build from source, a workflow's job) has ended and the log is still."""
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while True:
             head = self.head()
             busy = any(self._in_flight(app) for app in ("alpha", "beta"))
             time.sleep(0.03)
-            if not busy and self.head() == head and not self._building():
+            if not busy and self.head() == head and not self._building() and not self._jobs():
                 return
             assert time.monotonic() < deadline, "the ledger did not settle"
 
@@ -724,8 +967,30 @@ class Hostile:
                 return True
         return False
 
+    def _jobs(self) -> bool:
+        return jobs_in_flight(self.ledger)
+
+
+JOB_ENDED = frozenset({"succeeded", "failed", "superseded"})
+
+
+def jobs_in_flight(client: LedgerStub) -> bool:
+    """Whether one of the newest jobs has not ended (queued, running, or waiting)."""
+    page = client.ListJobs(pb.ListJobsRequest(page_size=20), timeout=CALL_TIMEOUT)
+    return any(job.status not in JOB_ENDED for job in page.jobs)
+
+
+def wait_for_jobs(client: LedgerStub) -> None:
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while jobs_in_flight(client):
+        assert time.monotonic() < deadline, "a seeded job did not end"
+        time.sleep(0.02)
+
 
 # --- seeding ---
+
+WORKFLOW_CREDENTIALS = "ci-bot:glpat-s3cret-5b7e0d"
+REVIEW_SECRETS = {"REVIEW_TOKEN": "review-s3cret-a1c9f4"}
 
 ALPHA_SECRETS = {
     "SECRET_TOKEN": "alpha-s3cret-7f3a9c",
@@ -761,6 +1026,17 @@ def seed_ledger(channel: grpc.Channel) -> Seed:
     keys.RevokeKey(pb.RevokeKeyRequest(id=revoked.id))
     admin = keys.WhoAmI(pb.WhoAmIRequest())
 
+    live = {"alpha-ci": ["alpha"], "beta-ci": ["beta"], "both-ci": ["alpha", "beta"]}
+    deletable = {f"doomed-{n}": ["alpha"] for n in (1, 2)} | {"doomed-both": ["alpha", "beta"]}
+    webhook_secrets = {
+        _create_workflow(client, name, apps) for name, apps in (live | deletable).items()
+    }
+    jobs = [
+        client.RunWorkflow(pb.RunWorkflowRequest(name=name, commit=sha)).id
+        for name, sha in (("alpha-ci", "a" * 40), ("alpha-ci", "b" * 40), ("both-ci", "c" * 40))
+    ]
+    wait_for_jobs(client)
+
     tokens = {
         "ListApps": client.ListApps(pb.ListAppsRequest(page_size=1)),
         "ListReleases": client.ListReleases(pb.ListReleasesRequest(app="alpha", page_size=1)),
@@ -769,6 +1045,8 @@ def seed_ledger(channel: grpc.Channel) -> Seed:
         "ListEvents": client.ListEvents(pb.ListEventsRequest(page_size=2)),
         "ListKeys": keys.ListKeys(pb.ListKeysRequest(page_size=1)),
         "ExportEvents": client.ExportEvents(pb.ExportEventsRequest(page_size=2)),
+        "ListWorkflows": client.ListWorkflows(pb.ListWorkflowsRequest(page_size=1)),
+        "ListJobs": client.ListJobs(pb.ListJobsRequest(page_size=1)),
     }
     page_tokens = {name: page.next_page_token for name, page in tokens.items()}
     assert all(page_tokens.values()), "every seeded listing has a second page"
@@ -777,12 +1055,38 @@ def seed_ledger(channel: grpc.Channel) -> Seed:
         releases=releases,
         promotions=promotions,
         source_build=source_build,
-        secrets={*ALPHA_SECRETS.values(), *BETA_SECRETS.values()},
+        secrets={
+            *ALPHA_SECRETS.values(),
+            *BETA_SECRETS.values(),
+            *REVIEW_SECRETS.values(),
+            WORKFLOW_CREDENTIALS,
+            *webhook_secrets,
+        },
         page_tokens=page_tokens,
         revocable_key_ids=[*victims, revoked.id],
         admin_key_id=admin.id,
+        workflows=sorted(live),
+        deletable_workflows=sorted(deletable),
+        jobs=jobs,
         caller_tokens={DEPLOYER: deployer_token, READER: reader_token},
     )
+
+
+def _create_workflow(client: LedgerStub, name: str, apps: list[str]) -> str:
+    """A workflow of ``apps`` (with credentials and a review env); its webhook secret."""
+    settings = pb.WorkflowSettings(
+        repository=REPOSITORY,
+        apps=apps,
+        before_promote=["web: rake db:migrate"],
+        review_apps=True,
+        review_env=REVIEW_SECRETS,
+    )
+    request = pb.CreateWorkflowRequest(
+        name=name, settings=settings, credentials=WORKFLOW_CREDENTIALS
+    )
+    secret: str = client.CreateWorkflow(request).secret
+    assert secret
+    return secret
 
 
 def source_tarball() -> bytes:

@@ -1,12 +1,13 @@
-"""The streaming RPCs against hostile input: CreateBuild (client stream), WatchEvents and
-StreamBuildLogs (server streams).
+"""The streaming RPCs against hostile input: CreateBuild (client stream), WatchEvents,
+StreamBuildLogs and RunCommand (server streams).
 
 Source uploads that the client cancels halfway, or ends short of what it announced,
 record nothing and leave no file behind; CreateBuild streams of random messages (a chunk
 first, two metadata messages, random bytes) are answered or refused cleanly; watches and
 log streams from random positions and ids answer or refuse cleanly and survive being
-cancelled early. After each, the server keeps serving. One seeded ledgerd (SQLite)
-serves the whole module.
+cancelled early; one-off commands of random apps, services, releases and argv answer or
+refuse cleanly, and a refused one records nothing. After each, the server keeps serving.
+One seeded ledgerd (SQLite) serves the whole module.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
-from ledger.ids import BUILD
+from ledger.ids import BUILD, RELEASE
 from ledger_api.v1 import ledger_pb2 as pb
 from tests.integration.server.hostile import (
     CALL_TIMEOUT,
@@ -36,6 +37,7 @@ from tests.integration.server.hostile import (
     int64s,
     junk_text,
     optional_app_names,
+    optional_ids,
     request_ids,
     source_tarball,
 )
@@ -270,6 +272,79 @@ def test_build_logs_of_a_random_build_answer_or_refuse_cleanly_and_can_be_cancel
 
     assert hostile.head() == before
     hostile.still_serving()
+
+
+# --- one-off commands ---
+
+
+def arguments() -> SearchStrategy[list[str]]:
+    """argv: short ones, none, too many arguments, too long, with a NUL byte."""
+    words = st.one_of(st.sampled_from(["echo", "hi", "rake", "db:migrate", "-c", ""]), junk_text())
+    return st.one_of(
+        st.lists(words, max_size=4),
+        st.just(["x"] * 101),
+        st.builds(lambda size: ["a" * size], st.sampled_from([4_001, 100_000])),
+        st.just(["echo", "a\x00b"]),
+    )
+
+
+def command_requests(hostile: Hostile) -> SearchStrategy[pb.RunCommandRequest]:
+    """Well-formed commands (of the active release or a named one), and random ones."""
+    well_formed = st.builds(
+        pb.RunCommandRequest,
+        app=st.sampled_from(["alpha", "beta"]),
+        service=st.just("web"),
+        command=st.just(["echo", "hi"]),
+        release_id=st.one_of(st.just(""), st.sampled_from(hostile.seed.ids(RELEASE))),
+    )
+    random = st.builds(
+        pb.RunCommandRequest,
+        app=app_names(),
+        service=st.one_of(st.sampled_from(["web", "worker", "", "WEB", "web\n"]), junk_text()),
+        command=arguments(),
+        release_id=optional_ids(hostile.seed, RELEASE),
+        timeout_seconds=st.one_of(st.sampled_from([0, 1, 86_400, 86_401]), int64s()),
+    )
+    return st.one_of(well_formed, random)
+
+
+@HOSTILE
+@given(data=st.data())
+def test_a_random_one_off_command_answers_or_refuses_cleanly_and_a_refusal_records_nothing(
+    hostile: Hostile, data: st.DataObject
+) -> None:
+    request = data.draw(command_requests(hostile), label="request")
+    caller = data.draw(st.sampled_from(CALLERS), label="caller")
+    before = hostile.head()
+
+    call = hostile.ledger.RunCommand(
+        request, metadata=hostile.metadata(caller), timeout=CALL_TIMEOUT
+    )
+    try:
+        answers = list(call)
+        assert answers and answers[-1].exited, "the command's stream ended without its exit"
+    except grpc.RpcError as error:
+        check_refusal(error, hostile.secrets)
+        assert hostile.head() == before, "RunCommand was refused but appended to the log"
+    else:
+        hostile.settle()
+    finally:
+        call.cancel()
+    hostile.still_serving()
+
+
+def test_a_command_the_runtime_cannot_run_is_refused_and_records_nothing(
+    hostile: Hostile,
+) -> None:
+    request = pb.RunCommandRequest(app="alpha", service="web", command=["echo", "hi"])
+    before = hostile.head()
+
+    with pytest.raises(grpc.RpcError) as refused:
+        list(hostile.ledger.RunCommand(request, timeout=CALL_TIMEOUT))
+
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "runs no containers" in (refused.value.details() or "")
+    assert hostile.head() == before
 
 
 def test_the_server_still_serves_every_stream_after_the_hostile_ones(hostile: Hostile) -> None:

@@ -83,3 +83,78 @@ def test_a_malformed_id_from_a_key_limited_to_some_apps_never_reaches_a_query(
         error = rpc_error(call)
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
         check_refusal(error, ())
+
+
+@pytest.mark.parametrize("bad_name", ["w\x00", "\x00", "shop-ci\x00"])
+def test_a_malformed_workflow_name_or_job_id_from_an_app_limited_key_never_reaches_a_query(
+    ledgerd: InProcessLedgerd, ledgerd_channel: grpc.Channel, bad_name: str
+) -> None:
+    client = LedgerStub(ledgerd_channel)
+    create_app(client, "web")
+    _, token = create_key(ledgerd_channel, "web-ci", "deployer", "web")
+    as_deployer = bearer(token)
+    bad_job = "J" + bad_name
+    calls: dict[str, Callable[[], object]] = {
+        "GetWorkflow": lambda: client.GetWorkflow(
+            pb.GetWorkflowRequest(name=bad_name), metadata=as_deployer
+        ),
+        "UpdateWorkflow": lambda: client.UpdateWorkflow(
+            pb.UpdateWorkflowRequest(name=bad_name), metadata=as_deployer
+        ),
+        "DeleteWorkflow": lambda: client.DeleteWorkflow(
+            pb.DeleteWorkflowRequest(name=bad_name), metadata=as_deployer
+        ),
+        "RotateWorkflowSecret": lambda: client.RotateWorkflowSecret(
+            pb.RotateWorkflowSecretRequest(name=bad_name), metadata=as_deployer
+        ),
+        "ResumeWorkflow": lambda: client.ResumeWorkflow(
+            pb.ResumeWorkflowRequest(name=bad_name), metadata=as_deployer
+        ),
+        "RunWorkflow": lambda: client.RunWorkflow(
+            pb.RunWorkflowRequest(name=bad_name), metadata=as_deployer
+        ),
+        "ListJobs": lambda: client.ListJobs(
+            pb.ListJobsRequest(workflow=bad_name), metadata=as_deployer
+        ),
+        "GetJob": lambda: client.GetJob(pb.GetJobRequest(id=bad_job), metadata=as_deployer),
+        "RerunJob": lambda: client.RerunJob(pb.RerunJobRequest(id=bad_job), metadata=as_deployer),
+    }
+    before = ledgerd.container.ledger.head()
+
+    errors = {name: rpc_error(call) for name, call in calls.items()}
+
+    assert {name: error.code() for name, error in errors.items()} == dict.fromkeys(
+        calls, grpc.StatusCode.INVALID_ARGUMENT
+    )
+    for error in errors.values():
+        check_refusal(error, ())
+    assert ledgerd.container.ledger.head() == before
+
+
+def test_text_with_a_nul_byte_in_a_workflow_is_refused_and_the_ledger_keeps_recording(
+    ledgerd: InProcessLedgerd, ledgerd_client: LedgerStub
+) -> None:
+    client = ledgerd_client
+    create_app(client, "web")
+
+    def settings(**fields: object) -> pb.WorkflowSettings:
+        return pb.WorkflowSettings(**{"repository": "/no/web.git", "apps": ["web"], **fields})
+
+    requests = [
+        pb.CreateWorkflowRequest(name="web-ci", settings=settings(repository=f"/no/{NUL}")),
+        pb.CreateWorkflowRequest(name="web-ci", settings=settings(branch=f"main{NUL}")),
+        pb.CreateWorkflowRequest(
+            name="web-ci", settings=settings(before_promote=[f"web: migrate{NUL}"])
+        ),
+        pb.CreateWorkflowRequest(name="web-ci", settings=settings(review_env={"A": f"b{NUL}"})),
+        pb.CreateWorkflowRequest(name="web-ci", settings=settings(), credentials=f"t{NUL}k"),
+    ]
+    before = ledgerd.container.ledger.head()
+
+    for request in requests:
+        error = rpc_error(lambda request=request: client.CreateWorkflow(request))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        check_refusal(error, ())
+
+    assert ledgerd.container.ledger.head() == before
+    assert create_app(client, "api").name == "api"  # projections still follow the log

@@ -38,7 +38,7 @@ def test_every_unary_rpc_has_a_hostile_input_strategy(hostile_seed: Seed) -> Non
 
 
 def test_the_streaming_rpcs_are_the_ones_test_hostile_streams_covers() -> None:
-    assert streaming_methods() == {"CreateBuild", "StreamBuildLogs", "WatchEvents"}
+    assert streaming_methods() == {"CreateBuild", "StreamBuildLogs", "WatchEvents", "RunCommand"}
 
 
 @pytest.mark.parametrize("name", sorted(unary_methods()))
@@ -105,6 +105,8 @@ LISTINGS: dict[str, Callable[[str], Message]] = {
     "ListEvents": lambda token: pb.ListEventsRequest(page_token=token),
     "ListKeys": lambda token: pb.ListKeysRequest(page_token=token),
     "ExportEvents": lambda token: pb.ExportEventsRequest(page_token=token),
+    "ListWorkflows": lambda token: pb.ListWorkflowsRequest(page_token=token),
+    "ListJobs": lambda token: pb.ListJobsRequest(page_token=token),
 }
 
 
@@ -158,3 +160,58 @@ def test_env_keys_both_set_and_unset_are_named_briefly(hostile: Hostile) -> None
 
     assert error.code() == INVALID
     assert (error.details() or "").endswith("and 7 more both set and unset")
+
+
+@pytest.mark.parametrize("name", ["\x1f", "alpha-ci\n", "\x1b[2J" + "x" * 10_000])
+def test_a_malformed_workflow_name_is_invalid_for_every_workflow_change(
+    hostile: Hostile, name: str
+) -> None:
+    ledger = hostile.ledger
+    calls: list[Callable[[], object]] = [
+        lambda: ledger.UpdateWorkflow(pb.UpdateWorkflowRequest(name=name)),
+        lambda: ledger.DeleteWorkflow(pb.DeleteWorkflowRequest(name=name)),
+        lambda: ledger.RotateWorkflowSecret(pb.RotateWorkflowSecretRequest(name=name)),
+        lambda: ledger.ResumeWorkflow(pb.ResumeWorkflowRequest(name=name)),
+        lambda: ledger.RunWorkflow(pb.RunWorkflowRequest(name=name, commit="a" * 40)),
+    ]
+    for call in calls:
+        error = refused(hostile, call)
+        assert error.code() == INVALID
+        assert "invalid workflow name" in (error.details() or "")
+
+
+@pytest.mark.parametrize("app", ["\x1f", "beta\n", "x" * 10_000])
+def test_resuming_a_workflow_on_a_malformed_app_name_is_invalid(hostile: Hostile, app: str) -> None:
+    request = pb.ResumeWorkflowRequest(name="alpha-ci", app=app)
+
+    error = refused(hostile, lambda: hostile.ledger.ResumeWorkflow(request))
+
+    assert error.code() == INVALID
+    assert "invalid app name" in (error.details() or "")
+
+
+def test_credentials_in_a_repository_url_are_refused_without_being_shown(
+    hostile: Hostile,
+) -> None:
+    settings = pb.WorkflowSettings(
+        repository="https://ci:tok-s3cret-99@git.invalid/acme/shop.git", apps=["alpha"]
+    )
+    create = pb.CreateWorkflowRequest(name="leaky", settings=settings)
+    update = pb.UpdateWorkflowRequest(
+        name="alpha-ci", settings=settings, update_fields=["repository"]
+    )
+
+    for call in (
+        lambda: hostile.ledger.CreateWorkflow(create),
+        lambda: hostile.ledger.UpdateWorkflow(update),
+    ):
+        error = refused(hostile, call)
+        assert error.code() == INVALID
+        assert "tok-s3cret-99" not in (error.details() or "")
+
+
+def test_a_job_of_a_workflow_names_no_secret_of_it(hostile: Hostile) -> None:
+    for job_id in hostile.seed.jobs:
+        job = hostile.ledger.GetJob(pb.GetJobRequest(id=job_id)).SerializeToString()
+        for secret in hostile.seed.secrets:
+            assert secret.encode() not in job

@@ -40,6 +40,7 @@ from ledger.service import LedgerService
 from runtime.record import RecordRuntime
 from tests.support.builds import image_build
 from tests.support.runtimes import FailingRuntime, GatedRuntime
+from tests.support.workflows import record_every_workflow_event
 
 SECRET = "sentinel-secret-value"
 BAD = "shop:bad"
@@ -85,6 +86,7 @@ def record_every_event_type(ledger: LedgerApplication) -> None:
     keys = KeyService(ledger, NoOtherAdmins())
     created = keys.create_key(CreateKey("ci", "deployer", ("shop",)), Meta("alice"))
     keys.revoke_key(RevokeKey(created.outcome.key_id), Meta("alice"))
+    record_every_workflow_event(ledger, "shop", SECRET)
 
 
 def queue_and_cancel(ledger: LedgerApplication, release_id: str) -> None:

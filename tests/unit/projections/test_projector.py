@@ -19,8 +19,10 @@ from ledger.service import LedgerService
 from projections import ProjectionWorker, open_views, postgres_env, sql, sqlite_env, views_env
 from projections.audit import Projectable, audit_entry, to_json
 from projections.projector import _HANDLERS, AUDIT_ONLY, project
+from projections.workflows import first_line
 from runtime.record import RecordRuntime
 from tests.support.builds import image_build
+from tests.support.workflows import record_every_workflow_event
 
 ALICE = Meta(actor="alice", request_id="")
 
@@ -98,8 +100,8 @@ def test_no_row_change_or_audit_row_carries_an_env_value(
 
 def test_statements_are_translated_per_dialect() -> None:
     pg = sql.postgres_dialect("read")
-    assert pg.sql(sql.SELECT_APP) == 'SELECT * FROM "read".ledger_view2_apps WHERE name = %s'
-    assert sql.SQLITE.sql(sql.SELECT_APP) == "SELECT * FROM ledger_view2_apps WHERE name = ?"
+    assert pg.sql(sql.SELECT_APP) == 'SELECT * FROM "read".ledger_view3_apps WHERE name = %s'
+    assert sql.SQLITE.sql(sql.SELECT_APP) == "SELECT * FROM ledger_view3_apps WHERE name = ?"
     assert all("{" not in statement for statement in pg.schema())
 
 
@@ -176,3 +178,39 @@ def test_one_event_per_batch_and_one_batch_for_all_give_the_same_rows(
     finally:
         one_by_one.close()
         all_at_once.close()
+
+
+def test_no_row_change_or_audit_row_of_a_workflow_event_carries_a_secret(
+    ledger: LedgerApplication, service: LedgerService
+) -> None:
+    service.create_app(CreateApp(name="shop"), ALICE)
+    record_every_workflow_event(ledger, "shop", "hunter2-of-the-workflow")
+    projected = [project(item) for item in decoded(ledger)]
+    types = {item.type for item in decoded(ledger)}
+    assert {"WorkflowCreated", "JobStepEnded", "DeliveryAccepted", "AppArchived"} <= types
+    assert "hunter2" not in repr(projected)
+
+
+def test_workflow_events_one_per_batch_and_all_in_one_give_the_same_rows(
+    ledger: LedgerApplication, service: LedgerService
+) -> None:
+    service.create_app(CreateApp(name="shop"), ALICE)
+    record_every_workflow_event(ledger, "shop", "hunter2-of-the-workflow")
+    one_by_one, all_at_once = open_views(views_env({})), open_views(views_env({}))
+    try:
+        ProjectionWorker(ledger, one_by_one, batch_size=1).catch_up()
+        ProjectionWorker(ledger, all_at_once, batch_size=10_000).catch_up()
+        assert one_by_one.dump() == all_at_once.dump()
+        (job,) = all_at_once.list_jobs()
+        steps = all_at_once.get_job(job.id)
+        assert steps is not None and [s.status for s in steps.steps] == ["succeeded", "failed"]
+        assert steps.steps[1].promotion_id == "P0000000001"
+    finally:
+        one_by_one.close()
+        all_at_once.close()
+
+
+def test_a_jobs_message_is_the_first_line_of_its_commits_cut_to_200_characters() -> None:
+    assert first_line("\n  Fix it\n\nbecause") == "Fix it"
+    assert first_line("y" * 250) == "y" * 200
+    assert first_line("") == ""

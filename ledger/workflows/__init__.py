@@ -1,0 +1,1 @@
+"""Workflows: builds and deploys started from git pushes and pull requests."""

@@ -1,0 +1,81 @@
+"""Polling: for repositories that cannot send webhooks, ``ledgerd`` asks them.
+
+Every workflow with ``poll_seconds`` set has its branch's head read (``git ls-remote``)
+that often; the head is handed to :meth:`WorkflowService.accept` as a delivery whose id
+is ``poll:<sha>``, so a commit starts one job however many times it is seen (also across
+restarts, and with several ``ledgerd`` polling one ledger).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ledger.domain import Meta
+from ledger.read_model import ReadModel
+from ledger.workflows.ports import FetchFailed
+from ledger.workflows.service import WorkflowService
+from ledger.workflows.triggers import Delivery, Provider, TriggerKind
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 1.0
+PAGE = 200
+
+
+class Poller:
+    """One background thread polling every workflow that asks for it."""
+
+    def __init__(self, service: WorkflowService, reader: ReadModel) -> None:
+        self.service = service
+        self.reader = reader
+        self._due: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="workflow-poller", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            try:
+                self.poll_due(time.monotonic())
+            except Exception:  # a database hiccup must not end polling
+                log.exception("polling repositories failed")
+
+    def poll_due(self, now: float) -> None:
+        """Poll each workflow whose time has come."""
+        after = ""
+        while page := self.reader.list_workflows(after, PAGE):
+            for view in page:
+                if view.poll_seconds and self._due.get(view.name, 0.0) <= now:
+                    self._due[view.name] = now + view.poll_seconds
+                    self.poll(view.name, view.repository, view.branch)
+            after = page[-1].name
+
+    def poll(self, name: str, repository: str, branch: str) -> None:
+        credentials = self.service.ledger.workflow(name).credentials
+        try:
+            sha = self.service.fetcher.head(repository, branch, credentials)
+        except FetchFailed as error:
+            log.warning("polling workflow %s: %s", name, error)
+            return
+        if not sha:
+            return
+        delivery = Delivery(
+            provider=Provider.POLL,
+            delivery_id=f"poll:{sha}",
+            event="poll",
+            kind=TriggerKind.PUSH,
+            ref=f"refs/heads/{branch}",
+            sha=sha,
+            pusher="",
+            repository=repository,
+        )
+        self.service.accept(name, delivery, Meta(actor=f"workflow {name}"))

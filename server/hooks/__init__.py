@@ -1,0 +1,1 @@
+"""Git-host webhooks: verify a delivery's signature, then parse it into a Delivery."""
