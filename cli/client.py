@@ -4,7 +4,8 @@ Why a facade over the generated stub: the stub's methods are untyped for mypy (g
 no stubs), every call must go through the transport's metadata/deadline/retry rules, and
 every mutating request must get its ``request_id`` exactly once, before any retry.
 The transport, the stubs and paging are in :mod:`cli.client_base`; the calls reading the
-event log in :mod:`cli.client_events`, those of the Keys service in :mod:`cli.client_keys`.
+event log in :mod:`cli.client_events`, those of the Keys service in :mod:`cli.client_keys`,
+those of workflows, jobs and one-off commands in :mod:`cli.client_workflows`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from cli.client_base import MAX_PAGE_SIZE as MAX_PAGE_SIZE
 from cli.client_base import paginate as paginate
 from cli.client_events import EventCalls
 from cli.client_keys import KeyCalls
+from cli.client_workflows import WorkflowCalls
 from cli.render import to_timestamp
 from cli.transport import new_request_id
 from ledger_api.v1 import ledger_pb2 as pb
@@ -27,11 +29,12 @@ CHUNK_SIZE = 64 * 1024
 EXPORT_PAGE_SIZE = 500  # the server's largest page (it also stops pages at ~2 MiB)
 
 
-class LedgerClient(EventCalls, KeyCalls):
+class LedgerClient(EventCalls, KeyCalls, WorkflowCalls):
     """The CLI's view of the Ledger service: typed calls with the transport's rules.
 
     The calls reading the event log come from :class:`~cli.client_events.EventCalls`,
-    those of the Keys service from :class:`~cli.client_keys.KeyCalls`.
+    those of the Keys service from :class:`~cli.client_keys.KeyCalls`, those of workflows,
+    jobs and one-off commands from :class:`~cli.client_workflows.WorkflowCalls`.
     """
 
     # ------------------------------------------------------------------ apps

@@ -1,6 +1,6 @@
 """``ledgerctl``: the command-line client of Deploy Ledger (a gRPC client only).
 
-``main(argv, stdout=, stderr=, environ=)`` runs one command with injected I/O and returns
+``main(argv, stdout=, stderr=, environ=, stdin=)`` runs one command with injected I/O and returns
 its exit code; it is also the console entry point (the generated script exits with the
 returned code). It is the single error boundary: every failure below it becomes one line
 ``ledgerctl: error: <message>`` on stderr and one of these exit codes, never a traceback:
@@ -14,6 +14,9 @@ returned code). It is the single error boundary: every failure below it becomes 
     3  a waited-for promotion (--wait) did not succeed
     4  cannot reach the server (UNAVAILABLE after retries, DEADLINE_EXCEEDED)
   130  interrupted (Ctrl-C), except `watch`, which Ctrl-C ends with 0
+
+``run`` exits with the exit code of the command it ran (1 when it could not be run), and
+``stdin`` is read only by ``--credentials-stdin`` (workflows).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from contextlib import redirect_stderr, redirect_stdout, suppress
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, redirect_stderr, redirect_stdout, suppress
 from typing import IO, ClassVar
 
 import click
@@ -32,10 +35,13 @@ from cli.commands.apps import apps
 from cli.commands.builds import build, builds, deploy
 from cli.commands.env import env
 from cli.commands.events import history, watch
+from cli.commands.jobs import jobs
 from cli.commands.keys import keys, whoami
 from cli.commands.promotions import promotions
 from cli.commands.rack import rack
 from cli.commands.releases import releases
+from cli.commands.run import run
+from cli.commands.workflows import workflows
 from cli.context import Session, session_of
 from cli.errors import (
     EXIT_OK,
@@ -60,6 +66,7 @@ Exit codes:
   3  a waited-for promotion (--wait) did not succeed
   4  cannot reach the server (unavailable after retries, deadline exceeded)
 130  interrupted (Ctrl-C); `watch` ends with 0
+`run` exits with the exit code of the command it ran (1 when it could not be run).
 """
 
 
@@ -119,6 +126,8 @@ for _command in (apps, build, deploy, builds, releases, env, promotions, history
     root.add_command(_command)
 for _command in (keys, whoami):
     root.add_command(_command)
+for _command in (workflows, jobs, run):
+    root.add_command(_command)
 
 
 def main(
@@ -127,8 +136,10 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
     environ: Mapping[str, str] | None = None,
+    stdin: IO[str] | None = None,
 ) -> int:
-    """Run ``ledgerctl`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    """Run ``ledgerctl`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code
+    (``stdin``: what ``--credentials-stdin`` reads; default: the process's)."""
     session = Session(
         stdout=stdout if stdout is not None else sys.stdout,
         stderr=stderr if stderr is not None else sys.stderr,
@@ -136,7 +147,7 @@ def main(
     )
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        with redirect_stdout(session.stdout), redirect_stderr(session.stderr):
+        with redirect_stdout(session.stdout), redirect_stderr(session.stderr), _stdin(stdin):
             result = root.main(args=args, prog_name="ledgerctl", standalone_mode=False, obj=session)
         return result if isinstance(result, int) else EXIT_OK
     except click.exceptions.NoArgsIsHelpError as error:
@@ -167,6 +178,20 @@ def main(
         return _fail(session, f"internal error: {type(error).__name__}: {error}", EXIT_REFUSED)
     finally:
         session.close()
+
+
+@contextmanager
+def _stdin(stream: IO[str] | None) -> Iterator[None]:
+    """``sys.stdin`` is ``stream`` meanwhile (unless None), as stdout and stderr are
+    redirected to the session's."""
+    if stream is None:
+        yield
+        return
+    saved, sys.stdin = sys.stdin, stream
+    try:
+        yield
+    finally:
+        sys.stdin = saved
 
 
 def _usage_message(error: click.UsageError) -> str:

@@ -1,4 +1,5 @@
-"""Parsing of command-line values: ``K=V`` pairs, env keys, log positions, times, durations.
+"""Parsing of command-line values: ``K=V`` pairs, env keys, log positions, times, durations,
+a workflow's ``SERVICE: COMMAND`` hooks.
 
 Every function raises ``click.BadParameter`` (a usage error, exit 2) on bad input, so the
 server is never asked a question the client already knows is malformed. The server stays
@@ -60,6 +61,37 @@ def duration(text: str) -> timedelta:
         raise click.BadParameter(f"{text!r} is not a duration like 15m, 2h or 3d")
     seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
     return timedelta(seconds=seconds)
+
+
+def seconds(text: str) -> int:
+    """Parse ``--poll``/``--timeout``: a duration (``60s``, ``5m``, ``1h30m``) or a whole
+    number of seconds (``90``; ``0`` means none)."""
+    stripped = text.strip()
+    if stripped.isdigit():
+        return int(stripped)
+    if not _DURATION.match(stripped):
+        raise click.BadParameter(f"{text!r} is not a duration like 60s, 5m or 1h")
+    return int(duration(stripped).total_seconds())
+
+
+def seconds_callback(
+    _ctx: click.Context, _param: click.Parameter, value: str | int | None
+) -> int | None:
+    """A click callback for a duration option: its value as :func:`seconds`, None unset."""
+    if value is None or isinstance(value, int):
+        return value
+    return seconds(value)
+
+
+def hook(text: str) -> str:
+    """Check a before/after-promote command ``SERVICE: COMMAND`` and return it tidied
+    (``web: rake db:migrate``); ledgerd checks the service name and the length."""
+    service, colon, command = text.partition(":")
+    if not colon or not service.strip() or not command.strip():
+        raise click.BadParameter(
+            f"{text!r} is not 'SERVICE: COMMAND' (e.g. 'web: rake db:migrate')"
+        )
+    return f"{service.strip()}: {command.strip()}"
 
 
 def rfc3339(text: str) -> datetime:

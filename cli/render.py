@@ -45,6 +45,21 @@ def _id(value: str) -> str | None:
     return value or None
 
 
+def commit(message: Message, field: str = "commit") -> JsonDict | None:
+    """Where a build from git came from (``message.<field>``), or None when it was not."""
+    if not message.HasField(field):
+        return None
+    value = getattr(message, field)
+    assert isinstance(value, ledger_pb2.Commit)
+    return {
+        "repository": value.repository,
+        "ref": value.ref,
+        "sha": value.sha,
+        "author": value.author,
+        "message": value.message,
+    }
+
+
 def release(message: ledger_pb2.Release, *, with_env: bool = False) -> JsonDict:
     """A release; ``env`` (the full snapshot) only when asked, as in ``releases info``."""
     result: JsonDict = {
@@ -63,6 +78,7 @@ def release(message: ledger_pb2.Release, *, with_env: bool = False) -> JsonDict:
         "last_activated_at": timestamp(message, "last_activated_at"),
         "image": message.image,
         "env_keys": sorted(message.env_keys),
+        "commit": commit(message),
     }
     if with_env:
         result["env"] = dict(sorted(message.env.items()))
@@ -86,6 +102,7 @@ def build(message: ledger_pb2.Build) -> JsonDict:
         "error": message.error,
         "source": message.source,
         "images": dict(sorted(message.images.items())),
+        "commit": commit(message),
     }
 
 
@@ -147,6 +164,10 @@ def app(message: ledger_pb2.App) -> JsonDict:
         "actor": message.actor,
         "deadline_seconds": message.deadline_seconds or None,
         "queued_promotion_ids": list(message.queued_promotion_ids),
+        "workflows": list(message.workflows),
+        # why automatic promotion is paused (null: it is not)
+        "auto_promotion_paused": message.auto_promotion_paused or None,
+        "archived": message.archived,
     }
 
 

@@ -95,3 +95,13 @@ def version(number: int) -> str:
 def text(value: str) -> str:
     """A possibly empty string cell."""
     return value or MISSING
+
+
+def short_sha(sha: str) -> str:
+    """The first 7 characters of a commit's sha (git's short form); ``-`` when none."""
+    return sha[:7] or MISSING
+
+
+def first_line(message: str) -> str:
+    """The first line of a commit message (its subject)."""
+    return message.strip().split("\n", 1)[0].strip()

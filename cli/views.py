@@ -7,12 +7,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cli import render, tables
-from cli.tables import MISSING, key_values, table, text, version, when
+from cli.tables import MISSING, first_line, key_values, short_sha, table, text, version, when
 from ledger_api.v1 import ledger_pb2 as pb
 
 
+def commit_text(c: pb.Commit) -> str:
+    """``3f2a9c1 Fix the basket``: a commit's short sha and the first line of its message."""
+    return f"{short_sha(c.sha)} {first_line(c.message)}".rstrip()
+
+
+def described(message: pb.Build | pb.Release) -> str:
+    """The description cell of a build or release: its commit (from git) when it has one,
+    else its description."""
+    return commit_text(message.commit) if message.HasField("commit") else message.description
+
+
+def commit_pairs(message: pb.Build | pb.Release) -> list[tuple[str, str]]:
+    """The lines a block shows for the commit a build or release was made from (none
+    when it was not made from git)."""
+    if not message.HasField("commit"):
+        return []
+    c = message.commit
+    return [
+        ("Commit", c.sha or MISSING),
+        ("Message", first_line(c.message) or MISSING),
+        ("Author", text(c.author)),
+        ("Repository", f"{c.repository} {c.ref}".strip() or MISSING),
+    ]
+
+
 def releases_table(releases: Sequence[pb.Release]) -> str:
-    """``VERSION ID BUILD REASON CREATED ACTOR DESCRIPTION``, ``*`` marks the active one."""
+    """``VERSION ID BUILD REASON CREATED ACTOR DESCRIPTION``, ``*`` marks the active one
+    (the description of a release from git: its commit's short sha and subject)."""
     rows = [
         [
             ("* " if r.active else "  ") + version(r.version),
@@ -21,7 +47,7 @@ def releases_table(releases: Sequence[pb.Release]) -> str:
             text(r.reason),
             when(r, "created_at"),
             text(r.actor),
-            r.description,
+            described(r),
         ]
         for r in releases
     ]
@@ -46,6 +72,7 @@ def release_block(r: pb.Release, *, with_env: bool = False) -> str:
         ("Created", when(r, "created_at")),
         ("Actor", text(r.actor)),
         ("Description", text(r.description)),
+        *commit_pairs(r),
     ]
     block = key_values(pairs)
     if with_env:
@@ -62,7 +89,8 @@ def release_line(r: pb.Release) -> str:
 
 
 def builds_table(builds: Sequence[pb.Build]) -> str:
-    """``ID STATUS RELEASE STARTED ELAPSED DESCRIPTION`` (Convox's columns)."""
+    """``ID STATUS RELEASE STARTED ELAPSED DESCRIPTION`` (Convox's columns; the
+    description of a build from git: its commit's short sha and subject)."""
     rows = [
         [
             b.id,
@@ -70,7 +98,7 @@ def builds_table(builds: Sequence[pb.Build]) -> str:
             text(b.release_id),
             when(b, "started_at"),
             tables.elapsed(b, "started_at", "ended_at"),
-            b.description,
+            described(b),
         ]
         for b in builds
     ]
@@ -92,6 +120,7 @@ def build_block(b: pb.Build) -> str:
         ("Ended", when(b, "ended_at")),
         ("Elapsed", tables.elapsed(b, "started_at", "ended_at")),
         ("Actor", text(b.actor)),
+        *commit_pairs(b),
     ]
     if b.images:
         pairs.append(("Images", " ".join(f"{k}={v}" for k, v in sorted(b.images.items()))))
@@ -158,8 +187,15 @@ def promotion_block(p: pb.Promotion) -> str:
     return block
 
 
+def app_note(a: pb.App) -> str:
+    """``archived`` (a closed pull request's review app), ``auto promotion paused`` or ``-``."""
+    if a.archived:
+        return "archived"
+    return "auto promotion paused" if a.auto_promotion_paused else MISSING
+
+
 def apps_table(apps: Sequence[pb.App]) -> str:
-    """``NAME ACTIVE RELEASES ENV PROMOTION CREATED``."""
+    """``NAME ACTIVE RELEASES ENV PROMOTION CREATED NOTE``."""
     rows = [
         [
             a.name,
@@ -168,10 +204,11 @@ def apps_table(apps: Sequence[pb.App]) -> str:
             f"v{a.env_version}",
             f"{a.promotion.id} {a.promotion.status}" if a.HasField("promotion") else MISSING,
             when(a, "created_at"),
+            app_note(a),
         ]
         for a in apps
     ]
-    headers = ["NAME", "ACTIVE", "RELEASES", "ENV", "PROMOTION", "CREATED"]
+    headers = ["NAME", "ACTIVE", "RELEASES", "ENV", "PROMOTION", "CREATED", "NOTE"]
     return table(headers, rows, right=[2])
 
 
@@ -190,5 +227,11 @@ def app_block(a: pb.App) -> str:
         ("Env version", f"v{a.env_version}"),
         ("Created", when(a, "created_at")),
         ("Actor", text(a.actor)),
+        ("Workflows", ", ".join(a.workflows) or MISSING),
     ]
+    if a.workflows:
+        paused = a.auto_promotion_paused
+        pairs.append(("Auto promotion", f"paused: {paused}" if paused else "on"))
+    if a.archived:
+        pairs.append(("Archived", "yes (a closed pull request's review app)"))
     return key_values(pairs)

@@ -2,6 +2,11 @@
 
 A build is made from a directory (packed by :mod:`cli.source` and uploaded, its log
 followed on stderr while it runs) or recorded from an existing image (``--image``).
+
+``build --id`` and ``deploy --id`` are for CI steps (``release=$(ledgerctl deploy . --id)``):
+stdout holds the release id alone, everything else (upload, build log, rollout steps) goes
+to stderr, and the exit code says whether it worked (``deploy --id`` waits for the
+promotion, like ``--wait``: 1 when the build failed, 3 when the rollout did not succeed).
 """
 
 from __future__ import annotations
@@ -117,6 +122,13 @@ def build(
 @click.option("--image", metavar="REF", help="Deploy this image instead of building DIR.")
 @click.option("-d", "--description", default="", help="Why this deploy happens.")
 @wait_options
+@click.option(
+    "--id",
+    "id_only",
+    is_flag=True,
+    help="Print only the release id, once it is live (for CI): implies --wait; "
+    "progress goes to stderr.",
+)
 @pass_session
 def deploy(
     session: Session,
@@ -125,21 +137,33 @@ def deploy(
     description: str,
     wait: bool,
     timeout: int | None,
+    id_only: bool,
 ) -> None:
-    """Build DIR (default: .) or --image REF, then promote the release the build created."""
+    """Build DIR (default: .) or --image REF, then promote the release the build created.
+
+    With --id: wait for the promotion, then print the release id alone on stdout; a failed
+    build exits with 1, a promotion that did not succeed with 3 (stdout stays empty).
+    """
     result = _run_build(session, directory, image, description)
-    if result.status != "succeeded":
+    if id_only:
+        session.err(_build_lines(result))
+    elif result.status != "succeeded":
         session.emit(
             {"build": render.build(result), "promotion": None}, lambda: _build_lines(result)
         )
     release_id = check_build(result)
-    if not session.json:
+    if not session.json and not id_only:
         session.out(_build_lines(result))
     promotion = session.client.promote(
         result.app, release_id, deadline_seconds=timeout or 0, description=description
     )
-    if wait:
+    if wait or id_only:
         promotion = wait_for_promotion(session, promotion)
+    if id_only:
+        session.err(views.promotion_line(promotion))
+        check_promotion(promotion)
+        session.out(release_id)
+        return
     session.emit(
         {"build": render.build(result), "promotion": render.promotion(promotion)},
         lambda: views.promotion_line(promotion),
