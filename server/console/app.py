@@ -25,6 +25,9 @@ from server.console import filters
 from server.console.context import Console
 from server.console.errors import handlers
 from server.console.pages import PAGES
+from server.hooks.endpoint import HookEndpoint
+
+HOOKS_PREFIX = "/hooks/"
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "ledger_csrf"
@@ -63,6 +66,8 @@ def create_app(console: Console) -> Any:
     ]
     for page in PAGES:
         routes.extend(page.routes)
+    # Webhooks: signed by the git host, so no session and no CSRF token (see server.hooks).
+    routes.extend(HookEndpoint(console.backend).routes)
     app = Starlette(routes=routes, exception_handlers=handlers(console))
     app.state.console = console
     protected = asgi_csrf(
@@ -70,6 +75,7 @@ def create_app(console: Console) -> Any:
         cookie_name=CSRF_COOKIE,
         signing_secret=secrets.token_hex(32),
         always_protect={"/sign-in"},
+        skip_if_scope=lambda scope: scope["path"].startswith(HOOKS_PREFIX),
         cookie_secure=console.secure_cookies,
         cookie_samesite="Strict",
     )

@@ -1,4 +1,5 @@
-"""How the console shows times, durations and statuses (Jinja filters and globals)."""
+"""How the console shows times, durations, statuses and commits (Jinja filters and
+globals)."""
 
 from __future__ import annotations
 
@@ -53,12 +54,15 @@ STATUS_CLASS = {
     "created": "wait",
     "pending": "wait",
     "queued": "wait",
+    "waiting": "wait",
     "running": "busy",
     "rolling_back": "bad",
     "failed": "bad",
     "rolled_back": "bad",
     "rollback_failed": "bad",
     "cancelled": "off",
+    "superseded": "off",
+    "skipped": "off",
 }
 
 
@@ -67,10 +71,25 @@ def status_class(status: str) -> str:
     return STATUS_CLASS.get(status, "off")
 
 
+def first_line(text: str | None) -> str:
+    """The first non-blank line of a (commit) message, stripped; '' for none."""
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def short_sha(sha: str | None) -> str:
+    """A commit sha as people quote it: its first 7 characters."""
+    return (sha or "")[:7]
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "iso": iso,
     "ago": ago,
     "status_class": status_class,
+    "first_line": first_line,
+    "short_sha": short_sha,
 }
 GLOBALS: dict[str, Any] = {"duration": duration}

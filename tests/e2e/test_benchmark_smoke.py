@@ -88,3 +88,24 @@ def test_every_watch_stream_of_the_quick_benchmark_is_admitted(
     for detail in watched:
         refused = [why for why in detail["ended_early"] if any(r in why for r in REFUSALS)]
         assert (detail["first_response"], refused) == (detail["streams"], [])
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(600)
+def test_the_quick_workflow_benchmark_gives_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "workflows.json"
+    done = subprocess.run(
+        [sys.executable, "bench/workflows.py", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    figures = json.loads(out.read_text())["figures"]
+    names = [row["figure"] for row in figures]
+    assert len(names) == 5
+    assert all(
+        isinstance(row["value"], int | float) and math.isfinite(row["value"]) for row in figures
+    )

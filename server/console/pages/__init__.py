@@ -7,11 +7,27 @@ from server.console.pages import (
     builds,
     env,
     history,
+    jobs,
     keys,
     live,
     promotions,
     releases,
     session,
+    workflow_actions,
+    workflows,
 )
 
-PAGES = (session, apps, releases, builds, env, promotions, history, keys, live)
+PAGES = (
+    session,
+    apps,
+    releases,
+    builds,
+    env,
+    promotions,
+    history,
+    keys,
+    workflows,
+    workflow_actions,
+    jobs,
+    live,
+)

@@ -4,8 +4,9 @@ offers, on the key's own app and on another, in a real browser session.
 Each action is asked by the console request that does it (a page, or a form posted with
 the session's CSRF token, as a forger holding a session could). A refused request is a
 403; an allowed one may still fail for its own reasons, but never with a 403. The console
-offers no page for some actions (changing an app's settings, audit proofs, the rack's
-versions, who a key is): the last test names them, so a new page must join the matrix.
+offers no page for some actions (changing an app's settings, one-off commands, audit
+proofs, the rack's versions, who a key is): the last test names them, so a new page must
+join the matrix.
 """
 
 from __future__ import annotations
@@ -69,11 +70,19 @@ REQUESTS: dict[Action, Request] = {
         op="set",
         expected_version="0",
     ),
+    Action.MANAGE_WORKFLOWS: lambda page, world, app: post(
+        page,
+        "/workflows",
+        name=f"made-{next(_unique)}",
+        repository="file:///nonexistent/repo.git",
+        apps=app,
+    ),
     Action.MANAGE_KEYS: lambda page, world, app: page.request.get("/keys"),
     Action.LIST_APPS: lambda page, world, app: page.request.get("/"),
 }
 NOT_OFFERED = {
     Action.CONFIGURE_APP,
+    Action.RUN_COMMAND,
     Action.AUDIT,
     Action.READ_RACK,
     Action.WHO_AM_I,
