@@ -14,6 +14,7 @@ import time
 
 from ledger.domain import Meta
 from ledger.read_model import ReadModel
+from ledger.workflows.commands import Accepted
 from ledger.workflows.ports import FetchFailed
 from ledger.workflows.service import WorkflowService
 from ledger.workflows.triggers import Delivery, Provider, TriggerKind
@@ -59,15 +60,16 @@ class Poller:
                     self.poll(view.name, view.repository, view.branch)
             after = page[-1].name
 
-    def poll(self, name: str, repository: str, branch: str) -> None:
+    def poll(self, name: str, repository: str, branch: str) -> Accepted | None:
+        """Read the branch's head and hand it over; what it started (None: no head)."""
         credentials = self.service.ledger.workflow(name).credentials
         try:
             sha = self.service.fetcher.head(repository, branch, credentials)
         except FetchFailed as error:
             log.warning("polling workflow %s: %s", name, error)
-            return
+            return None
         if not sha:
-            return
+            return None
         delivery = Delivery(
             provider=Provider.POLL,
             delivery_id=f"poll:{sha}",
@@ -78,4 +80,4 @@ class Poller:
             pusher="",
             repository=repository,
         )
-        self.service.accept(name, delivery, Meta(actor=f"workflow {name}"))
+        return self.service.accept(name, delivery, Meta(actor=f"workflow {name}"))

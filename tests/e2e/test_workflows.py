@@ -26,7 +26,7 @@ from tests.support.docker import (
     write_context,
 )
 from tests.support.git import Repository, install_webhook
-from tests.support.webhook_payloads import GITHUB_PULL_REQUEST, changed
+from tests.support.webhook_payloads import GITHUB_PULL_REQUEST, GITHUB_STATUS, changed
 
 __all__ = ["docker_client"]
 pytestmark = pytest.mark.docker
@@ -183,6 +183,17 @@ def test_a_pull_request_gets_a_review_app_archived_when_it_closes(
     until(lambda: site.info(review).get("archived"))
     assert docker_client.containers.list(filters={"label": f"ledger.app={review}"}) == []
     assert site.info(review)["release_count"] == 1  # the history stays
+
+
+def test_a_release_is_promoted_only_once_ci_reports_success_on_its_commit(site: Site) -> None:
+    site.deployment.ctl("workflows", "update", "site", "--wait-for-ci")
+    sha = site.push("needs CI")
+    until(lambda: any(j["sha"] == sha and j["status"] == "waiting" for j in site.jobs()))
+    assert site.active_commit() == ""
+    status = changed(GITHUB_STATUS, sha=sha, state="success")
+    assert webhooks.github(site.url, site.secret, "status", status).status == 200
+    assert site.job_of(sha)["status"] == "succeeded"
+    assert until(lambda: site.active_commit() == sha)
 
 
 def test_a_job_cut_by_a_crash_ends_with_a_clear_cause_and_builds_once(site: Site) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,3 +182,20 @@ def test_a_deployer_of_every_app_of_a_workflow_may_create_it(site: Site) -> None
             pb.CreateWorkflowRequest(name="docs-site", settings=settings)
         )
     assert created.secret and created.workflow.settings.apps == ["docs"]
+
+
+def test_a_polled_workflow_starts_a_job_of_the_branch_head_without_any_webhook(
+    site: Site,
+) -> None:
+    settings = pb.WorkflowSettings(repository=site.repo.url, apps=["shop"], poll_seconds=10)
+    site.api.CreateWorkflow(pb.CreateWorkflowRequest(name="polled", settings=settings))
+    deadline = time.monotonic() + 30
+    jobs: list[pb.Job] = []
+    while not jobs and time.monotonic() < deadline:
+        jobs = list(site.api.ListJobs(pb.ListJobsRequest(workflow="polled")).jobs)
+        time.sleep(0.1)
+    assert [job.provider for job in jobs] == ["poll"]
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=site.repo.work, capture_output=True, text=True
+    ).stdout.strip()
+    assert jobs[0].sha == head
