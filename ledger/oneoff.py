@@ -69,11 +69,6 @@ class CommandService:
     ) -> CommandResult:
         """Run ``command`` to its end; its exit code (``NOT_RUN`` if the runtime failed)."""
         check_command(command)
-        if not self.runtime.runs_commands:  # refused before anything is recorded
-            raise FailedPrecondition(
-                f"the {self.runtime.name} runtime runs no containers: one-off commands need "
-                "the docker runtime"
-            )
         app = self.ledger.app(command.app)
         release_id = command.release_id or app.active_release_id
         if not release_id:
@@ -84,6 +79,11 @@ class CommandService:
             raise InvalidArgument(
                 f"release v{release.release_version} has no service {command.service[:40]!r} "
                 f"(it has {names})"
+            )
+        if not self.runtime.runs_commands:  # refused before anything is recorded
+            raise FailedPrecondition(
+                f"the {self.runtime.name} runtime runs no containers: one-off commands need "
+                "the docker runtime"
             )
         run_id = new_id(COMMAND_RUN)
         text = HIDDEN.text(shlex.join(command.command), release.env.values())
