@@ -208,6 +208,7 @@ class Runner:
     """Plays GitHub Actions and CircleCI for one app on one ledgerd."""
 
     venv: Path
+    spec: str  # what the recipes' pip steps install: the wheel built from clients/ledgerctl
     checkout: Path
     host: str
     token: str
@@ -220,7 +221,7 @@ class Runner:
         env, steps = github_job(job)
         context: dict[str, Any] = {
             "secrets": {"LEDGER_HOST": self.host, "LEDGER_TOKEN": self.token},
-            "vars": {"LEDGER_APP": self.app, "LEDGERCTL_PIP_SPEC": str(CLIENT)},
+            "vars": {"LEDGER_APP": self.app, "LEDGERCTL_PIP_SPEC": self.spec},
             "needs": {name: {"outputs": dict(outputs)} for name, outputs in (needs or {}).items()},
             "steps": {},
         }
@@ -247,7 +248,7 @@ class Runner:
     def circleci(self, job: str) -> tuple[list[StepResult], Path]:
         """Run a CircleCI job (context: LEDGER_HOST, LEDGER_TOKEN); its results and the
         ``BASH_ENV`` file its steps exported to."""
-        parameters = {"app": self.app, "ledgerctl": str(CLIENT)}
+        parameters = {"app": self.app, "ledgerctl": self.spec}
         env, steps = circleci_job(job, parameters)
         bash_env = self.checkout.parent / "bash-env"
         bash_env.write_text("")
@@ -268,12 +269,24 @@ class Runner:
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv holding ledgerctl as the recipe installs it (once per module)."""
-    path = tmp_path_factory.mktemp("ci") / "venv"
+    """A fresh venv holding ledgerctl as the recipe installs it (once per module).
+
+    The package is built from ``clients/ledgerctl`` once, into a wheel that stands for the
+    recipe's pip spec (``LEDGERCTL_PIP_SPEC``) from then on: every job still runs its
+    install step, without building the package again each time."""
+    root = tmp_path_factory.mktemp("ci")
+    path = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True, timeout=120)
+    built = subprocess.run(
+        [str(path / "bin" / "python"), "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+         str(root / "wheels"), str(CLIENT)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = (root / "wheels").glob("ledgerctl-*.whl")
     env, steps = github_job("deploy")
     (install,) = [s for s in steps if "pip install" in s.run]
-    spec = resolve(env["LEDGERCTL_PIP_SPEC"], {"vars": {"LEDGERCTL_PIP_SPEC": str(CLIENT)}})
+    spec = resolve(env["LEDGERCTL_PIP_SPEC"], {"vars": {"LEDGERCTL_PIP_SPEC": str(wheel)}})
     results = run_steps([install], {**machine_env(path), "LEDGERCTL_PIP_SPEC": spec}, path.parent)
     assert results[-1].code == 0, failure(results)
     listed = subprocess.run(
@@ -302,7 +315,8 @@ def runner(
     assert token.startswith("dl_")
     assert deployment.process is not None
     checkout = write_context(tmp_path / "checkout", HTTP_APP, {"ledger.yml": MANIFEST})
-    yield Runner(venv, checkout, deployment.process.address, token, app)
+    (wheel,) = (venv.parent / "wheels").glob("ledgerctl-*.whl")
+    yield Runner(venv, str(wheel), checkout, deployment.process.address, token, app)
     remove_app(docker_client, app)
 
 
