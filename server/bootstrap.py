@@ -138,9 +138,11 @@ class Container:
         return idle
 
     def rescan(self) -> None:
-        """Take over promotions in flight that no live process drives (several ledgerd)."""
+        """Take over promotions and jobs in flight that no live process drives (several
+        ledgerd): those another live process holds the claim of are left to it."""
         in_flight = [promotion.id for promotion in self.views.promotions_in_flight()]
         self.promoter.resume(in_flight)
+        self.jobs.resume([job.id for job in self.views.jobs_in_flight()])
 
     def close(self) -> None:
         """Stop jobs, builds and promotions, then projections, then close the stores."""
