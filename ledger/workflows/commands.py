@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.domain import WorkflowSettings
+from ledger.domain import Meta, WorkflowSettings
 from ledger.workflows.settings import SettingsChange
 
 
@@ -58,3 +58,9 @@ class Accepted:
     outcome: str
     duplicate: bool = False
     position: int = 0  # in the log: what a reader waits for to see the job
+
+
+def acting_as(workflow: str) -> Meta:
+    """Who the events a workflow causes on its own name are by (deliveries, polls, job
+    steps): the host's delivery is authenticated, its pusher is not."""
+    return Meta(actor=f"workflow {workflow}")

@@ -1,9 +1,10 @@
 """Polling: for repositories that cannot send webhooks, ``ledgerd`` asks them.
 
-Every workflow with ``poll_seconds`` set has its branch's head read (``git ls-remote``)
-that often; the head is handed to :meth:`WorkflowService.accept` as a delivery whose id
-is ``poll:<sha>``, so a commit starts one job however many times it is seen (also across
-restarts, and with several ``ledgerd`` polling one ledger).
+Every workflow with ``poll_seconds`` set is polled that often
+(:meth:`WorkflowService.poll`: its branch's head, read with ``git ls-remote``, is accepted
+as a delivery whose id is ``poll:<sha>``, so a commit starts one job however many times
+it is seen, also across restarts and with several ``ledgerd`` polling one ledger). This
+module only keeps the schedule.
 """
 
 from __future__ import annotations
@@ -12,12 +13,8 @@ import logging
 import threading
 import time
 
-from ledger.domain import Meta
 from ledger.read_model import ReadModel
-from ledger.workflows.commands import Accepted
-from ledger.workflows.ports import FetchFailed
 from ledger.workflows.service import WorkflowService
-from ledger.workflows.triggers import Delivery, Provider, TriggerKind
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
@@ -57,27 +54,5 @@ class Poller:
             for view in page:
                 if view.poll_seconds and self._due.get(view.name, 0.0) <= now:
                     self._due[view.name] = now + view.poll_seconds
-                    self.poll(view.name, view.repository, view.branch)
+                    self.service.poll(view.name)
             after = page[-1].name
-
-    def poll(self, name: str, repository: str, branch: str) -> Accepted | None:
-        """Read the branch's head and hand it over; what it started (None: no head)."""
-        credentials = self.service.ledger.workflow(name).credentials
-        try:
-            sha = self.service.fetcher.head(repository, branch, credentials)
-        except FetchFailed as error:
-            log.warning("polling workflow %s: %s", name, error)
-            return None
-        if not sha:
-            return None
-        delivery = Delivery(
-            provider=Provider.POLL,
-            delivery_id=f"poll:{sha}",
-            event="poll",
-            kind=TriggerKind.PUSH,
-            ref=f"refs/heads/{branch}",
-            sha=sha,
-            pusher="",
-            repository=repository,
-        )
-        return self.service.accept(name, delivery, Meta(actor=f"workflow {name}"))

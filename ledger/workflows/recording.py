@@ -56,7 +56,7 @@ class JobRecorder:
 
     def _start(self, job_id: str, meta: Meta, name: str, app: str = "", detail: str = "") -> int:
         started: list[int] = []
-        self._record(job_id, lambda job: started.append(job.start_step(meta, name, app, detail)))
+        self.record(job_id, lambda job: started.append(job.start_step(meta, name, app, detail)))
         return started[0]
 
     def _end(
@@ -69,18 +69,20 @@ class JobRecorder:
         release_id: str = "",
         promotion_id: str = "",
     ) -> None:
-        self._record(
+        self.record(
             job_id, lambda job: job.end_step(meta, index, status, detail, release_id, promotion_id)
         )
 
     def _end_step_ids(self, job_id: str, meta: Meta, index: int, promotion_id: str) -> None:
         """Note the promotion on its (still running) step, so a restart waits for it."""
-        self._record(job_id, lambda job: job.note_promotion(meta, index, promotion_id))
+        self.record(job_id, lambda job: job.note_promotion(meta, index, promotion_id))
 
     def _index(self, job_id: str, name: str, app: str = "") -> int:
         return self.ledger.job(job_id).index_of(name, app)
 
-    def _record(self, job_id: str, change: Callable[[Job], object]) -> None:
+    def record(self, job_id: str, change: Callable[[Job], object]) -> None:
+        """Apply ``change`` to the job and save it, in one short transaction."""
+
         def handle() -> Decision:
             job = self.ledger.job(job_id)
             change(job)

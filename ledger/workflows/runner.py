@@ -15,12 +15,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from ledger.application import Decision, LedgerApplication
 from ledger.commands import Outcome
-from ledger.domain import Job, JobStatus, Meta
+from ledger.domain import JobStatus, Meta
 from ledger.errors import FailedPrecondition
 from ledger.promoter import Claims, LocalClaims
 from ledger.workflows.recording import JobFailed, Stopped
@@ -110,7 +109,7 @@ class JobRunner:
             if job.status.ended or self.steps.stop.is_set():
                 return
             if job.status == JobStatus.QUEUED:
-                self._change(job_id, lambda j: j.start(SYSTEM))
+                self.steps.record(job_id, lambda j: j.start(SYSTEM))
             with self._lock:
                 wake = self._running[job_id]
             try:
@@ -139,11 +138,3 @@ class JobRunner:
 
         with contextlib.suppress(FailedPrecondition):  # superseded meanwhile
             self.ledger.execute("EndJob", job_id, SYSTEM, handle)
-
-    def _change(self, job_id: str, change: Callable[[Job], object]) -> None:
-        def handle() -> Decision:
-            job = self.ledger.job(job_id)
-            change(job)
-            return Decision(Outcome(app="", job_id=job_id), (job,))
-
-        self.ledger.execute("JobStep", job_id, SYSTEM, handle)

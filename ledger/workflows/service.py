@@ -9,6 +9,7 @@ delivery starts is decided by :mod:`ledger.workflows.triggering`.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import replace
 from typing import Protocol
@@ -27,6 +28,7 @@ from ledger.workflows.commands import (
     RunWorkflow,
     UpdateWorkflow,
     WorkflowCreated,
+    acting_as,
 )
 from ledger.workflows.ports import FetchFailed, SourceFetcher
 from ledger.workflows.settings import (
@@ -38,6 +40,7 @@ from ledger.workflows.settings import (
 from ledger.workflows.triggers import Delivery, Provider, TriggerKind
 
 SECRET_BYTES = 32
+log = logging.getLogger(__name__)
 
 
 class JobDriver(Protocol):
@@ -191,7 +194,7 @@ class WorkflowService:
             raise InvalidArgument("--commit is a full 40-character commit sha")
         if not sha:
             try:
-                sha = self.fetcher.head(workflow.settings.repository, branch, workflow.credentials)
+                sha = self._head(workflow, branch)
             except FetchFailed as error:
                 raise FailedPrecondition(f"cannot read the repository: {error}") from None
             if not sha:
@@ -215,6 +218,31 @@ class WorkflowService:
         self._started(outcome.job_id, [])
         return outcome
 
+    def poll(self, name: str) -> Accepted | None:
+        """Read the head of the workflow's branch and accept it as a delivery ``poll:<sha>``
+        (each commit starts one job, however often it is seen); None when the repository
+        cannot be read (logged) or has no such branch."""
+        workflow = self.ledger.workflow(name)
+        workflow.check_live()
+        branch = workflow.settings.branch
+        try:
+            sha = self._head(workflow, branch)
+        except FetchFailed as error:
+            log.warning("polling workflow %s: %s", name, error)
+            return None
+        if not sha:
+            return None
+        delivery = Delivery(
+            provider=Provider.POLL,
+            delivery_id=f"poll:{sha}",
+            event="poll",
+            kind=TriggerKind.PUSH,
+            ref=f"refs/heads/{branch}",
+            sha=sha,
+            repository=workflow.settings.repository,
+        )
+        return self.accept(name, delivery, acting_as(name))
+
     def rerun(self, job_id: str, meta: Meta) -> Outcome:
         """A new job with the trigger (commit, pull request) of an ended one."""
 
@@ -231,6 +259,9 @@ class WorkflowService:
         return outcome
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _head(self, workflow: Workflow, branch: str) -> str:
+        return self.fetcher.head(workflow.settings.repository, branch, workflow.credentials)
 
     def _apps(self, names: tuple[str, ...], archived_ok: bool = False) -> list[App]:
         apps = [self.ledger.app(name) for name in names]

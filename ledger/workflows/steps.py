@@ -28,6 +28,7 @@ from ledger.ids import BUILD, new_id
 from ledger.oneoff import CommandService
 from ledger.service import LedgerService
 from ledger.workflows import review
+from ledger.workflows.commands import acting_as
 from ledger.workflows.deploying import Deployer
 from ledger.workflows.ports import FetchFailed, SourceFetcher
 from ledger.workflows.recording import JobFailed, JobRecorder, Stopped, done
@@ -55,7 +56,7 @@ class JobSteps(JobRecorder):
     def run(self, job_id: str, wake: threading.Event) -> None:
         job = self.ledger.job(job_id)
         workflow = self.ledger.workflow(job.workflow)
-        meta = Meta(actor=f"workflow {workflow.name}")
+        meta = acting_as(workflow.name)
         if job.kind == JobKind.CLOSE_REVIEW:
             for app in job.apps:
                 close = partial(review.close_app, self, app, meta)
@@ -196,13 +197,13 @@ class JobSteps(JobRecorder):
             detail = f"waiting for CI to pass on {job.sha[:12]}"
             index = self._start(job_id, meta, "ci", detail=detail)
         if not self.ledger.job(job_id).checks:
-            self._record(job_id, lambda j: j.wait(meta, f"waiting for CI on {job.sha[:12]}"))
+            self.record(job_id, lambda j: j.wait(meta, f"waiting for CI on {job.sha[:12]}"))
         while not self.ledger.job(job_id).checks:
             if self.stop.is_set() or self.ledger.job(job_id).status.ended:
                 raise Stopped  # ledgerd stops, or a newer commit superseded this job
             wake.wait(1.0)
             wake.clear()
-        self._record(job_id, lambda j: j.start(meta))
+        self.record(job_id, lambda j: j.start(meta))
         state = self.ledger.job(job_id).checks
         if state != "success":
             self._end(job_id, meta, index, StepStatus.FAILED, f"CI reported {state}")

@@ -19,8 +19,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ledger.domain import Meta
 from ledger.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
+from ledger.workflows.commands import acting_as
 from ledger.workflows.settings import check_workflow_name
 from server.backend import Backend
 from server.hooks.providers import MAX_BODY_BYTES, parse, provider_of, verify
@@ -61,8 +61,7 @@ class HookEndpoint:
             return self._refuse(name, 401, "bad signature", str(error))
         except InvalidArgument as error:
             return self._refuse(name, 400, "malformed", str(error))
-        meta = Meta(actor=f"workflow {name}")
-        accepted = await self.backend.run(service.accept, name, delivery, meta)
+        accepted = await self.backend.run(service.accept, name, delivery, acting_as(name))
         await self.backend.caught_up(accepted.position)  # the job it names can be read
         log.info(
             "workflow %s: %s delivery %s (%s): %s",

@@ -139,9 +139,9 @@ def settings_of(message: pb.WorkflowSettings) -> WorkflowSettings:
     """The settings a request gives (unset fields: their defaults)."""
     return WorkflowSettings(
         repository=message.repository,
-        branch=message.branch or "main",
+        branch=message.branch or WorkflowSettings.branch,
         apps=tuple(message.apps),
-        promote=_promote_mode(message.promote or "auto"),
+        promote=_promote_mode(message.promote) if message.promote else WorkflowSettings.promote,
         before_promote=_hooks(message.before_promote),
         after_promote=_hooks(message.after_promote),
         review_apps=message.review_apps,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from ledger.domain import JobStatus
-from ledger.workflows.polling import Poller
-from tests.unit.ledger.workflows.conftest import World
+from ledger.workflows.commands import UpdateWorkflow
+from ledger.workflows.settings import SettingsChange
+from tests.unit.ledger.workflows.conftest import ADMIN, World
 
 
 def poll(world: World) -> str:
     """Poll the workflow's branch once; the job it started ('' for none)."""
-    polling = Poller(world.workflows, reader=None)  # type: ignore[arg-type]  # poll() reads no view
-    accepted = polling.poll("site", world.repo.url, "main")
+    accepted = world.workflows.poll("site")
     return accepted.job_id if accepted is not None and not accepted.duplicate else ""
 
 
@@ -32,5 +32,6 @@ def test_a_head_seen_before_starts_nothing_again(world: World) -> None:
 
 def test_a_repository_that_cannot_be_read_starts_nothing(world: World) -> None:
     world.create(poll_seconds=60)
-    polling = Poller(world.workflows, reader=None)  # type: ignore[arg-type]
-    assert polling.poll("site", "file:///nonexistent/repo.git", "main") is None
+    unreadable = SettingsChange(repository="file:///nonexistent/repo.git")
+    world.workflows.update(UpdateWorkflow("site", unreadable), ADMIN)
+    assert world.workflows.poll("site") is None
