@@ -106,7 +106,7 @@ class DockerRuntime(Runtime):
 
     def _roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
         limits = Limits(
-            deadline=_deadline(plan),
+            deadline=plan_deadline(plan),
             cancelled=progress.cancelled,
             deadline_text=f"the promotion's deadline ({plan.deadline_seconds} s)",
         )
@@ -187,7 +187,7 @@ class DockerRuntime(Runtime):
         return 60.0 + sum(per_replica)
 
 
-def _deadline(plan: RolloutPlan) -> float:
+def plan_deadline(plan: RolloutPlan) -> float:
     """The plan's deadline as a ``time.monotonic()`` value (no deadline when it is 0)."""
     if plan.deadline_seconds <= 0:
         return math.inf
