@@ -1,0 +1,230 @@
+"""Watching one service until the release's spec runs there, healthy, and nothing else.
+
+Swarm performs the rolling update itself; the ledger watches it, reports each change it
+sees as a step, and decides when it is over:
+
+- **success**: the update is ``completed`` (or there was none: a new service, a spec
+  already applied), ``scale`` tasks of the release's spec are desired running, running
+  and healthy (the container's health status where this engine can see it; a service
+  without a port: running for ``grace`` seconds), and no task of another spec is still
+  up. "Completed" alone is not enough: Swarm can say so with no healthy task at all.
+- **failure**: a task of the release's spec that failed, was rejected or exited (the
+  first one ends the rollout with its exit code or health-check answer and last output,
+  before Swarm restarts it), or an update paused or rolled back by Swarm;
+- **interruption**: cancellation or the deadline (an update may stay ``updating``
+  forever: the ledger owns the deadline). The service is left as it is; the restore
+  that follows applies the previous spec.
+
+Failed tasks created before the spec was applied (an earlier attempt of the same
+release) are not counted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from ledger.domain import Cause, CauseKind, StepKind
+from ledger.manifest import Service
+from ledger.runtime import Progress, ReleaseSpec
+from runtime.docker.health import Limits
+from runtime.swarm.services import STARTED, ServiceInfo, Services, TaskInfo
+
+POLL = 0.2
+STOPPED_BY_SWARM = frozenset(
+    {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
+)
+
+
+@dataclass
+class Seen:
+    """What the watch has reported so far (task ids)."""
+
+    started: dict[str, float] = field(default_factory=dict)  # when first seen started
+    healthy: set[str] = field(default_factory=set)
+    old_up: dict[str, TaskInfo] = field(default_factory=dict)
+
+
+class Watcher:
+    """Follows one service's update to its end (see the module's docstring)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def watch(
+        self,
+        release: ReleaseSpec,
+        service: Service,
+        target: ServiceInfo,
+        since: datetime | None,
+        adopting: bool,
+        progress: Progress,
+        limits: Limits,
+    ) -> Cause | None:
+        """Wait until ``target`` (the service holding the release's spec) runs the
+        release. Tasks created before ``since`` (the manager's time) belong to an earlier
+        attempt. ``adopting``: the spec was there already, so tasks already running are
+        reported adopted rather than started."""
+        seen = Seen()
+        first = True
+        while True:
+            interrupted = limits.interruption(service.name)
+            if interrupted is not None:
+                return self._interrupted(interrupted, release, service, seen)
+            info = self.services.get(target.name)
+            if info is None or info.fingerprint != target.fingerprint:
+                return Cause(
+                    CauseKind.RUNTIME_ERROR,
+                    f"service {target.name} was removed or changed by someone else while"
+                    f" v{release.version} was rolled out",
+                    service=service.name,
+                )
+            tasks = self.services.tasks(info)
+            mine = [t for t in tasks if t.release == release.release_id]
+            for task in mine:
+                if task.failed and _since(task, since):
+                    return self._failed(task, release, service, progress)
+            self._report(
+                mine,
+                [t for t in tasks if t not in mine],
+                service,
+                seen,
+                first and adopting,
+                progress,
+            )
+            first = False
+            if info.update_state in STOPPED_BY_SWARM and _current(info, since):
+                message = f"Swarm stopped the update of {info.name}: {info.update_state}"
+                if info.update_message:
+                    message += f" ({info.update_message})"
+                progress.step(StepKind.CONTAINER_FAILED, message)
+                return Cause(CauseKind.PROCESS_FAILED, message, service=service.name)
+            if self._done(info, mine, tasks, service, seen):
+                return None
+            pause = min(POLL, limits.remaining())
+            if pause > 0:
+                time.sleep(pause)
+
+    def _report(
+        self,
+        mine: list[TaskInfo],
+        others: list[TaskInfo],
+        service: Service,
+        seen: Seen,
+        adopting: bool,
+        progress: Progress,
+    ) -> None:
+        now = time.monotonic()
+        for task in mine:
+            if task.state in STARTED and task.id not in seen.started:
+                seen.started[task.id] = now
+                adopted = adopting and task.state == "running"
+                kind = StepKind.CONTAINER_ADOPTED if adopted else StepKind.CONTAINER_STARTED
+                verb = "adopted" if adopted else "started"
+                progress.step(kind, f"{task.title} {verb} ({_where(task)})")
+            if (
+                task.id in seen.started
+                and task.id not in seen.healthy
+                and self._healthy(task, service)
+            ):
+                seen.healthy.add(task.id)
+                took = now - seen.started[task.id]
+                progress.step(
+                    StepKind.CONTAINER_HEALTHY,
+                    f"{task.title} healthy ({task.release_label}, after {took:.1f} s)",
+                )
+        listed = {t.id: t for t in others}
+        for task in others:
+            if task.state in STARTED:
+                seen.old_up[task.id] = task
+        for task_id, task in list(seen.old_up.items()):
+            now_task = listed.get(task_id)
+            if now_task is None or not now_task.active:
+                del seen.old_up[task_id]
+                progress.step(
+                    StepKind.CONTAINER_STOPPED, f"{task.title} stopped ({task.release_label})"
+                )
+
+    def _healthy(self, task: TaskInfo, service: Service) -> bool:
+        if task.state != "running":
+            return False
+        if service.http:
+            status, _ = self.services.health(task)
+            return status in ("healthy", "")  # "": another node's task; Swarm checked it
+        if task.changed is None:
+            return False
+        return (datetime.now(UTC) - task.changed).total_seconds() >= service.health.grace
+
+    def _done(
+        self,
+        info: ServiceInfo,
+        mine: list[TaskInfo],
+        tasks: list[TaskInfo],
+        service: Service,
+        seen: Seen,
+    ) -> bool:
+        if info.update_state not in ("", "completed"):
+            return False
+        wanted = [t for t in mine if t.desired == "running"]
+        if len(wanted) != service.scale or any(t.id not in seen.healthy for t in wanted):
+            return False
+        return not any(t.active for t in tasks if t not in wanted)
+
+    def _failed(
+        self, task: TaskInfo, release: ReleaseSpec, service: Service, progress: Progress
+    ) -> Cause:
+        title = f"{task.title} ({task.release_label})"
+        why = task.error or task.message or task.state
+        health_status, last = self.services.health(task)
+        if "unhealthy" in why.lower() or health_status == "unhealthy":
+            health = service.health
+            cause = Cause(
+                CauseKind.HEALTH_CHECK_FAILED,
+                f"{title} did not pass its health check (GET {health.path}) within"
+                f" {health.grace:g} s: {last or why}",
+                last_response=last or why,
+            )
+            step = f"{task.title} failed ({task.release_label}): health check: {last or why}"
+        elif task.state == "rejected" or not task.container_id:
+            cause = Cause(CauseKind.PROCESS_FAILED, f"{title} could not start: {why}")
+            step = f"{task.title} could not start ({task.release_label}): {why}"
+        else:
+            cause = Cause(
+                CauseKind.PROCESS_FAILED,
+                f"{title} exited with code {task.exit_code}",
+                exit_code=task.exit_code,
+            )
+            step = f"{task.title} failed ({task.release_label}): exited with code {task.exit_code}"
+        progress.step(StepKind.CONTAINER_FAILED, step)
+        container = f"{release.app}-{service.name}.{task.slot}.{task.id}"
+        return replace(
+            cause, service=service.name, container=container, output=self.services.output(task)
+        )
+
+    def _interrupted(
+        self, cause: Cause, release: ReleaseSpec, service: Service, seen: Seen
+    ) -> Cause:
+        if cause.kind != CauseKind.DEADLINE_EXCEEDED:
+            return cause
+        healthy = len(seen.healthy)
+        detail = (
+            f" while {service.name} of v{release.version} had {healthy} of {service.scale}"
+            " healthy replicas"
+        )
+        return replace(cause, message=cause.message + detail)
+
+
+def _since(task: TaskInfo, since: datetime | None) -> bool:
+    """Whether the task was created by this attempt (not by an earlier one)."""
+    return since is None or task.created is None or task.created >= since
+
+
+def _current(info: ServiceInfo, since: datetime | None) -> bool:
+    """Whether the service's update status is about this attempt's spec."""
+    return since is None or info.update_started is None or info.update_started >= since
+
+
+def _where(task: TaskInfo) -> str:
+    port = f", port {task.port}" if task.port is not None else ""
+    return f"{task.release_label}{port}, task {task.id[:12]}"
