@@ -70,6 +70,11 @@ def make_runtime(settings: Settings) -> Runtime:
         from runtime.docker import DockerRuntime
 
         return DockerRuntime(base_url=settings.docker_host or None)
+    if settings.runtime == "swarm":
+        # The engine of a Swarm manager: it builds, and it runs the services.
+        from runtime.swarm import SwarmRuntime
+
+        return SwarmRuntime(base_url=settings.docker_host or None)
     raise Unavailable(f"runtime {settings.runtime} is not available in this build")
 
 

@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from ledger.errors import InvalidArgument
 
-RUNTIMES = ("record", "docker")
+RUNTIMES = ("record", "docker", "swarm")
 MIN_MESSAGE_BYTES = 128 * 1024
 LOG_ORIGIN = re.compile(r"[!-*,-~]{1,100}")  # printable ASCII but space and '+' (a key name)
 

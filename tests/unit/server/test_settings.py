@@ -19,3 +19,18 @@ def test_the_console_listens_where_it_is_told() -> None:
 @pytest.mark.parametrize("value", ["off", "OFF", "none", "", "  "])
 def test_the_console_is_turned_off_by_off_or_an_empty_value(value: str) -> None:
     assert Settings.from_env({"LEDGER_CONSOLE_LISTEN": value}).console_listen == ""
+
+
+def test_the_swarm_runtime_is_accepted_and_built_on_the_docker_host_without_connecting() -> None:
+    from runtime.swarm import SwarmRuntime
+    from server.bootstrap import make_runtime
+
+    settings = Settings.from_env(
+        {"LEDGER_RUNTIME": "swarm", "LEDGER_DOCKER_HOST": "tcp://manager.example:2375"}
+    )
+
+    runtime = make_runtime(settings)
+
+    assert isinstance(runtime, SwarmRuntime)
+    assert runtime.engine.base_url == "tcp://manager.example:2375"
+    assert runtime.keeps_containers and not runtime.runs_commands
