@@ -180,12 +180,14 @@ class Converger:
                 self.remove(service, progress)
 
     def remove(self, service: ServiceInfo, progress: Progress) -> None:
-        """Remove a service and wait (boundedly) until its tasks have ended."""
+        """Remove a service and wait (boundedly) until its tasks have ended and this
+        engine runs none of their containers."""
         up = [t for t in self.services.tasks(service) if t.active]
         self.services.remove(service)
         ends = time.monotonic() + self.stop_grace + REMOVAL_SLACK
         while time.monotonic() < ends:
-            if not any(t.active for t in self.services.tasks(service)):
+            tasks_up = any(t.active for t in self.services.tasks(service))
+            if not tasks_up and not self.services.containers_up(service):
                 break
             time.sleep(POLL)
         else:

@@ -166,6 +166,12 @@ class Services:
         with contextlib.suppress(docker.errors.NotFound):
             self.engine.api.remove_service(service.id)  # type: ignore[no-untyped-call]
 
+    def containers_up(self, service: ServiceInfo) -> int:
+        """How many containers of the service's tasks this engine still runs."""
+        label = f"com.docker.swarm.service.id={service.id}"
+        rows: list[dict[str, Any]] = self.engine.api.containers(filters={"label": label})
+        return len(rows)
+
     def tasks(self, service: ServiceInfo) -> list[TaskInfo]:
         """Every task of the service the manager still lists, by slot then age."""
         rows: list[dict[str, Any]] = self.engine.api.tasks(  # type: ignore[no-untyped-call]

@@ -85,14 +85,8 @@ class Watcher:
             for task in mine:
                 if task.failed and _since(task, since):
                     return self._failed(task, release, service, progress)
-            self._report(
-                mine,
-                [t for t in tasks if t not in mine],
-                service,
-                seen,
-                first and adopting,
-                progress,
-            )
+            others = [t for t in tasks if t not in mine]
+            self._report(mine, others, service, seen, since, first and adopting, progress)
             first = False
             if info.update_state in STOPPED_BY_SWARM and _current(info, since):
                 message = f"Swarm stopped the update of {info.name}: {info.update_state}"
@@ -112,14 +106,18 @@ class Watcher:
         others: list[TaskInfo],
         service: Service,
         seen: Seen,
+        since: datetime | None,
         adopting: bool,
         progress: Progress,
     ) -> None:
+        """Report what changed since the last look. A task of the release that was up
+        before this attempt (a re-run, a restore keeping the old tasks) is adopted."""
         now = time.monotonic()
         for task in mine:
             if task.state in STARTED and task.id not in seen.started:
                 seen.started[task.id] = now
-                adopted = adopting and task.state == "running"
+                earlier = not _since(task, since) or adopting
+                adopted = earlier and task.state == "running"
                 kind = StepKind.CONTAINER_ADOPTED if adopted else StepKind.CONTAINER_STARTED
                 verb = "adopted" if adopted else "started"
                 progress.step(kind, f"{task.title} {verb} ({_where(task)})")
