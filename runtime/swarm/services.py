@@ -174,9 +174,12 @@ class Services:
 
     def tasks(self, service: ServiceInfo) -> list[TaskInfo]:
         """Every task of the service the manager still lists, by slot then age."""
-        rows: list[dict[str, Any]] = self.engine.api.tasks(  # type: ignore[no-untyped-call]
-            filters={"service": service.id}
-        )
+        try:
+            rows: list[dict[str, Any]] = self.engine.api.tasks(  # type: ignore[no-untyped-call]
+                filters={"service": service.id}
+            )
+        except docker.errors.NotFound:  # the service has been removed
+            return []
         found = [_task(row, service.service) for row in rows]
         return sorted(found, key=lambda t: (t.slot, t.created or datetime.min.replace(tzinfo=UTC)))
 

@@ -165,14 +165,15 @@ def _healthcheck(service: Service, start_interval: bool) -> docker.types.Healthc
 
 def probe_script(path: str, timeout: float) -> str:
     """The shell line a container runs to check itself: GET ``127.0.0.1:$PORT<path>``
-    with the image's ``wget`` or ``curl``; non-zero unless the answer is 2xx/3xx."""
+    with the image's ``wget`` or ``curl``; non-zero unless the answer is 2xx/3xx. No
+    timeout is given to ``wget`` (busybox 1.35's crashes on ``-T``): the health check's
+    own timeout stops it."""
     url = f'url=http://127.0.0.1:"$PORT"{shlex.quote(path)}'
     wait = max(1, round(timeout))
     return "; ".join(
         [
             url,
-            "if command -v wget >/dev/null 2>&1;"
-            f' then exec wget -q -T {wait} -O /dev/null "$url"; fi',
+            'if command -v wget >/dev/null 2>&1; then exec wget -q -O /dev/null "$url"; fi',
             "if command -v curl >/dev/null 2>&1;"
             f' then exec curl -fsS -m {wait} -o /dev/null "$url"; fi',
             'echo "the image has neither wget nor curl to check $url"',

@@ -174,8 +174,8 @@ class Watcher:
     ) -> Cause:
         title = f"{task.title} ({task.release_label})"
         why = task.error or task.message or task.state
-        health_status, last = self.services.health(task)
-        if "unhealthy" in why.lower() or health_status == "unhealthy":
+        if "unhealthy" in why.lower():  # "task: non-zero exit (143): ... unhealthy container"
+            _, last = self.services.health(task)
             health = service.health
             cause = Cause(
                 CauseKind.HEALTH_CHECK_FAILED,
