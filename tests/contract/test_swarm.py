@@ -15,6 +15,7 @@ it keeps the port's refusal (checked below).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import ClassVar
 from urllib.error import URLError
 
@@ -24,16 +25,27 @@ import pytest
 from ledger.domain import CauseKind, StepKind
 from ledger.errors import FailedPrecondition
 from ledger.ids import RELEASE, new_id
-from ledger.manifest import Manifest
+from ledger.manifest import Health, Manifest, Service
 from ledger.runtime import ReleaseSpec, Runtime
 from runtime.docker.labels import APP
 from runtime.swarm import SwarmRuntime
 from runtime.swarm.services import STARTED
+from runtime.swarm.spec import monitor_seconds, seconds
 from tests.contract.contract import FailureContract
-from tests.contract.harness import RUNS, SLOW, Journal, RuntimeAdapter, Unit, command, env_of
+from tests.contract.harness import (
+    RUNS,
+    SLOW,
+    Journal,
+    RuntimeAdapter,
+    Unit,
+    command,
+    env_of,
+    versions,
+    wait_until,
+)
 from tests.contract.images import EXITS, FAILING_HEALTH, PATIENT, UNHEALTHY, ContractImages
 from tests.integration.runtime.support import QUICK, get, web
-from tests.support.runtimes import Collected, Recorder
+from tests.support.runtimes import Collected, Recorder, plan
 
 TASK_ID = "com.docker.swarm.task.id"
 GATEWAY_BRIDGE = "docker_gwbridge"  # made by the engine when it joins a swarm
@@ -127,6 +139,15 @@ class SwarmAdapter(RuntimeAdapter):
                 units.append((f"leftover {container.name}", int(labels.get("ledger.version", 0))))
         return sorted(units)
 
+    def tasks_up(self) -> dict[str, tuple[str, int | None]]:
+        """The app's running tasks: their ids, by replica, with their ports."""
+        return {
+            task.id: (task.title, task.port)
+            for service in self.runtime.services.of_app(self.app)
+            for task in self.runtime.services.tasks(service)
+            if task.state == "running" and task.desired == "running"
+        }
+
     def restarted(self) -> Runtime:
         """A new SwarmRuntime, as a new ledgerd builds: the manager is the only state."""
         runtime = SwarmRuntime(stop_grace=5)
@@ -166,3 +187,99 @@ class TestSwarmRuntime(FailureContract):
             adapter.runtime.run_command(command(adapter.release(1), "echo"), output, lambda: False)
 
         assert output.data == b""
+
+    # --- beyond the contract: what the swarm runtime promises of itself ---
+
+    def test_the_service_is_app_service_labelled_and_given_a_whole_update_config(
+        self, adapter: SwarmAdapter
+    ) -> None:
+        target = adapter.release(1)
+        promotion = plan(target)
+
+        assert adapter.runtime.roll_out(promotion, adapter.journal.progress()) is None
+
+        api = adapter.client.api
+        spec = api.inspect_service(f"{adapter.app}-web")["Spec"]  # type: ignore[no-untyped-call]
+        labels = spec["Labels"]
+        assert (labels["ledger.app"], labels["ledger.release"], labels["ledger.promotion"]) == (
+            adapter.app,
+            target.release_id,
+            promotion.promotion_id,
+        )
+        service = target.manifest.services[0]
+        assert {"Delay": 0, **spec["UpdateConfig"]} == {  # the engine leaves out a zero delay
+            "Parallelism": 1,
+            "Delay": 0,
+            "FailureAction": "pause",
+            "Monitor": seconds(monitor_seconds(service)),
+            "MaxFailureRatio": 0,
+            "Order": "start-first",
+        }
+        assert spec["Mode"] == {"Replicated": {"Replicas": 2}}
+
+    def test_each_replica_has_its_own_port_a_new_release_others_and_a_restore_its_own_back(
+        self, adapter: SwarmAdapter
+    ) -> None:
+        first = adapter.release(1)
+        assert adapter.runtime.roll_out(plan(first), adapter.journal.progress()) is None
+        before = adapter.tasks_up()
+        failing = plan(adapter.release(2, EXITS), first)
+        assert adapter.runtime.roll_out(failing, adapter.journal.progress()) is not None
+
+        assert adapter.runtime.restore(failing, adapter.journal.progress()) is None
+
+        assert len({port for _, port in before.values()}) == 2
+        assert adapter.tasks_up() == before, "the tasks of v1 were not kept as they were"
+        second = plan(adapter.release(3), first)
+        assert adapter.runtime.roll_out(second, adapter.journal.progress()) is None
+        after = {port for _, port in adapter.tasks_up().values()}
+        assert len(after) == 2
+        assert after.isdisjoint(port for _, port in before.values())
+        assert versions(adapter.what_runs()) == {3}
+
+    def test_a_service_without_a_port_runs_once_it_has_stayed_up_its_grace(
+        self, adapter: SwarmAdapter
+    ) -> None:
+        worker = Service(name="worker", health=Health(grace=1.0), scale=1)
+        target = replace(
+            adapter.release(1),
+            image=adapter.images.images.get("worker"),
+            manifest=Manifest((worker,)),
+        )
+        progress = adapter.journal.progress()
+
+        assert adapter.runtime.roll_out(plan(target), progress) is None
+
+        assert adapter.what_runs() == [("worker.1", 1)]
+        assert progress.kinds == [StepKind.CONTAINER_STARTED, StepKind.CONTAINER_HEALTHY]
+
+    def test_an_image_the_engine_lacks_fails_the_rollout_before_anything_runs(
+        self, adapter: SwarmAdapter
+    ) -> None:
+        target = replace(adapter.release(1), image=f"{adapter.app}:missing")
+
+        cause = adapter.runtime.roll_out(plan(target), adapter.journal.progress())
+
+        assert cause is not None
+        assert (cause.kind, cause.service) == (CauseKind.PROCESS_FAILED, "web")
+        assert "could not start" in cause.message
+        assert adapter.what_runs() == []
+
+    def test_reconcile_gives_a_service_its_active_release_back_and_removes_what_it_lacks(
+        self, adapter: SwarmAdapter
+    ) -> None:
+        first = adapter.release(1)
+        assert adapter.runtime.roll_out(plan(first), adapter.journal.progress()) is None
+        extra = Service(name="worker", health=Health(grace=0.5), scale=1)
+        second = replace(
+            adapter.release(2),
+            manifest=Manifest((*first.manifest.services, extra)),
+            images={"worker": adapter.images.images.get("worker")},
+        )
+        assert adapter.runtime.roll_out(plan(second, first), adapter.journal.progress()) is None
+
+        adapter.restarted().reconcile({adapter.app: first})
+
+        names = [s.name for s in adapter.runtime.services.of_app(adapter.app)]
+        assert names == [f"{adapter.app}-web"]
+        wait_until(lambda: adapter.what_runs() == [("web.1", 1), ("web.2", 1)], timeout=60)
