@@ -283,3 +283,18 @@ class TestSwarmRuntime(FailureContract):
         names = [s.name for s in adapter.runtime.services.of_app(adapter.app)]
         assert names == [f"{adapter.app}-web"]
         wait_until(lambda: adapter.what_runs() == [("web.1", 1), ("web.2", 1)], timeout=60)
+
+    def test_an_update_that_never_ends_is_ended_by_the_promotion_s_deadline(
+        self, adapter: SwarmAdapter
+    ) -> None:
+        first = adapter.release(1)
+        assert adapter.runtime.roll_out(plan(first), adapter.journal.progress()) is None
+        promotion = plan(adapter.release(2, SLOW), first, deadline=3)
+
+        cause = adapter.runtime.roll_out(promotion, adapter.journal.progress())
+
+        assert cause is not None
+        assert cause.kind == CauseKind.DEADLINE_EXCEEDED
+        assert "deadline (3 s) passed" in cause.message
+        assert adapter.runtime.restore(promotion, adapter.journal.progress()) is None
+        assert versions(adapter.what_runs()) == {1}
