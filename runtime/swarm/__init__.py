@@ -3,7 +3,8 @@
 Modules: ``registry`` (how built images reach the nodes: the seam for a registry),
 ``ports`` (a block of ports per spec, ``$PORT`` per task slot), ``spec`` (the whole
 service spec of one service of one release, health check and update config),
-``services`` (services and tasks as the manager lists them), ``watch`` (following one
+``records`` (services and tasks as the manager lists them), ``services`` (creating,
+updating and removing services, listing tasks, their output), ``watch`` (following one
 service's rolling update to success or a structured cause), ``converge`` (applying a
 release's specs and removing what it lacks), ``adapter`` (``SwarmRuntime``, tying them
 to the port). Builds, image lookups, env masking and the engine client are the Docker

@@ -26,8 +26,9 @@ from ledger.runtime import Progress, ReleaseSpec
 from runtime.docker.health import Limits
 from runtime.docker.rollout import missing_env
 from runtime.swarm.ports import BLOCK_SIZE, BlockAllocator
+from runtime.swarm.records import ServiceInfo
 from runtime.swarm.registry import Registry
-from runtime.swarm.services import ServiceInfo, Services, SpecRefused
+from runtime.swarm.services import Services, SpecRefused
 from runtime.swarm.spec import ServiceSpec, service_name, service_spec
 from runtime.swarm.watch import POLL, Watcher
 

@@ -13,91 +13,29 @@ shows its state and error but no output.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import docker
 
 from runtime.docker.engine import Engine
-from runtime.docker.labels import APP, MANAGED, PROMOTION, RELEASE, SERVICE, VERSION
-from runtime.swarm.ports import BLOCK_SIZE, port_of
-from runtime.swarm.spec import FINGERPRINT, PORTS, ServiceSpec
+from runtime.docker.labels import APP, MANAGED
+from runtime.swarm.ports import BLOCK_SIZE
+from runtime.swarm.records import (
+    ServiceInfo,
+    TaskInfo,
+    container_labels,
+    service_info,
+    task_info,
+)
+from runtime.swarm.spec import PORTS, ServiceSpec
 
 OUTPUT_LINES = 20
 APPLY_TRIES = 5
-# Task states after which a task never runs again.
-TERMINAL = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned", "remove"})
-FAILED = frozenset({"failed", "rejected", "orphaned"})
-# Task states in which its container exists and may be running.
-STARTED = frozenset({"starting", "running"})
 
 
 class SpecRefused(Exception):
     """The manager refused a spec (an invalid image reference, for one)."""
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """One task of a service as the manager lists it."""
-
-    id: str
-    service: str  # the manifest's service name
-    slot: int
-    release: str
-    version: str
-    state: str  # new | pending | ... | starting | running | complete | failed | ...
-    desired: str  # running | shutdown | remove
-    error: str
-    message: str
-    exit_code: int
-    container_id: str
-    node_id: str
-    port: int | None
-    created: datetime | None
-    changed: datetime | None  # when it entered its current state
-
-    @property
-    def title(self) -> str:
-        """How people name a replica: ``web.2``."""
-        return f"{self.service}.{self.slot}"
-
-    @property
-    def release_label(self) -> str:
-        return f"v{self.version}" if self.version else self.release
-
-    @property
-    def active(self) -> bool:
-        """Not yet ended: it runs, or may still."""
-        return self.state not in TERMINAL
-
-    @property
-    def failed(self) -> bool:
-        return self.state in FAILED or (self.state == "complete" and self.desired == "running")
-
-
-@dataclass(frozen=True)
-class ServiceInfo:
-    """One service of ours: whose it is, which release its spec runs, how its update goes."""
-
-    id: str
-    name: str
-    version_index: int
-    app: str
-    service: str
-    release: str
-    version: str
-    promotion: str
-    fingerprint: str
-    base: int | None  # the first port of its spec's block
-    previous_release: str
-    previous_base: int | None
-    replicas: int
-    update_state: str  # "" (none) | updating | paused | completed | rollback_...
-    update_message: str
-    update_started: datetime | None
-    created: datetime | None
-    updated: datetime | None
 
 
 class Services:
@@ -116,7 +54,7 @@ class Services:
 
     def _listed(self, labels: list[str]) -> list[ServiceInfo]:
         rows: list[dict[str, Any]] = self.engine.api.services(filters={"label": labels})  # type: ignore[no-untyped-call]
-        return sorted((_service(row) for row in rows), key=lambda s: s.name)
+        return sorted((service_info(row) for row in rows), key=lambda s: s.name)
 
     def get(self, name: str) -> ServiceInfo | None:
         """The service named ``name`` (of ours or not), None if there is none."""
@@ -124,7 +62,7 @@ class Services:
             row: dict[str, Any] = self.engine.api.inspect_service(name)  # type: ignore[no-untyped-call]
         except docker.errors.NotFound:
             return None
-        return _service(row)
+        return service_info(row)
 
     def apply(self, spec: ServiceSpec, current: ServiceInfo | None) -> None:
         """Create the service, or replace its whole spec with ``spec``. A stale version
@@ -180,7 +118,7 @@ class Services:
             )
         except docker.errors.NotFound:  # the service has been removed
             return []
-        found = [_task(row, service.service) for row in rows]
+        found = [task_info(row, service.service) for row in rows]
         return sorted(found, key=lambda t: (t.slot, t.created or datetime.min.replace(tzinfo=UTC)))
 
     def used_blocks(self) -> set[int]:
@@ -193,7 +131,7 @@ class Services:
             filters={"desired-state": "running"}
         )
         for row in rows:
-            base = _container_labels(row.get("Spec") or {}, task=True).get(PORTS, "")
+            base = container_labels(row.get("Spec") or {}, task=True).get(PORTS, "")
             if base.isdigit():
                 used.add(int(base) // BLOCK_SIZE)
         return used
@@ -223,85 +161,6 @@ class Services:
         log: list[dict[str, Any]] = health.get("Log") or []
         last = str(log[-1].get("Output") or "").strip() if log else ""
         return str(health.get("Status") or ""), last
-
-
-def _service(row: dict[str, Any]) -> ServiceInfo:
-    spec: dict[str, Any] = row.get("Spec") or {}
-    previous: dict[str, Any] = row.get("PreviousSpec") or {}
-    labels: dict[str, str] = spec.get("Labels") or {}
-    container = _container_labels(spec)
-    status: dict[str, Any] = row.get("UpdateStatus") or {}
-    replicated = (spec.get("Mode") or {}).get("Replicated") or {}
-    return ServiceInfo(
-        id=str(row["ID"]),
-        name=str(spec.get("Name", "")),
-        version_index=int((row.get("Version") or {}).get("Index", 0)),
-        app=labels.get(APP, ""),
-        service=labels.get(SERVICE, ""),
-        release=labels.get(RELEASE, ""),
-        version=labels.get(VERSION, ""),
-        promotion=labels.get(PROMOTION, ""),
-        fingerprint=labels.get(FINGERPRINT, ""),
-        base=_number(container.get(PORTS, "")),
-        previous_release=(previous.get("Labels") or {}).get(RELEASE, ""),
-        previous_base=_number(_container_labels(previous).get(PORTS, "")),
-        replicas=int(replicated.get("Replicas", 0) or 0),
-        update_state=str(status.get("State", "")),
-        update_message=str(status.get("Message", "")),
-        update_started=timestamp(str(status.get("StartedAt", ""))),
-        created=timestamp(str(row.get("CreatedAt", ""))),
-        updated=timestamp(str(row.get("UpdatedAt", ""))),
-    )
-
-
-def _task(row: dict[str, Any], service: str) -> TaskInfo:
-    status: dict[str, Any] = row.get("Status") or {}
-    container: dict[str, Any] = status.get("ContainerStatus") or {}
-    labels = _container_labels(row.get("Spec") or {}, task=True)
-    slot = int(row.get("Slot") or 0)
-    base = _number(labels.get(PORTS, ""))
-    return TaskInfo(
-        id=str(row["ID"]),
-        service=service,
-        slot=slot,
-        release=labels.get(RELEASE, ""),
-        version=labels.get(VERSION, ""),
-        state=str(status.get("State", "")),
-        desired=str(row.get("DesiredState", "")),
-        error=str(status.get("Err", "")),
-        message=str(status.get("Message", "")),
-        exit_code=int(container.get("ExitCode") or 0),
-        container_id=str(container.get("ContainerID", "")),
-        node_id=str(row.get("NodeID", "")),
-        port=port_of(base, slot) if base is not None else None,
-        created=timestamp(str(row.get("CreatedAt", ""))),
-        changed=timestamp(str(status.get("Timestamp", ""))),
-    )
-
-
-def _container_labels(spec: dict[str, Any], task: bool = False) -> dict[str, str]:
-    """The container labels of a service spec (or of a task's spec, with ``task``)."""
-    template = spec if task else (spec.get("TaskTemplate") or {})
-    labels: dict[str, str] = (template.get("ContainerSpec") or {}).get("Labels") or {}
-    return labels
-
-
-def _number(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
-
-def timestamp(text: str) -> datetime | None:
-    """The manager's RFC 3339 times carry nanoseconds; Python reads at most microseconds."""
-    if not text or text.startswith("0001-"):
-        return None
-    head, _, fraction = text.rstrip("Z").partition(".")
-    head = head.split("+")[0]
-    digits = "".join(ch for ch in fraction if ch.isdigit())[:6]
-    try:
-        moment = datetime.fromisoformat(f"{head}.{digits or '0'}")
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC)
 
 
 def _explanation(error: docker.errors.APIError) -> str:

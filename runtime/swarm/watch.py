@@ -29,7 +29,8 @@ from ledger.domain import Cause, CauseKind, StepKind
 from ledger.manifest import Service
 from ledger.runtime import Progress, ReleaseSpec
 from runtime.docker.health import Limits
-from runtime.swarm.services import STARTED, ServiceInfo, Services, TaskInfo
+from runtime.swarm.records import STARTED, ServiceInfo, TaskInfo
+from runtime.swarm.services import Services
 
 POLL = 0.2
 STOPPED_BY_SWARM = frozenset(

@@ -29,7 +29,7 @@ from ledger.manifest import Health, Manifest, Service
 from ledger.runtime import ReleaseSpec, Runtime
 from runtime.docker.labels import APP
 from runtime.swarm import SwarmRuntime
-from runtime.swarm.services import STARTED
+from runtime.swarm.records import STARTED
 from runtime.swarm.spec import monitor_seconds, seconds
 from tests.contract.contract import FailureContract
 from tests.contract.harness import (
