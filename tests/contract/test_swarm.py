@@ -1,12 +1,14 @@
 """SwarmRuntime held to the runtime contract, on a single-node swarm of the machine's engine.
 
-A session fixture makes the engine a single-node swarm (``advertise_addr=127.0.0.1``)
-when it is not one yet, and leaves the swarm at the end; an engine that is already a
-manager is used as it is (and left as it was). What runs is what the manager has for
-the app: every task desired running or still up, by replica (``web.1``), with its
-release's version, each running one asked over HTTP for the ``VALUE`` it was given
-(so a task answering for another release shows), plus any container of the app on the
-engine that no listed task accounts for (something left behind).
+The session fixture ``swarm`` (``tests.support.swarm``) makes the engine a single-node
+swarm (advertised on 127.0.0.1) when it is not one yet, and leaves the swarm at the end;
+an engine that is already a manager is used as it is (and left as it was).
+
+What runs is what the manager has for the app: every task desired running or still up,
+by replica (``web.1``), with its release's version, each running one asked over HTTP
+for the ``VALUE`` it was given (so a task answering for another release shows), plus
+any container of the app on the engine that no listed task accounts for (something
+left behind).
 
 Not held to ``CommandContract``: the swarm runtime does not run one-off commands yet,
 it keeps the port's refusal (checked below).
@@ -14,7 +16,7 @@ it keeps the port's refusal (checked below).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import ClassVar
 from urllib.error import URLError
@@ -46,31 +48,11 @@ from tests.contract.harness import (
 from tests.contract.images import EXITS, FAILING_HEALTH, PATIENT, UNHEALTHY, ContractImages
 from tests.integration.runtime.support import QUICK, get, web
 from tests.support.runtimes import Collected, Recorder, plan
+from tests.support.swarm import swarm
+
+__all__ = ["swarm"]
 
 TASK_ID = "com.docker.swarm.task.id"
-GATEWAY_BRIDGE = "docker_gwbridge"  # made by the engine when it joins a swarm
-
-
-@pytest.fixture(scope="session")
-def swarm(docker_client: docker.DockerClient) -> Iterator[docker.DockerClient]:
-    """The engine as a single-node swarm manager; if this fixture made the swarm, it
-    leaves it at the end and removes the bridge network that joining made."""
-    state = docker_client.info().get("Swarm") or {}
-    made = False
-    bridges = {n.name for n in docker_client.networks.list(names=[GATEWAY_BRIDGE])}
-    if state.get("LocalNodeState") == "inactive":
-        docker_client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
-        made = True
-    elif not state.get("ControlAvailable"):
-        pytest.fail(f"the engine is in a swarm but not a manager ({state})", pytrace=False)
-    try:
-        yield docker_client
-    finally:
-        if made:
-            docker_client.swarm.leave(force=True)
-            if GATEWAY_BRIDGE not in bridges:
-                for network in docker_client.networks.list(names=[GATEWAY_BRIDGE]):
-                    network.remove()
 
 
 class SwarmAdapter(RuntimeAdapter):
