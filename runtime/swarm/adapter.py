@@ -176,7 +176,9 @@ class SwarmRuntime(Runtime):
                 "reconcile: %s runs another release, applying v%s", found.name, release.version
             )
             service = release.manifest.service(found.service)
-            self.converger.apply(release, service, found.promotion, quiet)
+            applied = self.converger.apply(release, service, found.promotion, quiet)
+            if isinstance(applied, Cause):
+                log.warning("reconcile: %s: %s", found.name, applied.message)
 
     def _remove_all(self, app: str, progress: Progress) -> None:
         self.converger.remove_others(app, set(), progress)
