@@ -43,6 +43,21 @@ class Services:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._nodes: dict[str, str] = {}
+
+    def node_name(self, node_id: str) -> str:
+        """The hostname of the node ``node_id`` ("" for a task not yet placed), read from
+        the manager once per node (a node's id never changes; its name rarely does)."""
+        if not node_id:
+            return ""
+        if node_id not in self._nodes:
+            try:
+                row: dict[str, Any] = self.engine.api.inspect_node(node_id)
+            except docker.errors.NotFound:
+                return node_id[:12]
+            description: dict[str, Any] = row.get("Description") or {}
+            self._nodes[node_id] = str(description.get("Hostname") or node_id[:12])
+        return self._nodes[node_id]
 
     def of_app(self, app: str) -> list[ServiceInfo]:
         """Every service of ``app``, by name."""
