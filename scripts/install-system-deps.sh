@@ -116,6 +116,28 @@ ensure_docker() {
   log "Docker engine: started, answering on $DOCKER_SOCKET"
 }
 
+# `ip` for the multi-node test cluster's bridge and network namespaces (tests/support/netns.py);
+# nsenter and unshare come with util-linux, which Debian always has.
+ensure_iproute2() {
+  if command -v ip >/dev/null; then log "ip (iproute2): present"; return; fi
+  apt_install iproute2
+}
+
+# Debian's docker-registry: the tests' private image registry (tests/support/registry.py), which
+# the tests start themselves on a free port. Without systemd the package's init script could
+# start a system registry on port 5000 at install time; one started so is stopped again, so
+# that nothing of the package keeps running. (Here policy-rc.d and the unknown runlevel
+# already keep it from starting.)
+REGISTRY_PIDFILE=/var/run/docker-registry.pid
+ensure_docker_registry() {
+  if command -v docker-registry >/dev/null; then log "docker-registry: present"; return; fi
+  apt_install docker-registry
+  if [[ -f $REGISTRY_PIDFILE ]] && as_root kill -0 "$(cat "$REGISTRY_PIDFILE")" 2>/dev/null; then
+    log "stopping the system registry the package started (the tests run their own)"
+    as_root /etc/init.d/docker-registry stop || true
+  fi
+}
+
 # Debian's Chromium for the console's browser tests (tests/support/browser.py): Playwright
 # drives it by path; its own browser downloads cannot work on these machines.
 ensure_chromium() {
@@ -128,4 +150,6 @@ ensure_git
 ensure_python_venv
 ensure_postgresql
 ensure_docker
+ensure_docker_registry
+ensure_iproute2
 ensure_chromium
