@@ -204,6 +204,20 @@ class TestSwarmRuntime(FailureContract):
         }
         assert spec["Mode"] == {"Replicated": {"Replicas": 2}}
 
+    def test_a_task_that_exits_is_named_with_its_node_and_exit_code_in_the_cause_and_steps(
+        self, adapter: SwarmAdapter
+    ) -> None:
+        node = adapter.client.info()["Name"]  # a node's name in the swarm: its hostname
+        progress = adapter.journal.progress()
+
+        cause = adapter.runtime.roll_out(plan(adapter.release(1, EXITS)), progress)
+
+        assert cause is not None and cause.kind == CauseKind.PROCESS_FAILED
+        assert (cause.node, cause.exit_code) == (node, 3)
+        assert f"on node {node}" in cause.message
+        failed = [m for k, m in progress.steps if k == StepKind.CONTAINER_FAILED]
+        assert failed and f"failed on node {node}" in failed[0]
+
     def test_each_replica_has_its_own_port_a_new_release_others_and_a_restore_its_own_back(
         self, adapter: SwarmAdapter
     ) -> None:
