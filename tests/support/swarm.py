@@ -13,6 +13,7 @@ go leaves a swarm that a test session made (a marker file says so), never one it
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import tempfile
 from collections.abc import Iterator
@@ -30,14 +31,22 @@ MADE = Path(tempfile.gettempdir()) / "deploy-ledger-tests-swarm.made"
 @pytest.fixture(scope="session")
 def swarm(docker_client: docker.DockerClient) -> Iterator[docker.DockerClient]:
     """The engine as a single-node swarm manager (see the module's docstring)."""
+    with single_node_swarm(docker_client):
+        yield docker_client
+
+
+@contextlib.contextmanager
+def single_node_swarm(client: docker.DockerClient) -> Iterator[None]:
+    """The engine a swarm manager while the block runs (the fixture's work; the benchmark
+    uses it too)."""
     with LOCK.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one session at a time decides whether to init
-        _join(docker_client)
+        _join(client)
         fcntl.flock(lock, fcntl.LOCK_SH)
         try:
-            yield docker_client
+            yield
         finally:
-            _leave_if_last(docker_client, lock)
+            _leave_if_last(client, lock)
 
 
 def _join(client: docker.DockerClient) -> None:
@@ -47,7 +56,7 @@ def _join(client: docker.DockerClient) -> None:
         client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
         MADE.write_text("" if GATEWAY_BRIDGE in bridges else GATEWAY_BRIDGE)
     elif not state.get("ControlAvailable"):
-        pytest.fail(f"the engine is in a swarm but not a manager ({state})", pytrace=False)
+        raise RuntimeError(f"the engine is in a swarm but not a manager ({state})")
 
 
 def _leave_if_last(client: docker.DockerClient, lock: IO[str]) -> None:
