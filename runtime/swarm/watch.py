@@ -55,8 +55,9 @@ class Seen:
 class Watcher:
     """Follows one service's update to its end (see the module's docstring)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, unscheduled_grace: float = UNSCHEDULED_GRACE) -> None:
         self.services = services
+        self.unscheduled_grace = unscheduled_grace
 
     def watch(
         self,
@@ -241,7 +242,7 @@ class Watcher:
     def _unschedulable(
         self, mine: list[TaskInfo], seen: Seen, service: Service, progress: Progress
     ) -> Cause | None:
-        """A task the scheduler has kept pending for ``UNSCHEDULED_GRACE`` seconds
+        """A task the scheduler has kept pending for ``unscheduled_grace`` seconds
         because no node suits it (constraints, resources, every node down or drained):
         Swarm would keep it pending forever."""
         now = time.monotonic()
@@ -250,7 +251,7 @@ class Watcher:
                 seen.pending.pop(task.id, None)
                 continue
             since = seen.pending.setdefault(task.id, now)
-            if now - since >= UNSCHEDULED_GRACE:
+            if now - since >= self.unscheduled_grace:
                 message = f"{task.title} ({task.release_label}): no node could run it: {task.error}"
                 progress.step(StepKind.CONTAINER_FAILED, message)
                 return Cause(CauseKind.UNSCHEDULABLE, message, service=service.name)
