@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PROTOS := $(shell find protos -name '*.proto')
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test system-deps proto lint typecheck bench screenshots clean
+.PHONY: run test system-deps proto lint typecheck bench screenshots clean swarm swarm-down
 
 run: proto
 	$(BIN)/ledgerd
@@ -16,6 +16,14 @@ test: system-deps proto
 # Debian packages the tests need (PostgreSQL server binaries, ...): installs only what is missing.
 system-deps:
 	bash scripts/install-system-deps.sh
+
+# A registry on 127.0.0.1:5000 and the engine made a single-node swarm, to try
+# LEDGER_RUNTIME=swarm on one machine (the tests start their own).
+swarm:
+	bash scripts/local-swarm.sh up
+
+swarm-down:
+	bash scripts/local-swarm.sh down
 
 # Generated gRPC/protobuf code is build output (ledger_api/, not committed).
 proto: $(STAMP) ledger_api/v1/ledger_pb2.py

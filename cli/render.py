@@ -112,6 +112,7 @@ def cause(message: ledger_pb2.PromotionCause) -> JsonDict:
         "kind": message.kind,
         "message": message.message,
         "service": message.service,
+        "node": message.node,
         "container": message.container,
         "exit_code": message.exit_code,
         "last_response": message.last_response,

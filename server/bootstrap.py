@@ -74,7 +74,7 @@ def make_runtime(settings: Settings) -> Runtime:
         # The engine of a Swarm manager: it builds, and it runs the services.
         from runtime.swarm import SwarmRuntime
 
-        return SwarmRuntime(base_url=settings.docker_host or None)
+        return SwarmRuntime(base_url=settings.docker_host or None, registry=settings.registry)
     raise Unavailable(f"runtime {settings.runtime} is not available in this build")
 
 

@@ -24,6 +24,7 @@ class CauseKind(StrEnum):
     DEADLINE_EXCEEDED = "deadline_exceeded"
     CANCELLED = "cancelled"  # by a person
     RUNTIME_ERROR = "runtime_error"  # the runtime itself failed (engine unreachable, a bug)
+    UNSCHEDULABLE = "unschedulable"  # no node could run it (constraints, resources)
 
 
 class StepKind(StrEnum):
@@ -37,6 +38,8 @@ class StepKind(StrEnum):
     CONTAINER_FAILED = "container_failed"
     CONTAINER_STOPPED = "container_stopped"
     CONTAINER_REMOVED = "container_removed"
+    SERVICE_UPDATED = "service_updated"  # a cluster's service given the release's spec
+    UPDATE_STATE = "update_state"  # the cluster's own account of a rolling update changed
 
     @property
     def failure(self) -> bool:
@@ -56,6 +59,7 @@ _PROGRESS_STEPS = frozenset(
         StepKind.RESTORED,
         StepKind.CONTAINER_STARTED,
         StepKind.CONTAINER_HEALTHY,
+        StepKind.SERVICE_UPDATED,
     }
 )
 
@@ -71,6 +75,7 @@ class Cause:
     exit_code: int = 0
     last_response: str = ""
     output: str = ""
+    node: str = ""  # where it happened, on a runtime of several nodes
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": CauseKind(self.kind).value}
@@ -86,6 +91,7 @@ class Cause:
             container=HIDDEN.text(self.container, secrets),
             last_response=HIDDEN.text(self.last_response, secrets),
             output=HIDDEN.text(self.output, secrets),
+            node=HIDDEN.text(self.node, secrets),
         )
 
     @classmethod

@@ -8,8 +8,7 @@ process after a crash. Builds are the Docker adapter's, on the engine ``ledgerd`
 to; the images reach the nodes through a :class:`~runtime.swarm.registry.Registry`
 (on one node: the local image, by id).
 
-Not built yet: one-off commands (``run_command`` keeps the port's refusal), a registry
-for several nodes, and tests on more than one node.
+Not built yet: one-off commands (``run_command`` keeps the port's refusal).
 """
 
 from __future__ import annotations
@@ -41,7 +40,7 @@ from runtime.docker.images import build_images, resolve_image
 from runtime.docker.redact import Redactor
 from runtime.swarm.converge import Converger
 from runtime.swarm.ports import DEFAULT_BLOCKS, BlockAllocator, NoFreeBlock
-from runtime.swarm.registry import LocalImages, Registry
+from runtime.swarm.registry import LocalImages, Registry, RegistryImages
 from runtime.swarm.services import Services
 from runtime.swarm.spec import monitor_seconds, service_name
 
@@ -63,19 +62,22 @@ class SwarmRuntime(Runtime):
         base_url: str | None = None,
         *,
         client_factory: ClientFactory | None = None,
-        registry: Registry | None = None,
+        registry: str = "",
         stop_grace: float = 10.0,
         blocks: range = DEFAULT_BLOCKS,
     ) -> None:
         """Nothing connects until the first call that needs the engine.
 
         ``base_url``: a manager's engine (None: the SDK's default socket), which also
-        builds. ``registry``: how images reach the nodes (default: the local image, for a
-        single node). ``stop_grace``: seconds a replaced task gets between SIGTERM and
-        SIGKILL. ``blocks``: the port blocks handed out to HTTP services (see ``ports``).
+        builds. ``registry``: the ``host:port`` of a registry every node pulls from
+        (``LEDGER_REGISTRY``; "": the local image, for a single node). ``stop_grace``:
+        seconds a replaced task gets between SIGTERM and SIGKILL. ``blocks``: the port
+        blocks handed out to HTTP services (see ``ports``).
         """
         self.engine = Engine(base_url, client_factory=client_factory)
-        self.registry: Registry = registry or LocalImages(self.engine)
+        self.registry: Registry = (
+            RegistryImages(self.engine, registry) if registry else LocalImages(self.engine)
+        )
         self.stop_grace = stop_grace
         self.services = Services(self.engine)
         self._blocks = BlockAllocator(blocks)
@@ -101,10 +103,11 @@ class SwarmRuntime(Runtime):
 
     def build(self, request: BuildRequest, log: BuildLog) -> BuiltImages:
         """Build with the Docker adapter's builder on the manager's engine, then hand the
-        images to the registry (nothing to do on one node)."""
+        images to the registry (nothing to do on one node): the release records what the
+        registry answers (a digest reference)."""
         try:
             built = build_images(self.engine, request, log)
-            self.registry.push(built, log)
+            built = self.registry.push(request, built, log)
         except Unavailable as error:
             log.write(f"{error}\n")
             raise BuildFailed(str(error)) from None

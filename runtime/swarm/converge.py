@@ -24,6 +24,7 @@ from ledger.errors import NotFound
 from ledger.manifest import Service
 from ledger.runtime import Progress, ReleaseSpec
 from runtime.docker.health import Limits
+from runtime.docker.labels import VERSION
 from runtime.docker.rollout import missing_env
 from runtime.swarm.ports import BLOCK_SIZE, BlockAllocator
 from runtime.swarm.records import ServiceInfo
@@ -118,6 +119,7 @@ class Converger:
                 return Applied(current, current.update_started or current.created, True)
             try:
                 self.services.apply(spec, current)
+                progress.step(StepKind.SERVICE_UPDATED, _applied(spec, current, image))
             except SpecRefused as error:
                 progress.step(StepKind.CONTAINER_FAILED, f"{title} could not start: {error}")
                 return Cause(
@@ -198,3 +200,15 @@ class Converger:
             StepKind.CONTAINER_REMOVED,
             f"service {service.service or service.name} removed ({label}, {len(up)} tasks)",
         )
+
+
+def _applied(spec: ServiceSpec, current: ServiceInfo | None, image: str) -> str:
+    """The step of a spec applied: what runs now, and how Swarm rolls it out."""
+    update = spec.update_config
+    verb = "created" if current is None else "updated"
+    replicas = (spec.mode.get("Replicated") or {}).get("Replicas", 0)
+    return (
+        f"service {spec.name} {verb}: v{spec.labels[VERSION]}, {replicas} replicas of {image},"
+        f" {update['Parallelism']} at a time, {update['Order']},"
+        f" monitor {update['Monitor'] / 1e9:g} s"
+    )

@@ -9,8 +9,9 @@ sees as a step, and decides when it is over:
   without a port: running for ``grace`` seconds), and no task of another spec is still
   up. "Completed" alone is not enough: Swarm can say so with no healthy task at all.
 - **failure**: a task of the release's spec that failed, was rejected or exited (the
-  first one ends the rollout with its exit code or health-check answer and last output,
-  before Swarm restarts it), or an update paused or rolled back by Swarm;
+  first one ends the rollout with its node, its exit code or health-check answer and
+  last output, before Swarm restarts it), a task no node could take for
+  ``UNSCHEDULED_GRACE`` seconds, or an update paused or rolled back by Swarm;
 - **interruption**: cancellation or the deadline (an update may stay ``updating``
   forever: the ledger owns the deadline). The service is left as it is; the restore
   that follows applies the previous spec.
@@ -33,6 +34,8 @@ from runtime.swarm.records import STARTED, ServiceInfo, TaskInfo
 from runtime.swarm.services import Services
 
 POLL = 0.2
+NO_NODE = "no suitable node"  # the scheduler's error of a task no node can take
+UNSCHEDULED_GRACE = 5.0  # seconds a task may wait for a node before the rollout fails
 STOPPED_BY_SWARM = frozenset(
     {"paused", "rollback_started", "rollback_paused", "rollback_completed"}
 )
@@ -45,13 +48,16 @@ class Seen:
     started: dict[str, float] = field(default_factory=dict)  # when first seen started
     healthy: set[str] = field(default_factory=set)
     old_up: dict[str, TaskInfo] = field(default_factory=dict)
+    pending: dict[str, float] = field(default_factory=dict)  # unschedulable since
+    update_state: str = ""  # the last state of the update reported
 
 
 class Watcher:
     """Follows one service's update to its end (see the module's docstring)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, unscheduled_grace: float = UNSCHEDULED_GRACE) -> None:
         self.services = services
+        self.unscheduled_grace = unscheduled_grace
 
     def watch(
         self,
@@ -81,11 +87,15 @@ class Watcher:
                     f" v{release.version} was rolled out",
                     service=service.name,
                 )
+            self._report_state(info, since, seen, progress)
             tasks = self.services.tasks(info)
             mine = [t for t in tasks if t.release == release.release_id]
             for task in mine:
                 if task.failed and _since(task, since):
                     return self._failed(task, release, service, progress)
+            unschedulable = self._unschedulable(mine, seen, service, progress)
+            if unschedulable is not None:
+                return unschedulable
             others = [t for t in tasks if t not in mine]
             self._report(mine, others, service, seen, since, first and adopting, progress)
             first = False
@@ -121,7 +131,7 @@ class Watcher:
                 adopted = earlier and task.state == "running"
                 kind = StepKind.CONTAINER_ADOPTED if adopted else StepKind.CONTAINER_STARTED
                 verb = "adopted" if adopted else "started"
-                progress.step(kind, f"{task.title} {verb} ({_where(task)})")
+                progress.step(kind, f"{task.title} {verb} ({self._where(task)})")
             if (
                 task.id in seen.started
                 and task.id not in seen.healthy
@@ -131,7 +141,8 @@ class Watcher:
                 took = now - seen.started[task.id]
                 progress.step(
                     StepKind.CONTAINER_HEALTHY,
-                    f"{task.title} healthy ({task.release_label}, after {took:.1f} s)",
+                    f"{task.title} healthy on {self._node(task)} ({task.release_label},"
+                    f" after {took:.1f} s)",
                 )
         listed = {t.id: t for t in others}
         for task in others:
@@ -142,8 +153,21 @@ class Watcher:
             if now_task is None or not now_task.active:
                 del seen.old_up[task_id]
                 progress.step(
-                    StepKind.CONTAINER_STOPPED, f"{task.title} stopped ({task.release_label})"
+                    StepKind.CONTAINER_STOPPED,
+                    f"{task.title} stopped on {self._node(task)} ({task.release_label})",
                 )
+
+    def _report_state(
+        self, info: ServiceInfo, since: datetime | None, seen: Seen, progress: Progress
+    ) -> None:
+        """Swarm's own account of the update, each time it changes (``updating``,
+        ``completed``, ``paused``, ``rollback_started``, ... with its message)."""
+        state = info.update_state
+        if not state or state == seen.update_state or not _current(info, since):
+            return
+        seen.update_state = state
+        message = f" ({info.update_message})" if info.update_message else ""
+        progress.step(StepKind.UPDATE_STATE, f"Swarm: update of {info.name} {state}{message}")
 
     def _healthy(self, task: TaskInfo, service: Service) -> bool:
         if task.state != "running":
@@ -173,7 +197,9 @@ class Watcher:
     def _failed(
         self, task: TaskInfo, release: ReleaseSpec, service: Service, progress: Progress
     ) -> Cause:
-        title = f"{task.title} ({task.release_label})"
+        name = self.services.node_name(task.node_id)
+        node = f"node {name or '(none yet)'}"
+        title = f"{task.title} ({task.release_label}) on {node}"
         why = task.error or task.message or task.state
         if "unhealthy" in why.lower():  # "task: non-zero exit (143): ... unhealthy container"
             _, last = self.services.health(task)
@@ -184,22 +210,56 @@ class Watcher:
                 f" {health.grace:g} s: {last or why}",
                 last_response=last or why,
             )
-            step = f"{task.title} failed ({task.release_label}): health check: {last or why}"
+            step = (
+                f"{task.title} failed on {node} ({task.release_label}): health check: {last or why}"
+            )
         elif task.state == "rejected" or not task.container_id:
             cause = Cause(CauseKind.PROCESS_FAILED, f"{title} could not start: {why}")
-            step = f"{task.title} could not start ({task.release_label}): {why}"
+            step = f"{task.title} could not start on {node} ({task.release_label}): {why}"
         else:
             cause = Cause(
                 CauseKind.PROCESS_FAILED,
                 f"{title} exited with code {task.exit_code}",
                 exit_code=task.exit_code,
             )
-            step = f"{task.title} failed ({task.release_label}): exited with code {task.exit_code}"
+            step = (
+                f"{task.title} failed on {node} ({task.release_label}):"
+                f" exited with code {task.exit_code}"
+            )
         progress.step(StepKind.CONTAINER_FAILED, step)
         container = f"{release.app}-{service.name}.{task.slot}.{task.id}"
         return replace(
-            cause, service=service.name, container=container, output=self.services.output(task)
+            cause,
+            service=service.name,
+            node=name,
+            container=container,
+            output=self.services.output(task),
         )
+
+    def _node(self, task: TaskInfo) -> str:
+        return f"node {self.services.node_name(task.node_id) or '(none yet)'}"
+
+    def _unschedulable(
+        self, mine: list[TaskInfo], seen: Seen, service: Service, progress: Progress
+    ) -> Cause | None:
+        """A task the scheduler has kept pending for ``unscheduled_grace`` seconds
+        because no node suits it (constraints, resources, every node down or drained):
+        Swarm would keep it pending forever."""
+        now = time.monotonic()
+        for task in mine:
+            if task.state != "pending" or NO_NODE not in task.error:
+                seen.pending.pop(task.id, None)
+                continue
+            since = seen.pending.setdefault(task.id, now)
+            if now - since >= self.unscheduled_grace:
+                message = f"{task.title} ({task.release_label}): no node could run it: {task.error}"
+                progress.step(StepKind.CONTAINER_FAILED, message)
+                return Cause(CauseKind.UNSCHEDULABLE, message, service=service.name)
+        return None
+
+    def _where(self, task: TaskInfo) -> str:
+        port = f", port {task.port}" if task.port is not None else ""
+        return f"{task.release_label} on {self._node(task)}{port}, task {task.id[:12]}"
 
     def _interrupted(
         self, cause: Cause, release: ReleaseSpec, service: Service, seen: Seen
@@ -222,8 +282,3 @@ def _since(task: TaskInfo, since: datetime | None) -> bool:
 def _current(info: ServiceInfo, since: datetime | None) -> bool:
     """Whether the service's update status is about this attempt's spec."""
     return since is None or info.update_started is None or info.update_started >= since
-
-
-def _where(task: TaskInfo) -> str:
-    port = f", port {task.port}" if task.port is not None else ""
-    return f"{task.release_label}{port}, task {task.id[:12]}"

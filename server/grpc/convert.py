@@ -182,6 +182,7 @@ def _cause(cause: Mapping[str, Any]) -> pb.PromotionCause:
         container=str(cause.get("container", "")),
         exit_code=int(cause.get("exit_code", 0) or 0),
         last_response=str(cause.get("last_response", "")),
+        node=str(cause.get("node", "")),
         output=str(cause.get("output", "")),
     )
 

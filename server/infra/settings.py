@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 from ledger.errors import InvalidArgument
 
 RUNTIMES = ("record", "docker", "swarm")
+REGISTRY = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 MIN_MESSAGE_BYTES = 128 * 1024
 LOG_ORIGIN = re.compile(r"[!-*,-~]{1,100}")  # printable ASCII but space and '+' (a key name)
 
@@ -45,6 +46,7 @@ class Settings:
     aggregate_cache_size: int = 1000
     log_level: str = "INFO"
     docker_host: str = ""  # empty: the engine's default socket (or DOCKER_HOST)
+    registry: str = ""  # host[:port] every swarm node pulls from; empty: the local image
     max_source_bytes: int = 512 * 1024 * 1024
     build_workers: int = 4
     tls_cert: Path | None = None  # PEM certificate chain: serve TLS (with tls_key)
@@ -75,6 +77,7 @@ class Settings:
             aggregate_cache_size=_int(env, "LEDGER_AGGREGATE_CACHE", 1000),
             log_level=env.get("LEDGER_LOG_LEVEL", "INFO").upper(),
             docker_host=env.get("LEDGER_DOCKER_HOST", env.get("DOCKER_HOST", "")),
+            registry=env.get("LEDGER_REGISTRY", "").strip(),
             max_source_bytes=_int(env, "LEDGER_MAX_SOURCE_BYTES", 512 * 1024 * 1024),
             build_workers=_int(env, "LEDGER_BUILD_WORKERS", 4),
             tls_cert=_path(env, "LEDGER_TLS_CERT"),
@@ -96,6 +99,11 @@ class Settings:
         if self.runtime not in RUNTIMES:
             raise InvalidArgument(
                 f"LEDGER_RUNTIME={self.runtime!r} is not one of {', '.join(RUNTIMES)}"
+            )
+        if self.registry and not REGISTRY.fullmatch(self.registry):
+            raise InvalidArgument(
+                "LEDGER_REGISTRY must be a registry's host[:port] (no scheme, no path),"
+                " like 127.0.0.1:5000 or registry.example.com"
             )
         if self.database_url and not self.postgres:
             raise InvalidArgument("LEDGER_DATABASE_URL must be a postgresql:// URL")

@@ -46,13 +46,16 @@ from tests.contract.harness import (
     wait_until,
 )
 from tests.contract.images import EXITS, FAILING_HEALTH, PATIENT, UNHEALTHY, ContractImages
-from tests.integration.runtime.support import QUICK, get, web
+from tests.integration.runtime.support import get, web
 from tests.support.runtimes import Collected, Recorder, plan
 from tests.support.swarm import swarm
 
 __all__ = ["swarm"]
 
 TASK_ID = "com.docker.swarm.task.id"
+# Swarm waits a monitor window (grace + 3 checks + a margin) after each task and before it
+# says "completed": a short grace and timeout keep each rollout to a few seconds.
+QUICK = Health(path="/health", grace=1.0, interval=0.2, timeout=0.5)
 
 
 class SwarmAdapter(RuntimeAdapter):
@@ -141,10 +144,12 @@ class SwarmAdapter(RuntimeAdapter):
         return bool(progress.steps)
 
     def close(self) -> None:
-        """Remove the app's services (the ``docker_app`` fixture removes what containers
-        are left), then close the clients."""
+        """Remove the app's services without waiting for Swarm to stop their tasks (it
+        takes it about 3 s; the ``docker_app`` fixture force-removes the containers, and
+        new specs draw other port blocks), then close the clients."""
         try:
-            self.runtime.stop_app(self.app)
+            for service in self.runtime.services.of_app(self.app):
+                self.runtime.services.remove(service)
         finally:
             for runtime in (self.runtime, *self.restarts):
                 runtime.close()
@@ -198,6 +203,20 @@ class TestSwarmRuntime(FailureContract):
             "Order": "start-first",
         }
         assert spec["Mode"] == {"Replicated": {"Replicas": 2}}
+
+    def test_a_task_that_exits_is_named_with_its_node_and_exit_code_in_the_cause_and_steps(
+        self, adapter: SwarmAdapter
+    ) -> None:
+        node = adapter.client.info()["Name"]  # a node's name in the swarm: its hostname
+        progress = adapter.journal.progress()
+
+        cause = adapter.runtime.roll_out(plan(adapter.release(1, EXITS)), progress)
+
+        assert cause is not None and cause.kind == CauseKind.PROCESS_FAILED
+        assert (cause.node, cause.exit_code) == (node, 3)
+        assert f"on node {node}" in cause.message
+        failed = [m for k, m in progress.steps if k == StepKind.CONTAINER_FAILED]
+        assert failed and f"failed on node {node}" in failed[0]
 
     def test_each_replica_has_its_own_port_a_new_release_others_and_a_restore_its_own_back(
         self, adapter: SwarmAdapter

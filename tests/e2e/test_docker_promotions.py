@@ -36,7 +36,7 @@ services:
   web:
     port: 8000
     scale: {scale}
-    health: {{path: /health, grace: {grace}, interval: 0.2, timeout: 1}}
+    health: {{path: /health, grace: {grace}, interval: 0.2, timeout: {timeout}}}
 """
 
 
@@ -54,9 +54,11 @@ def cluster(docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[tupl
     remove_app(docker_client, app)
 
 
-def source(tmp_path: Path, name: str, app_sh: str, scale: int = 2, grace: float = 3) -> str:
+def source(
+    tmp_path: Path, name: str, app_sh: str, scale: int = 2, grace: float = 3, timeout: float = 1
+) -> str:
     """A source directory whose `ledger.yml` runs ``app_sh`` as an HTTP service."""
-    files = {"ledger.yml": MANIFEST.format(scale=scale, grace=grace)}
+    files = {"ledger.yml": MANIFEST.format(scale=scale, grace=grace, timeout=timeout)}
     return str(write_context(tmp_path / "src" / name, app_sh, files))
 
 

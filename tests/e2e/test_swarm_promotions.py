@@ -29,6 +29,9 @@ __all__ = ["docker_client", "swarm"]
 
 pytestmark = pytest.mark.docker
 
+# Swarm waits a monitor window (grace + 3 checks + a margin) after each task: keep it short.
+QUICK = {"grace": 1.0, "timeout": 0.5}
+
 
 @pytest.fixture
 def cluster(
@@ -65,7 +68,7 @@ def running(services: Services, app: str) -> list[tuple[str, int | None]]:
 def test_a_deploy_runs_the_release_as_a_service_whose_tasks_serve(cluster, tmp_path):
     d, app, services = cluster
 
-    deployed = deploy(d, app, source(tmp_path, "v1", HTTP_APP))
+    deployed = deploy(d, app, source(tmp_path, "v1", HTTP_APP, **QUICK))
 
     release = deployed["promotion"]["release_id"]
     assert deployed["promotion"]["status"] == "succeeded"
@@ -76,25 +79,30 @@ def test_a_deploy_runs_the_release_as_a_service_whose_tasks_serve(cluster, tmp_p
     assert [s.name for s in services.of_app(app)] == [f"{app}-web"]
 
 
-def test_a_release_that_exits_is_rolled_back_and_the_old_tasks_keep_serving(cluster, tmp_path):
+def test_a_release_that_exits_is_rolled_back_and_the_old_tasks_keep_serving(
+    cluster, tmp_path, swarm
+):
     d, app, services = cluster
-    good = deploy(d, app, source(tmp_path, "good", HTTP_APP))["promotion"]["release_id"]
+    good = deploy(d, app, source(tmp_path, "good", HTTP_APP, **QUICK))["promotion"]["release_id"]
     before = running(services, app)
 
-    result = d.ctl("-a", app, "deploy", source(tmp_path, "bad", EXITING_APP), "--wait", ok=False)
+    result = d.ctl(
+        "-a", app, "deploy", source(tmp_path, "bad", EXITING_APP, **QUICK), "--wait", ok=False
+    )
 
     assert result.code == 3
     assert "exit" in result.err.lower()
     promotion = d.js("-a", app, "promotions")[0]
     assert (promotion["status"], promotion["cause"]["kind"]) == ("rolled_back", "process_failed")
+    assert promotion["cause"]["node"] == swarm.info()["Name"]
     assert active(d, app) == good
     assert running(services, app) == before
 
 
 def test_a_ledgerd_killed_mid_rollout_finishes_it_on_restart(cluster, tmp_path):
     d, app, services = cluster
-    deploy(d, app, source(tmp_path, "v1", HTTP_APP))
-    started = d.js("-a", app, "deploy", source(tmp_path, "v2", HTTP_APP, scale=3))
+    deploy(d, app, source(tmp_path, "v1", HTTP_APP, **QUICK))
+    started = d.js("-a", app, "deploy", source(tmp_path, "v2", HTTP_APP, scale=3, **QUICK))
     promotion_id = started["promotion"]["id"]
     wait_for_step(d, app, promotion_id, "container_healthy")
 
@@ -104,3 +112,5 @@ def test_a_ledgerd_killed_mid_rollout_finishes_it_on_restart(cluster, tmp_path):
     final = wait_for_end(d, app, promotion_id)
     assert final["status"] == "succeeded"
     assert [r for r, _ in running(services, app)] == [final["release_id"]] * 3
+    updates = [s for s in final["steps"] if s["kind"] == "service_updated"]
+    assert len(updates) == 1, "the restarted ledgerd applied the spec a second time"

@@ -29,7 +29,7 @@ from server.console.pages.common import (
 )
 
 PAGE_SIZE = 50
-CAUSE_FIELDS = ("message", "service", "container", "exit_code", "last_response", "output")
+CAUSE_FIELDS = ("message", "service", "node", "container", "exit_code", "last_response", "output")
 """A failure cause's fields after its kind, in the order ``ledgerctl promotions info``
 shows them."""
 

@@ -1,9 +1,10 @@
-"""Settings read from LEDGER_* variables: the console's address."""
+"""Settings read from LEDGER_* variables: the console's address, the runtime and its registry."""
 
 from __future__ import annotations
 
 import pytest
 
+from ledger.errors import InvalidArgument
 from server.infra.settings import Settings
 
 
@@ -34,3 +35,21 @@ def test_the_swarm_runtime_is_accepted_and_built_on_the_docker_host_without_conn
     assert isinstance(runtime, SwarmRuntime)
     assert runtime.engine.base_url == "tcp://manager.example:2375"
     assert runtime.keeps_containers and not runtime.runs_commands
+
+
+def test_a_registry_makes_the_swarm_runtime_push_images_there() -> None:
+    from runtime.swarm.registry import RegistryImages
+    from server.bootstrap import make_runtime
+
+    settings = Settings.from_env({"LEDGER_RUNTIME": "swarm", "LEDGER_REGISTRY": "10.0.0.5:5000"})
+
+    runtime = make_runtime(settings)
+
+    assert isinstance(runtime.registry, RegistryImages)  # type: ignore[attr-defined]
+    assert runtime.registry.address == "10.0.0.5:5000"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["http://10.0.0.5:5000", "registry/path", "host:port", "a b"])
+def test_a_registry_that_is_not_a_host_and_port_is_refused_with_an_example(value: str) -> None:
+    with pytest.raises(InvalidArgument, match="LEDGER_REGISTRY must be a registry's host"):
+        Settings.from_env({"LEDGER_RUNTIME": "swarm", "LEDGER_REGISTRY": value})
