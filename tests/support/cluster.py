@@ -37,7 +37,7 @@ import pytest
 
 from tests.support.dockerd import READY_WITHIN, Dockerd
 from tests.support.netns import Network, namespaces_left, pick_subnet, remove_all
-from tests.support.registry import Registry, missing_registry, skip_or_fail
+from tests.support.registry import LocalRegistry, missing_registry, skip_or_fail
 from tests.support.sweep import (
     cgroup_dirs,
     kill,
@@ -81,7 +81,7 @@ class Cluster:
     def __init__(self, count: int, root: Path = ROOT) -> None:
         self.root = root
         self.network = Network(pick_subnet(), count)
-        self.registry = Registry(root / "registry", host=self.network.gateway)
+        self.registry = LocalRegistry(root / "registry", host=self.network.gateway)
         self.engines: list[Dockerd] = []
         self.nodes: list[Node] = []
         self.made_in = 0.0  # seconds it took to make, and to tear down
