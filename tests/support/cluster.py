@@ -99,6 +99,20 @@ class Cluster:
         """The node named ``name`` (``node2``)."""
         return next(node for node in self.nodes if node.name == name)
 
+    @contextlib.contextmanager
+    def drained(self, name: str) -> Iterator[None]:
+        """Node ``name`` takes no task while the block runs (Swarm moves its tasks away),
+        then is active again, empty: the next task Swarm places goes there first."""
+        self._availability(name, "drain")
+        try:
+            yield
+        finally:
+            self._availability(name, "active")
+
+    def _availability(self, name: str, availability: str) -> None:
+        row = self.manager.client.nodes.get(self.node(name).id)
+        row.update({**row.attrs["Spec"], "Availability": availability})
+
     def start(self) -> Cluster:
         """Make the network, the registry, the engines and the swarm (``close`` undoes
         whatever part of it was made, also after a failure here)."""
