@@ -22,6 +22,7 @@ from ledger.manifest import Health, Manifest
 from ledger.runtime import BuildRequest, ReleaseSpec
 from runtime.swarm import SwarmRuntime
 from runtime.swarm.records import TaskInfo
+from tests.contract.harness import Background, wait_until
 from tests.integration.runtime.support import release, web
 from tests.integration.runtime.test_builds import Log
 from tests.support.cluster import Cluster, cluster
@@ -37,6 +38,8 @@ NODES = {"node1", "node2", "node3"}
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # Swarm waits a monitor window (grace + 3 checks + a margin) after each task: keep it short.
 QUICK = Health(path="/health", grace=1.0, interval=0.2, timeout=0.5)
+
+DEADLINE = 15  # seconds: an update over three nodes takes about 8
 
 # The HTTP app, except on the node that has ADDRESS: there it says so and exits with 3.
 BROKEN_ON = """\
@@ -178,3 +181,30 @@ def test_a_task_failing_on_one_node_rolls_the_whole_release_back_and_names_that_
     assert nodes_named(progress.messages(StepKind.CONTAINER_FAILED)) == {"node3"}
     assert restored is None
     assert [value for _, value in answers(runtime, cluster, app)] == ["value of v1"] * 3
+
+
+def test_a_node_that_dies_mid_update_ends_the_rollout_by_the_deadline_or_without_it(
+    runtime: SwarmRuntime, cluster: Cluster, images: dict[str, str], app: str
+) -> None:
+    """Swarm moves the dead node's slot elsewhere, but its old task stays "running" on
+    the dead node as far as the manager knows; either way the rollout ends, recorded."""
+    first = version(app, images["http"], 1)
+    assert runtime.roll_out(plan(first), Recorder()) is None
+    promotion = plan(version(app, images["http"], 2), first, deadline=DEADLINE)
+    progress = Recorder()
+    rollout = Background(runtime, promotion, progress)
+    wait_until(lambda: any("(v2," in m for m in progress.messages(StepKind.CONTAINER_HEALTHY)))
+
+    try:
+        cluster.crash("node3")
+        cause = rollout.result(within=DEADLINE + 10)
+    finally:
+        cluster.revive("node3")  # the cluster whole again; its stale tasks end as failed
+
+    assert cause is None or cause.kind == CauseKind.DEADLINE_EXCEEDED, cause
+    assert cause is None or f"deadline ({DEADLINE} s) passed" in cause.message
+    assert progress.messages(StepKind.SERVICE_UPDATED)
+    if cause is not None:
+        assert runtime.restore(promotion, Recorder()) is None
+    wanted = "value of v1" if cause is not None else "value of v2"
+    assert [value for _, value in answers(runtime, cluster, app)] == [wanted] * 3
