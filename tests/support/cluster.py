@@ -38,7 +38,7 @@ import pytest
 from tests.support.dockerd import READY_WITHIN, Dockerd
 from tests.support.netns import Network, pick_subnet
 from tests.support.registry import LocalRegistry, missing_registry, skip_or_fail
-from tests.support.sweep import cgroup_dirs, kill, processes_in_cgroups, sweep, wait_gone
+from tests.support.sweep import cgroup_dirs, end, processes_in_cgroups, sweep
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,8 @@ class Cluster:
         heartbeats; its data stays for ``revive``."""
         namespace = self.network.namespaces[self.nodes.index(self.node(name))]
         pids = set(namespace.pids()) | processes_in_cgroups(cgroup_dirs(namespace.name))
-        kill(pids)
+        left = end(pids)
         self.node(name).engine.reap()
-        left = wait_gone(pids, 10.0)
         if left:
             raise RuntimeError(f"processes of {name} survived SIGKILL: {left}")
 
@@ -124,10 +123,7 @@ class Cluster:
         deadline = time.monotonic() + within
         node.engine.start()
         node.engine.wait_ready(deadline)
-        while self.state(name) != "ready":
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} is {self.state(name)} after {within:g} s")
-            time.sleep(0.1)
+        self._wait_state(name, "ready", deadline)
 
     def state(self, name: str) -> str:
         """Node ``name``'s state as the manager sees it: ready, down, unknown…"""
@@ -173,11 +169,31 @@ class Cluster:
             ids[row.attrs["Description"]["Hostname"]] = str(row.id)
         for node in self.nodes:
             node.id = ids[node.name]
+        deadline = time.monotonic() + READY_WITHIN
+        for node in self.nodes:
+            self._wait_state(node.name, "ready", deadline)
+
+    def _wait_state(self, name: str, state: str, deadline: float) -> None:
+        while self.state(name) != state:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} is {self.state(name)}, not {state}, in time")
+            time.sleep(0.1)
 
     def close(self) -> None:
         """Tear everything down (see the module's docstring); ``RuntimeError`` naming
         what could not be removed."""
         began = time.monotonic()
+        try:
+            self._stop()
+        finally:
+            problems = sweep(self.root)
+        self.closed_in = time.monotonic() - began
+        log.info("cluster torn down in %.1f s", self.closed_in)
+        if problems:
+            raise RuntimeError("the test cluster left: " + "; ".join(problems))
+
+    def _stop(self) -> None:
+        """Leave the swarm, stop the engines together, stop the registry."""
         self._leave()
         for node in self.nodes:
             node.client.close()
@@ -188,11 +204,6 @@ class Cluster:
         if not all(stopped):
             log.warning("dockerd killed after %g s: %s", STOP_WITHIN, stopped)
         self.registry.stop()
-        problems = sweep(self.root)
-        self.closed_in = time.monotonic() - began
-        log.info("cluster torn down in %.1f s", self.closed_in)
-        if problems:
-            raise RuntimeError("the test cluster left: " + "; ".join(problems))
 
     def _leave(self) -> None:
         """The workers leave the swarm together, then the manager: engines that left

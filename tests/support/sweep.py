@@ -11,6 +11,7 @@ them all, with the network's own sweep, to remove a test cluster whole.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -23,6 +24,8 @@ from tests.support.netns import namespaces_left, remove_all
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MOUNTINFO = Path("/proc/self/mountinfo")
+SHIM_SOCKETS = Path("/run/containerd/s")  # every containerd's shims, the machine's too
+FLAGS = ("-address", "-namespace", "-id")  # a shim's arguments that name its socket
 
 
 def _mentions(pid: str, root: str) -> bool:
@@ -86,6 +89,35 @@ def wait_gone(pids: Iterable[int], within: float) -> list[int]:
     return sorted(left)
 
 
+def shim_socket(pid: int) -> Path | None:
+    """The socket of the containerd shim ``pid`` (None for any other process): containerd
+    names it by the sha256 of its own address, the namespace and the container id."""
+    try:
+        args = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return None
+    argv = args.split("\0")
+    if "containerd-shim" not in argv[0]:
+        return None
+    try:
+        address, namespace, container = (argv[argv.index(f) + 1] for f in FLAGS)
+    except (ValueError, IndexError):
+        return None
+    key = os.path.join(address, namespace, container)
+    return SHIM_SOCKETS / hashlib.sha256(key.encode()).hexdigest()
+
+
+def end(pids: set[int], within: float = 10.0) -> list[int]:
+    """SIGKILL the processes and wait until they are gone, then remove the sockets of
+    the shims among them (a killed shim leaves its socket behind); those that survived."""
+    sockets = [socket for socket in map(shim_socket, pids) if socket is not None]
+    kill(pids)
+    left = wait_gone(pids, within)
+    for socket in sockets:
+        socket.unlink(missing_ok=True)
+    return left
+
+
 def mounts_under(root: Path) -> list[str]:
     """The mount points under ``root`` (or ``root`` itself), deepest first."""
     prefix = str(root)
@@ -126,8 +158,7 @@ def sweep(root: Path) -> list[str]:
     pids = processes_in_cgroups(cgroup_dirs("dlt-*")) | set(processes_under(root))
     for namespace in namespaces_left():
         pids.update(namespace.pids())
-    kill(pids)
-    problems = [f"process {pid} survived SIGKILL" for pid in wait_gone(pids, 10.0)]
+    problems = [f"process {pid} survived SIGKILL" for pid in end(pids)]
     problems += [f"{point} is still mounted" for point in unmount_under(root)]
     problems += remove_cgroups("dlt-*")
     problems += remove_all()
