@@ -32,7 +32,8 @@ from tests.support.runtimes import Recorder, plan
 
 __all__ = ["cluster"]
 
-pytestmark = pytest.mark.docker
+# One cluster per module: under xdist's --dist loadgroup its tests stay on one worker.
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("swarm-cluster")]
 
 NODES = {"node1", "node2", "node3"}
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
