@@ -15,7 +15,7 @@ from ledger.runtime import TaskPlacement
 
 
 class TaskQueries(QueriesBase):
-    """What runs, as ``ListTasks`` (``ledgerctl ps``) and the console's Processes tab see it."""
+    """What runs, as ``ListTasks`` (``ledgerctl ps``) and the console's Tasks tab see it."""
 
     def tasks(self, app: str) -> list[TaskPlacement]:
         """Where ``app``'s tasks run now, by service, then slot, newest first (see
