@@ -36,17 +36,9 @@ import docker
 import pytest
 
 from tests.support.dockerd import READY_WITHIN, Dockerd
-from tests.support.netns import Network, namespaces_left, pick_subnet, remove_all
-from tests.support.registry import Registry, missing_registry, skip_or_fail
-from tests.support.sweep import (
-    cgroup_dirs,
-    kill,
-    processes_in_cgroups,
-    processes_under,
-    remove_cgroups,
-    unmount_under,
-    wait_gone,
-)
+from tests.support.netns import Network, pick_subnet
+from tests.support.registry import LocalRegistry, missing_registry, skip_or_fail
+from tests.support.sweep import cgroup_dirs, kill, processes_in_cgroups, sweep, wait_gone
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +73,7 @@ class Cluster:
     def __init__(self, count: int, root: Path = ROOT) -> None:
         self.root = root
         self.network = Network(pick_subnet(), count)
-        self.registry = Registry(root / "registry", host=self.network.gateway)
+        self.registry = LocalRegistry(root / "registry", host=self.network.gateway)
         self.engines: list[Dockerd] = []
         self.nodes: list[Node] = []
         self.made_in = 0.0  # seconds it took to make, and to tear down
@@ -98,6 +90,49 @@ class Cluster:
     def node(self, name: str) -> Node:
         """The node named ``name`` (``node2``)."""
         return next(node for node in self.nodes if node.name == name)
+
+    @contextlib.contextmanager
+    def drained(self, name: str) -> Iterator[None]:
+        """Node ``name`` takes no task while the block runs (Swarm moves its tasks away),
+        then is active again, empty: the next task Swarm places goes there first."""
+        self._availability(name, "drain")
+        try:
+            yield
+        finally:
+            self._availability(name, "active")
+
+    def _availability(self, name: str, availability: str) -> None:
+        row = self.manager.client.nodes.get(self.node(name).id)
+        row.update({**row.attrs["Spec"], "Availability": availability})
+
+    def crash(self, name: str) -> None:
+        """Node ``name`` dies at once, as if powered off: every process of it (engine,
+        containerd, shims, its tasks) is killed. The manager sees it down within a few
+        heartbeats; its data stays for ``revive``."""
+        namespace = self.network.namespaces[self.nodes.index(self.node(name))]
+        pids = set(namespace.pids()) | processes_in_cgroups(cgroup_dirs(namespace.name))
+        kill(pids)
+        self.node(name).engine.reap()
+        left = wait_gone(pids, 10.0)
+        if left:
+            raise RuntimeError(f"processes of {name} survived SIGKILL: {left}")
+
+    def revive(self, name: str, within: float = READY_WITHIN) -> None:
+        """Start node ``name``'s engine again on its data: it rejoins the swarm as the
+        node it was. Returns once the manager says it is ready."""
+        node = self.node(name)
+        deadline = time.monotonic() + within
+        node.engine.start()
+        node.engine.wait_ready(deadline)
+        while self.state(name) != "ready":
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} is {self.state(name)} after {within:g} s")
+            time.sleep(0.1)
+
+    def state(self, name: str) -> str:
+        """Node ``name``'s state as the manager sees it: ready, down, unknown…"""
+        row = self.manager.client.nodes.get(self.node(name).id)
+        return str(row.attrs["Status"]["State"])
 
     def start(self) -> Cluster:
         """Make the network, the registry, the engines and the swarm (``close`` undoes
@@ -133,9 +168,9 @@ class Cluster:
                 advertise_addr=worker.address,
                 listen_addr=f"{worker.address}:{SWARM_PORT}",
             )
-        ids = {}
+        ids: dict[str, str] = {}
         for row in manager.client.nodes.list():
-            ids[row.attrs["Description"]["Hostname"]] = row.id
+            ids[row.attrs["Description"]["Hostname"]] = str(row.id)
         for node in self.nodes:
             node.id = ids[node.name]
 
@@ -171,23 +206,6 @@ class Cluster:
             list(pool.map(leave, self.nodes[1:]))
         if self.nodes:
             leave(self.manager)
-
-
-def sweep(root: Path) -> list[str]:
-    """Remove every test cluster's leftovers, running or not: processes in ``dlt-``
-    namespaces and cgroups or under ``root``, mounts, cgroups, links, namespaces and
-    ``root`` itself. What could not be removed."""
-    pids = processes_in_cgroups(cgroup_dirs("dlt-*")) | set(processes_under(root))
-    for namespace in namespaces_left():
-        pids.update(namespace.pids())
-    kill(pids)
-    problems = [f"process {pid} survived SIGKILL" for pid in wait_gone(pids, 10.0)]
-    problems += [f"{point} is still mounted" for point in unmount_under(root)]
-    problems += remove_cgroups("dlt-*")
-    problems += remove_all()
-    if not problems:
-        shutil.rmtree(root, ignore_errors=True)
-    return problems
 
 
 @contextlib.contextmanager

@@ -142,6 +142,11 @@ class Dockerd:
             self.kill()
             return False
 
+    def reap(self) -> None:
+        """Collect the exit of an engine killed from outside (``Cluster.crash``)."""
+        if self._process is not None:
+            self._process.wait()
+
     def kill(self) -> None:
         """SIGKILL the engine at once (a node that dies): its tasks' processes live on
         in the namespace until the cluster sweeps them."""

@@ -21,7 +21,7 @@ from typing import Any
 
 PREFIX = "dlt-"
 BRIDGE = f"{PREFIX}br0"
-CANDIDATES = tuple(ipaddress.ip_network(f"10.213.{third}.0/24") for third in range(47, 63))
+CANDIDATES = tuple(ipaddress.IPv4Network(f"10.213.{third}.0/24") for third in range(47, 63))
 NETNS_DIR = "/var/run/netns"
 
 

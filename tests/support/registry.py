@@ -7,9 +7,10 @@ storage, plain HTTP, no auth. Engines pull from it as an insecure registry: the
 machine's engine treats 127.0.0.0/8 so already; a test cluster's engines are started
 with ``--insecure-registry`` for its address.
 
-``Registry`` is one such process (``start``/``stop``, ``.address`` "host:port", its
-log file). The session fixture ``registry`` starts one on 127.0.0.1 for the tests that
-use the machine's engine; ``tests.support.cluster`` starts one on its bridge.
+``LocalRegistry`` is one such process (``start``/``stop``, ``.address`` "host:port",
+its log file; not to be confused with the runtime's ``Registry`` seam, which it feeds).
+The session fixture ``registry`` starts one on 127.0.0.1 for the tests that use the
+machine's engine; ``tests.support.cluster`` starts one on its bridge.
 Outside CI a missing binary skips the tests that need it, with the reason; in CI (``CI``
 set) it fails them.
 """
@@ -55,7 +56,7 @@ http:
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on at ``host`` right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
@@ -71,7 +72,7 @@ def tail(path: Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-class Registry:
+class LocalRegistry:
     """One ``docker-registry serve`` process storing its images under ``directory``."""
 
     def __init__(self, directory: Path, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -87,7 +88,7 @@ class Registry:
         """``host:port``, as image references name the registry."""
         return f"{self.host}:{self.port}"
 
-    def start(self) -> Registry:
+    def start(self) -> LocalRegistry:
         """Start the process and wait until it answers; ``RuntimeError`` (with the end of
         its log) if it does not within ``READY_WITHIN`` seconds."""
         self.port = self.port or free_port(self.host)
@@ -139,7 +140,7 @@ class Registry:
             process.kill()
             process.wait()
 
-    def __enter__(self) -> Registry:
+    def __enter__(self) -> LocalRegistry:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -164,11 +165,11 @@ def skip_or_fail(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRegistry]:
     """A registry on 127.0.0.1:<free port> for the session (skipped without the binary
     outside CI)."""
     reason = missing_registry()
     if reason:
         skip_or_fail(reason)
-    with Registry(tmp_path_factory.mktemp("registry")) as running:
+    with LocalRegistry(tmp_path_factory.mktemp("registry")) as running:
         yield running

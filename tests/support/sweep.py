@@ -4,18 +4,22 @@ A ``dockerd`` killed, or one whose test run was killed, leaves its ``containerd`
 shims, the containers' processes, its mounts (its data root bound on itself, overlay
 file systems, network namespaces bound under its exec root) and its containers' cgroups.
 These helpers find them by what only the test engines have: a directory every engine
-path is under, network namespaces and a cgroup parent named ``dlt-…``.
+path is under, network namespaces and a cgroup parent named ``dlt-…``; ``sweep`` uses
+them all, with the network's own sweep, to remove a test cluster whole.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+from tests.support.netns import namespaces_left, remove_all
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MOUNTINFO = Path("/proc/self/mountinfo")
@@ -113,3 +117,20 @@ def remove_cgroups(pattern: str) -> list[str]:
             except OSError as error:
                 left.append(f"{directory}: {error.strerror}")
     return left
+
+
+def sweep(root: Path) -> list[str]:
+    """Remove every test cluster's leftovers, running or not: processes in ``dlt-``
+    namespaces and cgroups or under ``root``, mounts, cgroups, links, namespaces and
+    ``root`` itself. What could not be removed."""
+    pids = processes_in_cgroups(cgroup_dirs("dlt-*")) | set(processes_under(root))
+    for namespace in namespaces_left():
+        pids.update(namespace.pids())
+    kill(pids)
+    problems = [f"process {pid} survived SIGKILL" for pid in wait_gone(pids, 10.0)]
+    problems += [f"{point} is still mounted" for point in unmount_under(root)]
+    problems += remove_cgroups("dlt-*")
+    problems += remove_all()
+    if not problems:
+        shutil.rmtree(root, ignore_errors=True)
+    return problems
