@@ -20,7 +20,7 @@ from runtime.swarm import SwarmRuntime
 from tests.integration.runtime.support import get, release, web
 from tests.integration.runtime.test_builds import Log
 from tests.support.docker import HTTP_APP, write_context
-from tests.support.registry import Registry, free_port, registry
+from tests.support.registry import LocalRegistry, free_port, registry
 from tests.support.runtimes import Recorder, plan
 from tests.support.swarm import swarm
 
@@ -32,7 +32,7 @@ MANIFEST_TYPES = "application/vnd.docker.distribution.manifest.v2+json"
 
 
 @pytest.fixture
-def runtime(swarm: docker.DockerClient, registry: Registry) -> Iterator[SwarmRuntime]:
+def runtime(swarm: docker.DockerClient, registry: LocalRegistry) -> Iterator[SwarmRuntime]:
     """A swarm runtime pushing to the test's registry."""
     swarm_runtime = SwarmRuntime(stop_grace=5, registry=registry.address)
     yield swarm_runtime
@@ -87,7 +87,7 @@ def test_a_release_built_with_a_registry_runs_its_image_by_digest(
 
 
 def test_a_build_whose_push_fails_is_a_failed_build_that_says_why(swarm, docker_app, tmp_path):
-    nowhere = f"127.0.0.1:{free_port('127.0.0.1')}"  # nothing listens there
+    nowhere = f"127.0.0.1:{free_port()}"  # nothing listens there
     runtime = SwarmRuntime(registry=nowhere)
     log = Log()
 
