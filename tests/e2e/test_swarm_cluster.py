@@ -80,10 +80,12 @@ def test_the_seed_story_across_three_nodes_with_a_failure_on_one_rolled_back(
         first = deploy(d, app, source(tmp_path, "v1", HTTP_APP, scale=3, **QUICK))
     v1 = first["promotion"]["release_id"]
     assert first["promotion"]["status"] == "succeeded"
-    image = d.js("-a", app, "releases", "info", v1)["image"]
-    assert image.startswith(f"{cluster.registry.address}/{app}/web@sha256:")
-    log = d.ctl("-a", app, "builds", "logs", first["build"]["id"]).out
-    assert f"pushed {image}" in log
+    repository = f"{cluster.registry.address}/{app}/web"
+    build = d.js("-a", app, "builds", "info", first["build"]["id"])
+    assert build["images"]["web"].startswith(f"{repository}@sha256:")
+    assert d.js("-a", app, "releases", "info", v1)["image"] == f"{repository}:{build['id']}"
+    log = d.ctl("-a", app, "builds", "logs", build["id"]).out
+    assert f"pushed {build['images']['web']}" in log
     assert {node for node, _, _ in tasks(d, app)} == {"node1", "node2"}
 
     # A release that fails on node3 only: Swarm places its first task on the empty node3.
