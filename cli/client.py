@@ -78,6 +78,11 @@ class LedgerClient(EventCalls, KeyCalls, WorkflowCalls):
             request.as_of_time.CopyFrom(to_timestamp(time))
         return self.transport.unary(self.stub.GetAppAt, request, pb.AppAt)
 
+    def list_tasks(self, app: str) -> list[pb.Task]:
+        """Where the app's tasks run now, by service, slot, newest first (not paged)."""
+        request = pb.ListTasksRequest(app=app)
+        return list(self.transport.unary(self.stub.ListTasks, request, pb.ListTasksResponse).tasks)
+
     # ------------------------------------------------------------------ builds
 
     def create_build(self, app: str, *, image: str, description: str) -> pb.Build:

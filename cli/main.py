@@ -38,6 +38,7 @@ from cli.commands.events import history, watch
 from cli.commands.jobs import jobs
 from cli.commands.keys import keys, whoami
 from cli.commands.promotions import promotions
+from cli.commands.ps import ps
 from cli.commands.rack import rack
 from cli.commands.releases import releases
 from cli.commands.run import run
@@ -126,7 +127,7 @@ for _command in (apps, build, deploy, builds, releases, env, promotions, history
     root.add_command(_command)
 for _command in (keys, whoami):
     root.add_command(_command)
-for _command in (workflows, jobs, run):
+for _command in (workflows, jobs, run, ps):
     root.add_command(_command)
 
 

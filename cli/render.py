@@ -247,6 +247,22 @@ def event(message: ledger_pb2.Event) -> JsonDict:
     }
 
 
+def task(message: ledger_pb2.Task) -> JsonDict:
+    """One task of an app (``ps``): where it runs, in which state, of which release;
+    ``port`` null for a service without one, ``message`` why a failed task ended."""
+    return {
+        "service": message.service,
+        "slot": message.slot,
+        "node": message.node,
+        "state": message.state,
+        "release_id": _id(message.release_id),
+        "release_version": message.release_version,
+        "port": message.port or None,
+        "since": timestamp(message, "since"),
+        "message": message.message,
+    }
+
+
 def rack_release(message: ledger_pb2.RackRelease) -> JsonDict:
     """One version the server ran."""
     return {

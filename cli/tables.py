@@ -78,6 +78,16 @@ def elapsed(message: Message, start: str, end: str) -> str:
     return duration_text(seconds)
 
 
+def age(message: Message, field: str, now: datetime) -> str:
+    """How long ago ``message.<field>`` was, as ``45s ago`` or ``3m04s ago``; ``-`` when unset."""
+    if not message.HasField(field):
+        return MISSING
+    value = getattr(message, field)
+    assert isinstance(value, timestamp_pb2.Timestamp)
+    seconds = int((now - value.ToDatetime(tzinfo=UTC)).total_seconds())
+    return f"{duration_text(max(0, seconds))} ago"
+
+
 def duration_text(seconds: int) -> str:
     """``45s``, ``3m04s``, ``2h05m``."""
     if seconds < 60:

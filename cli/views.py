@@ -5,6 +5,7 @@ started by ``deploy``, ``releases promote`` or ``env set --promote`` looks the s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from cli import render, tables
 from cli.tables import MISSING, first_line, key_values, short_sha, table, text, version, when
@@ -235,3 +236,28 @@ def app_block(a: pb.App) -> str:
     if a.archived:
         pairs.append(("Archived", "yes (a closed pull request's review app)"))
     return key_values(pairs)
+
+
+def task_release(t: pb.Task) -> str:
+    """``v3 R1234567890``: the release a task runs (``-`` when the runtime did not say)."""
+    parts = [version(t.release_version) if t.release_version else "", t.release_id]
+    return " ".join(part for part in parts if part) or MISSING
+
+
+def tasks_table(tasks: Sequence[pb.Task], now: datetime) -> str:
+    """``TASK NODE STATE RELEASE PORT SINCE MESSAGE``: each replica as ``web.2``, how long
+    it has been in its state (as of ``now``), and why a failed one ended."""
+    rows = [
+        [
+            f"{t.service}.{t.slot}",
+            text(t.node),
+            text(t.state),
+            task_release(t),
+            str(t.port) if t.port else MISSING,
+            tables.age(t, "since", now),
+            first_line(t.message),
+        ]
+        for t in tasks
+    ]
+    headers = ["TASK", "NODE", "STATE", "RELEASE", "PORT", "SINCE", "MESSAGE"]
+    return table(headers, rows, right=[4])

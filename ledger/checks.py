@@ -29,6 +29,18 @@ def check_text(name: str, value: str) -> None:
         raise InvalidArgument(f"{name} is longer than {MAX_TEXT} characters")
     if "\x00" in value:
         raise InvalidArgument(f"{name} contains a NUL byte")
+    if not _encodable(value):
+        raise InvalidArgument(f"{name} is not valid Unicode text (a lone surrogate)")
+
+
+def _encodable(value: str) -> bool:
+    """Whether the log can store ``value`` (UTF-8: no lone surrogates, which a Python
+    caller can pass though no gRPC client can)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _short(key: str, length: int = 40) -> str:
@@ -50,6 +62,8 @@ def check_env_change(command: UpdateEnv) -> None:
             raise InvalidArgument(f"the value of {key} is longer than {MAX_ENV_VALUE} bytes")
         if "\x00" in value:
             raise InvalidArgument(f"the value of {key} contains a NUL byte")
+        if not _encodable(value):
+            raise InvalidArgument(f"the value of {key} is not valid Unicode text")
     for key in command.unset:
         check_env_key(key)
     overlap = sorted(set(command.set_values) & set(command.unset))

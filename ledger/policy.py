@@ -33,7 +33,7 @@ from ledger.ids import APP_NAME
 class Action(StrEnum):
     """Everything a caller may ask of the ledger, named as the use case or query it runs."""
 
-    READ = "read"  # apps, builds and their logs, releases, promotions, env keys, time travel
+    READ = "read"  # apps, builds and logs, releases, promotions, env keys, time travel, tasks
     READ_LOG = "read_log"  # the event log: history, watch, the events around a moment
     REVEAL_ENV = "reveal_env"  # env values
     CREATE_APP = "create_app"

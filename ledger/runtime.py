@@ -5,7 +5,8 @@ each step through :class:`Progress` (each becomes an event), checks
 ``progress.cancelled()`` between steps, honours the plan's deadline, and returns
 ``None`` on success or a :class:`~ledger.domain.Cause` on failure. ``restore`` brings
 the previously active release back after a failure. Both must be safe to call again
-after a crash (they are re-run when ``ledgerd`` restarts mid-promotion).
+after a crash (they are re-run when ``ledgerd`` restarts mid-promotion). ``tasks``
+answers, read-only, where an app's replicas run now (``ledgerctl ps``).
 """
 
 from __future__ import annotations
@@ -115,6 +116,34 @@ class CommandOutput(Protocol):
     def write(self, data: bytes) -> None: ...
 
 
+@dataclass(frozen=True)
+class TaskPlacement:
+    """One task (a replica of a manifest service) as the runtime reports it: where it runs,
+    in which state, of which release.
+
+    ``slot`` is the replica's number (``web.2``); ``node`` the host it runs on (the engine's
+    host for a single-engine runtime; "" while not placed yet); ``state`` is the runtime's
+    own word (running, starting, failed, shutdown, exited, ...). ``since``: when it entered
+    that state (None: unknown); ``message``: why it ended, for a task that failed ("" for
+    one that runs).
+    """
+
+    service: str
+    slot: int
+    node: str
+    state: str
+    release_id: str
+    release_version: int
+    port: int | None = None
+    since: datetime | None = None
+    message: str = ""
+
+    @property
+    def title(self) -> str:
+        """How people name a replica: ``web.2``."""
+        return f"{self.service}.{self.slot}"
+
+
 class Progress(Protocol):
     """How a runtime reports to the ledger while it works."""
 
@@ -124,7 +153,7 @@ class Progress(Protocol):
 
 
 class Runtime(ABC):
-    """Runs releases. Implemented by adapters (``record``, ``docker``)."""
+    """Runs releases. Implemented by adapters (``record``, ``docker``, ``swarm``)."""
 
     name: str
     keeps_containers = False  # True: reconcile() is called at start with every idle app
@@ -166,6 +195,15 @@ class Runtime(ABC):
     def stop_app(self, app: str) -> None:
         """Stop and remove everything running for ``app`` (an archived review app)."""
         return None
+
+    def tasks(self, app: str) -> list[TaskPlacement]:
+        """Where ``app``'s tasks run now: every task of its services the runtime still
+        lists, those running or starting and those recently ended (a failed one with its
+        error), by service, then slot, newest first. Read-only, asked live (it is not
+        recorded); ``Unavailable`` when the runtime cannot be reached. Default: none (a
+        runtime that runs nothing, such as ``record``).
+        """
+        return []
 
     @abstractmethod
     def roll_out(self, plan: RolloutPlan, progress: Progress) -> Cause | None:

@@ -218,7 +218,7 @@ def bootstrap(settings: Settings) -> Container:
         builder=builder,
         builds=builds,
         keys=KeyService(ledger, views),
-        queries=Queries(views, ledger),
+        queries=Queries(views, ledger, runtime),
         audit_log=AuditLog(views, ledger.recorder, signer, settings.log_origin),
         workflows=workflows,
         jobs=jobs,

@@ -4,8 +4,8 @@ The gRPC servicers, the web console and any later entry point only translate req
 and responses; what a query means lives here. Each query applies the belongs-to-app rule
 (:mod:`ledger.ownership`) and, where env values could be shown, the reveal rule
 (:meth:`~ledger.queries.base.QueriesBase.revealing`) itself, so no entry point can forget
-them. Queries block (they read SQLite or PostgreSQL): entry points run them off their
-event loop.
+them. Queries block (they read SQLite or PostgreSQL, or ask the runtime): entry points
+run them off their event loop.
 
 One part per family, as the API's servicer is assembled:
 
@@ -16,7 +16,8 @@ One part per family, as the API's servicer is assembled:
 - :mod:`~ledger.queries.history`: the audit timeline;
 - :mod:`~ledger.queries.time_travel`: what was live at a moment or a log position;
 - :mod:`~ledger.queries.keys`: deploy keys;
-- :mod:`~ledger.queries.workflows`: workflows, their jobs and the deliveries they accepted.
+- :mod:`~ledger.queries.workflows`: workflows, their jobs and the deliveries they accepted;
+- :mod:`~ledger.queries.tasks`: where an app's tasks run (asked of the runtime, live).
 """
 
 from ledger.queries.activity import ActivityQueries, BuildLog
@@ -25,6 +26,7 @@ from ledger.queries.env import EnvQueries, EnvState
 from ledger.queries.history import EventPage, EventQuery, HistoryQueries
 from ledger.queries.keys import KeyQueries
 from ledger.queries.releases import Comparison, Picked, ReleaseDetail, ReleaseQueries
+from ledger.queries.tasks import TaskQueries
 from ledger.queries.time_travel import AppAt, TimeTravelQueries
 from ledger.queries.workflows import Deliveries, WorkflowQueries
 
@@ -38,6 +40,7 @@ class Queries(
     TimeTravelQueries,
     KeyQueries,
     WorkflowQueries,
+    TaskQueries,
 ):
     """Every query of the read side (see the module docstring)."""
 

@@ -3,7 +3,8 @@
 The read model (:mod:`ledger.read_model`) holds views without secrets; env values are read
 from the aggregates (``App.env``, ``Release.env``) only when a query needs them, and leave
 masked unless revealed. The two rules each query applies itself: the belongs-to-app rule
-(:mod:`ledger.ownership`) and the reveal rule (:meth:`QueriesBase.revealing`).
+(:mod:`ledger.ownership`) and the reveal rule (:meth:`QueriesBase.revealing`). The
+runtime port is held for the one question only it can answer: what runs now.
 """
 
 from __future__ import annotations
@@ -19,17 +20,22 @@ from ledger.ids import KIND_NAMES, check_app_name, check_id
 from ledger.ownership import owned
 from ledger.policy import Action, Principal
 from ledger.read_model import ReadModel
+from ledger.runtime import Runtime
 from ledger.views import AppView, BuildView, PromotionView, ReleaseView
 
 V = TypeVar("V", BuildView, PromotionView, ReleaseView)
 
 
 class QueriesBase:
-    """Holds the read model and the ledger (for env values)."""
+    """Holds the read model, the ledger (for env values) and the runtime (for what runs;
+    None: nothing runs)."""
 
-    def __init__(self, reader: ReadModel, ledger: LedgerApplication) -> None:
+    def __init__(
+        self, reader: ReadModel, ledger: LedgerApplication, runtime: Runtime | None = None
+    ) -> None:
         self.reader = reader
         self.ledger = ledger
+        self.runtime = runtime
 
     def app(self, name: str) -> AppView:
         """The app: INVALID_ARGUMENT for a malformed name, NOT_FOUND when unknown."""

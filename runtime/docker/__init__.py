@@ -4,8 +4,9 @@ Modules: ``engine`` (the client), ``images`` (builds, image references), ``label
 (what a container carries), ``containers`` (listing, start/stop, state, output),
 ``ports`` (``$PORT`` assignment), ``health`` (the health checks and every wait),
 ``rollout`` (converging an app to a release), ``oneoff`` (one-off commands in
-containers of their own), ``redact`` (keeping env values out of steps and causes),
-``adapter`` (``DockerRuntime``, tying them to the port).
+containers of their own), ``placement`` (where the app's replicas run, for ``ps``),
+``redact`` (keeping env values out of steps and causes), ``adapter``
+(``DockerRuntime``, tying them to the port).
 """
 
 from runtime.docker.adapter import DockerRuntime

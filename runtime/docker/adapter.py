@@ -29,12 +29,14 @@ from ledger.runtime import (
     ReleaseSpec,
     RolloutPlan,
     Runtime,
+    TaskPlacement,
 )
 from runtime.docker.containers import Containers
 from runtime.docker.engine import ENGINE_ERRORS, ClientFactory, Engine
 from runtime.docker.health import HealthWaiter, Limits
 from runtime.docker.images import build_images, resolve_image
 from runtime.docker.oneoff import OneOffRunner
+from runtime.docker.placement import Placements
 from runtime.docker.ports import DEFAULT_PORTS, PortAllocator
 from runtime.docker.redact import Redactor
 from runtime.docker.rollout import Converger
@@ -78,6 +80,7 @@ class DockerRuntime(Runtime):
         )
         self.converger = Converger(self.containers, HealthWaiter(self.containers))
         self.oneoff = OneOffRunner(self.containers)
+        self.placements = Placements(self.containers)
 
     def resolve_image(self, reference: str) -> str:
         return resolve_image(self.engine, reference)
@@ -142,6 +145,14 @@ class DockerRuntime(Runtime):
         if the engine cannot be reached."""
         try:
             return self.oneoff.run(request, output, cancelled)
+        except ENGINE_ERRORS as error:
+            raise Unavailable(self.engine.unreachable(error)) from error
+
+    def tasks(self, app: str) -> list[TaskPlacement]:
+        """The app's replica containers, running or ended (see ``placement``);
+        ``Unavailable`` if the engine cannot be reached."""
+        try:
+            return self.placements.of_app(app)
         except ENGINE_ERRORS as error:
             raise Unavailable(self.engine.unreachable(error)) from error
 

@@ -52,6 +52,7 @@ class State:
     started_at: datetime | None
     oom_killed: bool = False
     error: str = ""
+    finished_at: datetime | None = None
 
 
 class Containers:
@@ -177,6 +178,7 @@ class Containers:
             started_at=_timestamp(str(state.get("StartedAt") or "")),
             oom_killed=bool(state.get("OOMKilled")),
             error=str(state.get("Error") or ""),
+            finished_at=_timestamp(str(state.get("FinishedAt") or "")),
         )
 
     def output(self, container: ContainerInfo, lines: int = OUTPUT_LINES) -> str:

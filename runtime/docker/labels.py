@@ -17,6 +17,7 @@ a one-off is never adopted, counted, replaced or removed as one. Its name is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 MANAGED = "ledger.managed"
@@ -45,6 +46,7 @@ class ContainerInfo:
     port: int | None
     state: str  # running | created | exited | dead | restarting | paused | removing
     run: str = ""  # the run id of a one-off command's container ("" for a replica)
+    created: datetime | None = None  # as the engine lists it (None: not listed yet)
 
     @property
     def running(self) -> bool:
@@ -78,6 +80,7 @@ def from_row(row: dict[str, Any]) -> ContainerInfo:
     name = names[0].lstrip("/") if names else str(row["Id"])[:12]
     index = labels.get(INDEX, "")
     port = labels.get(PORT, "")
+    created = row.get("Created")
     return ContainerInfo(
         id=str(row["Id"]),
         name=name,
@@ -90,4 +93,5 @@ def from_row(row: dict[str, Any]) -> ContainerInfo:
         port=int(port) if port.isdigit() else None,
         state=str(row.get("State", "")),
         run=labels.get(RUN, ""),
+        created=datetime.fromtimestamp(created, UTC) if isinstance(created, int) else None,
     )

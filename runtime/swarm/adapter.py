@@ -32,6 +32,7 @@ from ledger.runtime import (
     ReleaseSpec,
     RolloutPlan,
     Runtime,
+    TaskPlacement,
 )
 from runtime.docker.adapter import RESTORE_SLACK, plan_deadline
 from runtime.docker.engine import ENGINE_ERRORS, ClientFactory, Engine
@@ -39,6 +40,7 @@ from runtime.docker.health import Limits
 from runtime.docker.images import build_images, resolve_image
 from runtime.docker.redact import Redactor
 from runtime.swarm.converge import Converger
+from runtime.swarm.placement import placements
 from runtime.swarm.ports import DEFAULT_BLOCKS, BlockAllocator, NoFreeBlock
 from runtime.swarm.registry import LocalImages, Registry, RegistryImages
 from runtime.swarm.services import Services
@@ -149,6 +151,14 @@ class SwarmRuntime(Runtime):
                 lambda: self.converger.converge(previous, plan.promotion_id, masked, limits)
             )
         )
+
+    def tasks(self, app: str) -> list[TaskPlacement]:
+        """Where the app's tasks run (see ``placement``); ``Unavailable`` if the manager
+        cannot be reached or refuses."""
+        try:
+            return placements(self.services, app)
+        except ENGINE_ERRORS as error:
+            raise Unavailable(self._engine_error(error)) from error
 
     def stop_app(self, app: str) -> None:
         """Remove every service of ``app``."""

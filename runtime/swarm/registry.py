@@ -80,19 +80,22 @@ class RegistryImages:
         self.address = address.strip().rstrip("/")
 
     def push(self, request: BuildRequest, images: BuiltImages, log: BuildLog) -> BuiltImages:
-        """Push every service's image as ``REGISTRY/APP/SERVICE:BUILD``; the release
-        records ``REGISTRY/APP/SERVICE@sha256:…``."""
+        """Push every service's image as ``REGISTRY/APP/SERVICE:BUILD`` (the tag the
+        release shows); the build's images are ``REGISTRY/APP/SERVICE@sha256:…``, what
+        the services run."""
+        tags: dict[str, str] = {}
         ids: dict[str, str] = {}
         for service, image_id in images.ids.items():
             repository = f"{self.address}/{request.app}/{service}"
-            log.write(f"==> pushing {service} to {repository}:{request.build_id}\n")
+            tags[service] = f"{repository}:{request.build_id}"
+            log.write(f"==> pushing {service} to {tags[service]}\n")
             try:
                 ids[service] = self.publish(image_id, repository, request.build_id, log)
             except (Unavailable, NotFound) as error:
                 log.write(f"push failed: {error}\n")
                 raise BuildFailed(f"service {service}: {error}") from None
             log.write(f"pushed {ids[service]}\n")
-        return BuiltImages(tags=dict(images.tags), ids=ids)
+        return BuiltImages(tags=tags, ids=ids)
 
     def reference(self, image: str) -> str:
         """A digest reference as it is (the nodes pull it); anything else is a local

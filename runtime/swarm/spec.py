@@ -21,7 +21,8 @@ unhealthy, which Swarm fails and replaces. A task is reported running only once
 healthy. A service without a port has no health check (``NONE``, also overriding the
 image's): it must stay up ``grace`` seconds.
 
-Updates (``UpdateConfig``, always given in full): one task at a time, ``start-first``,
+Updates (``UpdateConfig``, always given in full): the manifest's ``rollout`` (by default
+one task at a time, ``start-first``),
 ``failure_action=pause`` (the ledger restores, never Swarm on its own),
 ``max_failure_ratio=0`` and a ``monitor`` window covering the whole health check (see
 :func:`monitor_seconds`).
@@ -121,12 +122,12 @@ def service_spec(
     template = docker.types.TaskTemplate(container, restart_policy=restart, networks=["host"])
     mode = docker.types.ServiceMode("replicated", replicas=service.scale)
     update = docker.types.UpdateConfig(
-        parallelism=1,
+        parallelism=min(service.rollout.parallelism, max(service.scale, 1)),
         delay=0,
         failure_action="pause",
         monitor=seconds(monitor_seconds(service)),
         max_failure_ratio=0,
-        order="start-first",
+        order=service.rollout.order,
     )
     decisive = {"name": name, "template": template, "mode": mode, "update": update}
     fingerprint = hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()[:24]

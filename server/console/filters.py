@@ -71,6 +71,31 @@ def status_class(status: str) -> str:
     return STATUS_CLASS.get(status, "off")
 
 
+TASK_CLASS = {
+    "running": "ok",
+    "new": "wait",
+    "pending": "wait",
+    "assigned": "wait",
+    "accepted": "wait",
+    "preparing": "wait",
+    "ready": "wait",
+    "starting": "wait",
+    "created": "wait",
+    "restarting": "wait",
+    "failed": "bad",
+    "rejected": "bad",
+    "orphaned": "bad",
+    "dead": "bad",
+}
+
+
+def task_class(state: str, message: str = "") -> str:
+    """The CSS class of a task's state badge, from the runtime's words (Swarm's task
+    states, Docker's container states): a task with a message ended when it was meant to
+    run (it failed); one stopped on purpose (shutdown, complete) is "off"."""
+    return "bad" if message else TASK_CLASS.get(state, "off")
+
+
 def first_line(text: str | None) -> str:
     """The first non-blank line of a (commit) message, stripped; '' for none."""
     for line in (text or "").splitlines():
@@ -89,6 +114,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "iso": iso,
     "ago": ago,
     "status_class": status_class,
+    "task_class": task_class,
     "first_line": first_line,
     "short_sha": short_sha,
 }

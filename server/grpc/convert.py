@@ -16,6 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from ledger.errors import InvalidArgument
 from ledger.queries import AppAt, AppSummary, EnvState, ReleaseDetail
+from ledger.runtime import TaskPlacement
 from ledger.views import (
     ActivationView,
     AppView,
@@ -243,4 +244,18 @@ def event(view: EventView) -> pb.Event:
 def rack_release(view: RackReleaseView) -> pb.RackRelease:
     return pb.RackRelease(
         version=view.version, started_at=timestamp(view.started_at), position=view.position
+    )
+
+
+def task(placement: TaskPlacement) -> pb.Task:
+    return pb.Task(
+        service=placement.service,
+        slot=placement.slot,
+        node=placement.node,
+        state=placement.state,
+        release_id=placement.release_id,
+        release_version=placement.release_version,
+        port=placement.port or 0,
+        since=timestamp(placement.since),
+        message=placement.message,
     )

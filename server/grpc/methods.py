@@ -154,6 +154,7 @@ METHODS: dict[str, Method] = {
     LEDGER + "ListJobs": Method(A.LIST_APPS),  # filtered by the apps the key may read
     LEDGER + "RerunJob": Method(A.BUILD, WORKFLOW, owners=_job),
     LEDGER + "RunCommand": Method(A.RUN_COMMAND, Scope.FIELD),
+    LEDGER + "ListTasks": Method(A.READ, Scope.FIELD),
     KEYS + "CreateKey": Method(A.MANAGE_KEYS),
     KEYS + "ListKeys": Method(A.MANAGE_KEYS),
     KEYS + "RevokeKey": Method(A.MANAGE_KEYS),

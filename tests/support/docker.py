@@ -155,13 +155,14 @@ def unique_app(prefix: str = "t") -> str:
 
 
 def remove_app(client: docker.DockerClient, app: str) -> None:
-    """Remove the app's managed containers and the images tagged ``<app>:…``."""
+    """Remove the app's managed containers and the images tagged ``<app>:…`` (or
+    ``<registry>/<app>/…``)."""
     labels = [f"{MANAGED}=true", f"ledger.app={app}"]
     for container in client.containers.list(all=True, filters={"label": labels}):
         container.remove(force=True)
-    for image in client.images.list(name=app):
+    for image in client.images.list():
         for tag in image.tags:
-            if tag.startswith(f"{app}:"):
+            if tag.startswith(f"{app}:") or f"/{app}/" in tag:  # also as pushed to a registry
                 client.images.remove(tag, force=True)
 
 

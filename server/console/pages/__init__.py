@@ -13,6 +13,7 @@ from server.console.pages import (
     promotions,
     releases,
     session,
+    tasks,
     workflow_actions,
     workflows,
 )
@@ -21,6 +22,7 @@ PAGES = (
     session,
     apps,
     releases,
+    tasks,
     builds,
     env,
     promotions,

@@ -15,6 +15,7 @@ from server.console.context import Console
 
 TABS = (
     ("releases", "Releases"),
+    ("tasks", "Tasks"),
     ("builds", "Builds"),
     ("env", "Environment"),
     ("promotions", "Promotions"),

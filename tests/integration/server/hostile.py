@@ -621,6 +621,7 @@ def unary_rpcs(seed: Seed) -> dict[str, Rpc]:
             ),
             mutating=True,
         ),
+        "ListTasks": Rpc(st.builds(pb.ListTasksRequest, app=app_names())),
         # Builds.
         "GetBuild": Rpc(st.builds(pb.GetBuildRequest, app=optional_app_names(), id=ids(seed, b))),
         "ListBuilds": Rpc(

@@ -152,6 +152,10 @@ MORE_CALLS: dict[str, tuple[Action, Call]] = {
         Action.READ,
         lambda ledger, keys, world, app: ledger.GetJob(pb.GetJobRequest(id=world.jobs[app])),
     ),
+    "ListTasks": (
+        Action.READ,
+        lambda ledger, keys, world, app: ledger.ListTasks(pb.ListTasksRequest(app=app)),
+    ),
 }
 """Other RPCs asking an action, by RPC: the action, and the call."""
 

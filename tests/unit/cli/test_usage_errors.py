@@ -48,6 +48,12 @@ def test_app_scoped_command_without_an_app_is_a_usage_error() -> None:
     assert_one_line_error(stderr, "no app given")
 
 
+def test_ps_without_an_app_argument_option_or_variable_is_a_usage_error() -> None:
+    code, _, stderr = run("ps")
+    assert code == 2
+    assert_one_line_error(stderr, "no app given")
+
+
 def test_unknown_option_is_a_usage_error() -> None:
     code, _, stderr = run("apps", "--bogus")
     assert code == 2

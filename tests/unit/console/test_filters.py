@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server.console.filters import ago, duration, status_class, when
+from server.console.filters import ago, duration, status_class, task_class, when
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 
@@ -40,3 +40,11 @@ def test_each_status_has_its_badge_colour() -> None:
     assert status_class("rolled_back") == "bad"
     assert status_class("running") == "busy"
     assert status_class("something new") == "off"
+
+
+def test_a_task_s_badge_is_green_running_red_when_it_failed_grey_when_stopped() -> None:
+    assert task_class("running") == "ok"
+    assert task_class("starting") == "wait"
+    assert task_class("failed", "task: non-zero exit (3)") == "bad"
+    assert task_class("exited", "exit code 137") == "bad"  # a replica is meant to run
+    assert task_class("shutdown") == "off"

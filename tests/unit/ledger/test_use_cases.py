@@ -90,6 +90,17 @@ def test_env_change_before_any_release_is_recorded_and_picked_up_by_the_first_bu
     assert (release.env, release.env_version) == ({"A": "1"}, 1)
 
 
+def test_an_env_value_the_log_cannot_store_is_refused_by_name_and_records_nothing(
+    service, shop, meta, ledger
+):
+    head = ledger.head()
+
+    with pytest.raises(InvalidArgument, match="the value of A is not valid Unicode text"):
+        service.update_env(UpdateEnv(shop, {"A": "lone \ud800 surrogate"}), meta)
+
+    assert ledger.head() == head
+
+
 def test_env_change_with_promote_and_no_release_is_refused_and_records_nothing(
     service, shop, meta, ledger
 ):

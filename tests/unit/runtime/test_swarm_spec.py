@@ -10,7 +10,7 @@ again gives the same spec (its fingerprint), whatever promotion applies it.
 from __future__ import annotations
 
 from ledger.ids import RELEASE, new_id
-from ledger.manifest import Health, Manifest, Service
+from ledger.manifest import Health, Manifest, Rollout, Service
 from ledger.runtime import ReleaseSpec
 from runtime.swarm.ports import BlockAllocator, port_of, port_template
 from runtime.swarm.spec import (
@@ -132,3 +132,20 @@ def test_a_block_in_use_is_never_handed_out() -> None:
 
     with allocator.reserve(lambda: {100, 102}, replicas=2) as block:
         assert block == 101
+
+
+def test_the_manifest_s_rollout_settings_decide_parallelism_and_order() -> None:
+    rolled = Service(
+        name="web",
+        port=3000,
+        health=HEALTH,
+        scale=3,
+        rollout=Rollout(parallelism=2, order="stop-first"),
+    )
+
+    spec = service_spec(
+        release(rolled), rolled, image="sha256:abc", block=213, promotion_id="P1",
+        stop_grace=10.0, start_interval=False,
+    )  # fmt: skip
+
+    assert (spec.update_config["Parallelism"], spec.update_config["Order"]) == (2, "stop-first")
