@@ -55,9 +55,10 @@ def taken_networks() -> list[ipaddress.IPv4Network]:
     return found
 
 
-def pick_subnet() -> ipaddress.IPv4Network:
-    """The first candidate subnet that clashes with nothing the machine has."""
-    taken = taken_networks()
+def pick_subnet(taken: list[ipaddress.IPv4Network] | None = None) -> ipaddress.IPv4Network:
+    """The first candidate subnet that overlaps none of ``taken`` (default: what the
+    machine routes or has addresses in)."""
+    taken = taken_networks() if taken is None else taken
     for subnet in CANDIDATES:
         if not any(subnet.overlaps(other) for other in taken):
             return subnet
@@ -123,8 +124,7 @@ def remove_all() -> list[str]:
     problems: list[str] = []
     # A veth deleted from its root side takes its peer with it at once; a namespace's
     # own deletion frees its links only later.
-    links = [row["ifname"] for row in _rows("link") if str(row.get("ifname")).startswith(PREFIX)]
-    for name in sorted(links, key=lambda n: n == BRIDGE):  # the bridge last
+    for name in sorted(links_left(), key=lambda n: n == BRIDGE):  # the bridge last
         with contextlib.suppress(NetworkError):
             ip("link", "del", name)
     for row in _rows("netns"):
@@ -134,9 +134,13 @@ def remove_all() -> list[str]:
                 ip("netns", "delete", name)
             except NetworkError as error:
                 problems.append(str(error))
-    left = [row["ifname"] for row in _rows("link") if str(row.get("ifname")).startswith(PREFIX)]
-    problems.extend(f"link {name} is still there" for name in left)
+    problems.extend(f"link {name} is still there" for name in links_left())
     return problems
+
+
+def links_left() -> list[str]:
+    """The ``dlt-`` links of the root namespace (the bridge, the veths' root ends)."""
+    return [str(row["ifname"]) for row in _rows("link") if str(row["ifname"]).startswith(PREFIX)]
 
 
 def namespaces_left() -> list[Namespace]:
