@@ -70,6 +70,7 @@ class Dockerd:
         return f"unix://{self.socket}"
 
     def command(self) -> list[str]:
+        """The engine's command line (see the module's docstring)."""
         root = self.directory
         dockerd = [
             "dockerd",
@@ -115,10 +116,6 @@ class Dockerd:
     def client(self) -> docker.DockerClient:
         return docker.DockerClient(base_url=self.url, timeout=CLIENT_TIMEOUT)
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -148,8 +145,8 @@ class Dockerd:
             self._process.wait()
 
     def kill(self) -> None:
-        """SIGKILL the engine at once (a node that dies): its tasks' processes live on
-        in the namespace until the cluster sweeps them."""
+        """SIGKILL the engine (one that would not stop): its containerd, shims and
+        tasks live on until the cluster sweeps them."""
         if self._process is not None and self._process.poll() is None:
             kill([self._process.pid])
             self._process.wait()
