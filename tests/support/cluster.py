@@ -13,7 +13,7 @@ waits for the first). Holding it, a run first sweeps whatever a crashed run left
 name: ``dlt-`` namespaces, links and cgroups, everything under ``ROOT``), and at the end
 sweeps its own: leave the swarm, stop each engine (SIGTERM, then SIGKILL), kill what is
 left in the namespaces and cgroups, unmount, delete the network, stop the registry,
-remove the files. The module-scoped fixture ``cluster`` makes three nodes; it skips
+remove the files (the logs copied out first). The module-scoped fixture ``cluster`` makes three nodes; it skips
 with the reason when this machine cannot (not root, a tool missing), except in CI
 (``CI`` set), where it fails.
 """
@@ -70,8 +70,11 @@ class Node:
 class Cluster:
     """``count`` nodes (node 1 the manager), a bridge and a registry; see the module."""
 
-    def __init__(self, count: int, root: Path = ROOT) -> None:
+    def __init__(self, count: int, root: Path = ROOT, logs: Path | None = None) -> None:
+        """``logs``: where the engines' and the registry's logs are copied at the end
+        (``root`` itself is removed)."""
         self.root = root
+        self.logs = logs
         self.network = Network(pick_subnet(), count)
         self.registry = LocalRegistry(root / "registry", host=self.network.gateway)
         self.engines: list[Dockerd] = []
@@ -186,11 +189,21 @@ class Cluster:
         try:
             self._stop()
         finally:
+            self._keep_logs()
             problems = sweep(self.root)
         self.closed_in = time.monotonic() - began
         log.info("cluster torn down in %.1f s", self.closed_in)
         if problems:
             raise RuntimeError("the test cluster left: " + "; ".join(problems))
+
+    def _keep_logs(self) -> None:
+        if self.logs is None:
+            return
+        self.logs.mkdir(parents=True, exist_ok=True)
+        named = {engine.name: engine.log for engine in self.engines}
+        for name, path in {**named, "registry": self.registry.log}.items():
+            if path.exists():
+                shutil.copyfile(path, self.logs / f"{name}.log")
 
     def _stop(self) -> None:
         """Leave the swarm, stop the engines together, stop the registry."""
@@ -251,14 +264,14 @@ def missing_prerequisites() -> str:
 
 
 @contextlib.contextmanager
-def running_cluster(count: int) -> Iterator[Cluster]:
+def running_cluster(count: int, logs: Path | None = None) -> Iterator[Cluster]:
     """A cluster of ``count`` nodes, made after sweeping a crashed run's leftovers and
-    torn down at the end, holding the lock all along."""
+    torn down at the end (its logs copied to ``logs``), holding the lock all along."""
     with exclusive():
         left = sweep(ROOT)
         if left:
             raise RuntimeError("a crashed test cluster could not be swept: " + "; ".join(left))
-        made = Cluster(count)
+        made = Cluster(count, logs=logs)
         try:
             yield made.start()
         finally:
@@ -266,11 +279,11 @@ def running_cluster(count: int) -> Iterator[Cluster]:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Three nodes: ``node1`` (manager), ``node2``, ``node3`` (skipped without root or a
-    tool outside CI, failed in CI)."""
+    tool outside CI, failed in CI); their logs are kept in pytest's temp dir."""
     reason = missing_prerequisites()
     if reason:
         skip_or_fail(reason)
-    with running_cluster(3) as made:
+    with running_cluster(3, logs=tmp_path_factory.mktemp("cluster-logs")) as made:
         yield made
