@@ -13,9 +13,9 @@ waits for the first). Holding it, a run first sweeps whatever a crashed run left
 name: ``dlt-`` namespaces, links and cgroups, everything under ``ROOT``), and at the end
 sweeps its own: leave the swarm, stop each engine (SIGTERM, then SIGKILL), kill what is
 left in the namespaces and cgroups, unmount, delete the network, stop the registry,
-remove the files (the logs copied out first). The module-scoped fixture ``cluster`` makes three nodes; it skips
-with the reason when this machine cannot (not root, a tool missing), except in CI
-(``CI`` set), where it fails.
+remove the files (the logs copied out first). The module-scoped fixture ``cluster``
+makes three nodes; it skips with the reason when this machine cannot (not root, a tool
+missing), except in CI (``CI`` set), where it fails.
 """
 
 from __future__ import annotations
