@@ -206,7 +206,7 @@ def _applied(spec: ServiceSpec, current: ServiceInfo | None, image: str) -> str:
     """The step of a spec applied: what runs now, and how Swarm rolls it out."""
     update = spec.update_config
     verb = "created" if current is None else "updated"
-    replicas = (spec.mode.get("Replicated") or {}).get("Replicas", 0)
+    replicas = (spec.mode.get("replicated") or {}).get("Replicas", 0)  # the SDK's key
     return (
         f"service {spec.name} {verb}: v{spec.labels[VERSION]}, {replicas} replicas of {image},"
         f" {update['Parallelism']} at a time, {update['Order']},"

@@ -18,7 +18,7 @@ from typing import Any
 
 import docker
 
-from runtime.docker.engine import Engine
+from runtime.docker.engine import ENGINE_ERRORS, Engine
 from runtime.docker.labels import APP, MANAGED
 from runtime.swarm.ports import BLOCK_SIZE
 from runtime.swarm.records import (
@@ -152,16 +152,36 @@ class Services:
         return used
 
     def output(self, task: TaskInfo, lines: int = OUTPUT_LINES) -> str:
-        """The last lines the task's container wrote, "" if this engine cannot show it."""
+        """The last lines the task's container wrote, on whichever node it ran, as the
+        manager relays them ("" if it cannot)."""
         if not task.container_id:
             return ""
         try:
-            raw: bytes = self.engine.api.logs(
-                task.container_id, stdout=True, stderr=True, tail=lines
-            )
-        except docker.errors.APIError:
+            raw = self._task_logs(task.id, lines)
+        except (docker.errors.APIError, *ENGINE_ERRORS):
             return ""
         return raw.decode("utf-8", "replace").rstrip()
+
+    def _task_logs(self, task_id: str, lines: int) -> bytes:
+        """``GET /tasks/{id}/logs``: the SDK has service logs but no task logs, so its
+        client's own request helpers are used (typed as private, hence ``Any``)."""
+        api: Any = self.engine.api
+        params = {"stdout": 1, "stderr": 1, "tail": lines}
+        answer = api._get(api._url("/tasks/{0}/logs", task_id), params=params, stream=False)
+        api._raise_for_status(answer)
+        raw = api._get_result_tty(False, answer, False)  # frames, as a container's logs
+        return raw if isinstance(raw, bytes) else b"".join(raw)
+
+    def node_down(self, node_id: str) -> bool:
+        """Whether the manager has lost the node ``node_id`` (its tasks will never report
+        again: they are as good as gone)."""
+        if not node_id:
+            return False
+        try:
+            row: dict[str, Any] = self.engine.api.inspect_node(node_id)
+        except docker.errors.NotFound:
+            return True
+        return str((row.get("Status") or {}).get("State", "")) in ("down", "disconnected")
 
     def health(self, task: TaskInfo) -> tuple[str, str]:
         """The task's container's health status and its last check's output ("" and ""

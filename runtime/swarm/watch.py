@@ -50,6 +50,9 @@ class Seen:
     old_up: dict[str, TaskInfo] = field(default_factory=dict)
     pending: dict[str, float] = field(default_factory=dict)  # unschedulable since
     update_state: str = ""  # the last state of the update reported
+    lost: set[str] = field(default_factory=set)  # tasks on nodes that are down
+    waiting: str = ""  # what the rollout waits for, once Swarm is done
+    waiting_on: TaskInfo | None = None
 
 
 class Watcher:
@@ -105,7 +108,7 @@ class Watcher:
                     message += f" ({info.update_message})"
                 progress.step(StepKind.CONTAINER_FAILED, message)
                 return Cause(CauseKind.PROCESS_FAILED, message, service=service.name)
-            if self._done(info, mine, tasks, service, seen):
+            if self._done(info, mine, tasks, service, seen, progress):
                 return None
             pause = min(POLL, limits.remaining())
             if pause > 0:
@@ -186,13 +189,35 @@ class Watcher:
         tasks: list[TaskInfo],
         service: Service,
         seen: Seen,
+        progress: Progress,
     ) -> bool:
+        """Whether the release runs, healthy, and nothing else does; else ``seen.waiting``
+        says what it waits for (named by a deadline). A task on a node the manager has
+        lost never reports its end: it is counted gone (and said so, once)."""
         if info.update_state not in ("", "completed"):
+            seen.waiting = f"Swarm's update ({info.update_state})"
             return False
         wanted = [t for t in mine if t.desired == "running"]
-        if len(wanted) != service.scale or any(t.id not in seen.healthy for t in wanted):
+        unhealthy = [t for t in wanted if t.id not in seen.healthy]
+        if len(wanted) != service.scale or unhealthy:
+            short = service.scale - len(wanted) + len(unhealthy)
+            seen.waiting = f"{short} of {service.scale} replicas to be healthy"
+            seen.waiting_on = unhealthy[0] if unhealthy else None
             return False
-        return not any(t.active for t in tasks if t not in wanted)
+        for task in (t for t in tasks if t not in wanted and t.active):
+            if task.id in seen.lost:
+                continue
+            if not self.services.node_down(task.node_id):
+                seen.waiting = f"{task.title} ({task.release_label}) on {self._node(task)} to stop"
+                seen.waiting_on = task
+                return False
+            seen.lost.add(task.id)
+            progress.step(
+                StepKind.CONTAINER_STOPPED,
+                f"{task.title} lost on {self._node(task)} ({task.release_label}): the node is"
+                " down, the task counts as gone",
+            )
+        return True
 
     def _failed(
         self, task: TaskInfo, release: ReleaseSpec, service: Service, progress: Progress
@@ -271,7 +296,10 @@ class Watcher:
             f" while {service.name} of v{release.version} had {healthy} of {service.scale}"
             " healthy replicas"
         )
-        return replace(cause, message=cause.message + detail)
+        if seen.waiting:
+            detail += f", waiting for {seen.waiting}"
+        node = self.services.node_name(seen.waiting_on.node_id) if seen.waiting_on else ""
+        return replace(cause, message=cause.message + detail, node=node)
 
 
 def _since(task: TaskInfo, since: datetime | None) -> bool:

@@ -48,8 +48,9 @@ TASK = TaskInfo(
 class Listed:
     """Stands in for ``Services``: the service and tasks the manager lists, in turn."""
 
-    def __init__(self, *states: tuple[ServiceInfo, list[TaskInfo]]) -> None:
+    def __init__(self, *states: tuple[ServiceInfo, list[TaskInfo]], down: str = "") -> None:
         self.states = list(states)
+        self.down = down  # the id of a node the manager has lost
 
     def get(self, name: str) -> ServiceInfo:
         return self.states[0][0]
@@ -61,7 +62,10 @@ class Listed:
         return tasks
 
     def node_name(self, node_id: str) -> str:
-        return {"node3id": "node-3"}.get(node_id, "")
+        return {"node3id": "node-3", "node1id": "node-1"}.get(node_id, "")
+
+    def node_down(self, node_id: str) -> bool:
+        return node_id == self.down
 
     def health(self, task: TaskInfo) -> tuple[str, str]:
         return "", ""  # another node's container: the manager's engine cannot see it
@@ -132,3 +136,28 @@ def test_each_update_state_swarm_reports_is_a_step_once_and_completed_ends_the_w
         "Swarm: update of shop-web completed (update completed)",
     ]
     assert "web.1 healthy on node node-3 (v2" in " ".join(m for _, m in progress.steps)
+
+
+def test_an_old_task_on_a_node_that_is_down_counts_as_gone_and_is_said_so() -> None:
+    now = datetime.now(UTC)
+    new = replace(TASK, state="running", changed=now, node_id="node1id")
+    done = replace(SERVICE, update_state="completed")
+    old = replace(TASK, id="old1", release="R-v1", version="1", desired="shutdown")
+
+    cause, progress = watch(Listed((done, [new, old]), down="node3id"))
+
+    assert cause is None
+    assert "web.1 lost on node node-3 (v1): the node is down" in progress.steps[-1][1]
+
+
+def test_a_deadline_names_the_task_the_rollout_waited_for_and_its_node() -> None:
+    now = datetime.now(UTC)
+    new = replace(TASK, state="running", changed=now, node_id="node1id")
+    done = replace(SERVICE, update_state="completed")
+    old = replace(TASK, id="old1", release="R-v1", version="1", desired="shutdown")
+
+    cause, _ = watch(Listed((done, [new, old])), seconds=0.5)
+
+    assert cause is not None and cause.kind == CauseKind.DEADLINE_EXCEEDED
+    assert cause.message.endswith("waiting for web.1 (v1) on node node-3 to stop")
+    assert cause.node == "node-3"
