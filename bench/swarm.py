@@ -88,7 +88,10 @@ from tests.support.swarm import single_node_swarm  # noqa: E402
 
 LEDGERCTL = ROOT / ".venv" / "bin" / "ledgerctl"
 SCALE = 3
-HEALTH = {"grace": 1.0, "interval": 0.2, "timeout": 0.5}  # seconds, for every side
+# Seconds, for every side. Swarm runs each check as a `docker exec` in the container: at an
+# interval of 0.2 s the checks of the six tasks alone kept 2 cores busy, and under that load
+# checks overran a 1 s timeout often enough to fail rollouts.
+HEALTH = {"grace": 1.0, "interval": 0.5, "timeout": 1.0}
 MANIFEST = f"""\
 services:
   web:
