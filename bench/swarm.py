@@ -416,6 +416,10 @@ def measure(workdir: Path, rounds: int, say: Any = print) -> dict[str, Any]:
         "machine_busy_cores": busy,
         "swarm_phases_s": split,
         "summary": {key: summary(values) for key, values in times.items()},
+        "swarm_phases_p50_s": {
+            name: summary([spent[name] for spent in split if name in spent])["p50"]
+            for name in split[0]
+        },
         "ledgerd_problems": problems,
     }
 
@@ -446,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(HERE / "results" / "swarm.json"))
     args = p.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 5)
+    if rounds < 1:
+        p.error("--rounds must be at least 1")
     signal.signal(signal.SIGTERM, _interrupt)  # ends like Ctrl-C: everything is removed
     health = ", ".join(f"{key} {value:g} s" for key, value in HEALTH.items())
     print(f"health (every side): {health}; {SCALE} replicas; {rounds} rounds", flush=True)
@@ -464,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{row['figure']:48} {row['value']}  (target {row['target']}: {verdict})")
         else:
             print(f"{row['figure']:48} p50 {row['value']}  p99 {row['p99']}")
+    print(f"where ours (swarm) went, p50 (s): {describe(result['swarm_phases_p50_s'])}")
     print(f"results: {out}")
     return 0
 
