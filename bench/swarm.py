@@ -74,7 +74,7 @@ if sys.path and Path(sys.path[0]).resolve() == HERE:  # run as a script: import 
 import docker  # noqa: E402
 
 from bench import procstat  # noqa: E402
-from bench.server import ROOT, Ledgerd  # noqa: E402
+from bench.server import ROOT, Ledgerd, ledgerctl  # noqa: E402
 from bench.workflows import serve, summary  # noqa: E402
 from ledger_api.v1 import ledger_pb2 as pb  # noqa: E402
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub  # noqa: E402
@@ -86,7 +86,6 @@ from tests.support.auth import channel_to  # noqa: E402
 from tests.support.docker import HTTP_APP, remove_app, write_context  # noqa: E402
 from tests.support.swarm import single_node_swarm  # noqa: E402
 
-LEDGERCTL = ROOT / ".venv" / "bin" / "ledgerctl"
 SCALE = 3
 # Seconds, for every side. Swarm runs each check as a `docker exec` in the container: at an
 # interval of 0.2 s the checks of the six tasks alone kept 2 cores busy, and under that load
@@ -106,12 +105,6 @@ POLL = 0.05  # seconds between two looks at Swarm's update status
 BENCH_LABEL = "ledger-bench.run"  # on our own service, with the run's token
 TARGET_MARGIN = 0.5  # seconds ours (swarm) may take beyond Swarm's own
 TARGET_FIGURE = "ours (swarm) - Swarm's own completed, p50 (s)"
-
-
-def ledgerctl() -> list[str]:
-    """How to run ``ledgerctl``: the clone's entry point, else this interpreter on the
-    source tree (run from ``ROOT``)."""
-    return [str(LEDGERCTL)] if LEDGERCTL.exists() else [sys.executable, "-m", "cli"]
 
 
 # --- the ledgers -----------------------------------------------------------------------
