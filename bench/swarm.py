@@ -4,7 +4,7 @@
 
 What is measured, in one run, on the machine's engine made a single-node swarm for the run
 (``tests.support.swarm.single_node_swarm``: it joins only an engine in no swarm, and leaves
-only a swarm it made, once no test session uses it either):
+only a swarm that it or a test session made, once nobody else uses it):
 
 * **ours (swarm)**: a ``ledgerd`` on the ``swarm`` runtime (SQLite, temp dir) with an app of
   one HTTP service ``web``, 3 replicas (static busybox ``httpd``, health checked). It is
@@ -17,15 +17,15 @@ only a swarm it made, once no test session uses it either):
   ``completed``), to its end, and to the CLI's exit.
 * **Swarm's own**: on the same swarm, a plain service with the spec the runtime gave the
   ledger's ``APP-web`` (same image, host networking, health check, init, restart policy,
-  update config: parallelism 1, start-first, failure action, monitor), none of the
-  ledger's labels, and ``PORT`` templated on a port block of its own. Each round times
+  update config: parallelism 1, start-first, failure action, monitor), of the ledger's
+  labels only its port block's, and ``PORT`` templated on a block of its own. Each round times
   ``docker service update --detach=false --env-add VALUE=n --env-add PORT=…`` from start
   to exit, alternating ``n`` between 1 and 2. ``PORT`` moves to a new free block each
   round as the runtime's does for each new spec: with host networking and start-first, a
   slot's new task runs next to its old one and cannot take the same port. The CLI's
   ``--detach=false`` ends only after its own verification: once it sees every slot's new
-  task running it waits the update config's ``monitor`` again (and polls every 200 ms),
-  independently of Swarm's update state. So the same update is also timed until the
+  task running it waits the update config's ``monitor`` itself (polling every 200 ms),
+  without asking Swarm whether the update completed. So the same update is also timed until the
   service's ``UpdateStatus.State`` is ``completed`` (polled through the SDK every 50 ms,
   from the CLI's start): that is Swarm's own end of the rollout, and the fair yardstick.
 * **single engine**: the same app and promotions on a ``ledgerd`` with the ``docker``
@@ -271,7 +271,7 @@ class OwnService:
             ]  # fmt: skip
             cli = Timed(command)
             try:
-                completed = self.wait_completed(before, cli.t0)
+                completed = self.wait_completed(before, cli)
                 exited, code, output = cli.result()
             finally:
                 cli.kill()
@@ -279,10 +279,15 @@ class OwnService:
             raise RuntimeError(f"docker service update exited {code}: {output[-800:]}")
         return exited, completed
 
-    def wait_completed(self, before: str | None, t0: float) -> float:
-        """Seconds since ``t0`` until the service's update status is ``completed`` for an
-        update started after ``before`` (the previous update's start, None if none)."""
+    def wait_completed(self, before: str | None, cli: Timed) -> float:
+        """Seconds since ``cli`` started until the service's update status is ``completed``
+        for an update started after ``before`` (the previous update's start, None if
+        none); an error as soon as ``cli`` fails."""
+        t0 = cli.t0
         while time.perf_counter() - t0 < WAIT:
+            if cli.failed():
+                _, code, output = cli.result()
+                raise RuntimeError(f"docker service update exited {code}: {output[-800:]}")
             status = self.update_status()
             state = status.get("State")
             if state == "completed" and status.get("StartedAt") != before:
@@ -317,6 +322,10 @@ class Timed:
         if self.waiter.is_alive():
             raise TimeoutError(f"{' '.join(self.command)} still runs after {WAIT:.0f} s")
         return self.exited, self.proc.returncode, self.output.decode(errors="replace").strip()
+
+    def failed(self) -> bool:
+        """It has exited, with an exit code other than 0."""
+        return self.proc.poll() not in (None, 0)
 
     def kill(self) -> None:
         if self.proc.poll() is None:
