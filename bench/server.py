@@ -18,6 +18,7 @@ from bench import procstat
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGERD = ROOT / ".venv" / "bin" / "ledgerd"
+LEDGERCTL = ROOT / ".venv" / "bin" / "ledgerctl"
 READY = "listening on"
 
 
@@ -32,6 +33,12 @@ def _ledgerd() -> list[str]:
     if LEDGERD.exists():
         return [str(LEDGERD)]
     return [sys.executable, "-c", "from server.main import main; main()"]
+
+
+def ledgerctl() -> list[str]:
+    """How to run ``ledgerctl``: the clone's entry point, else this interpreter on the
+    source tree (run it with ``cwd=ROOT``)."""
+    return [str(LEDGERCTL)] if LEDGERCTL.exists() else [sys.executable, "-m", "cli"]
 
 
 class Ledgerd:

@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 if sys.path and Path(sys.path[0]).resolve() == HERE:  # run as a script: import as `bench.*`
     sys.path[0] = str(HERE.parent)
 
-from bench.server import ROOT, Ledgerd, free_port  # noqa: E402
+from bench.server import ROOT, Ledgerd, free_port, ledgerctl  # noqa: E402
 from ledger_api.v1 import ledger_pb2 as pb  # noqa: E402
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub  # noqa: E402
 from tests.support import webhooks  # noqa: E402
@@ -49,7 +49,6 @@ from tests.support.docker import HTTP_APP, write_context  # noqa: E402
 from tests.support.git import Repository, install_webhook  # noqa: E402
 from tests.support.webhook_payloads import GITHUB_PUSH, changed  # noqa: E402
 
-LEDGERCTL = ROOT / ".venv" / "bin" / "ledgerctl"
 MANIFEST = """\
 services:
   web:
@@ -158,8 +157,8 @@ def deploy_by_hand(server: Ledgerd, directory: Path) -> float:
     env = {"LEDGER_HOST": server.target, "LEDGER_TOKEN": server.token(), "PATH": "/usr/bin:/bin"}
     t0 = time.perf_counter()
     subprocess.run(
-        [str(LEDGERCTL), "-a", "bench-hand", "deploy", str(directory), "--wait"],
-        env=env, check=True, capture_output=True, timeout=WAIT,
+        [*ledgerctl(), "-a", "bench-hand", "deploy", str(directory), "--wait"],
+        env=env, cwd=ROOT, check=True, capture_output=True, timeout=WAIT,
     )  # fmt: skip
     return time.perf_counter() - t0
 

@@ -1,5 +1,6 @@
 """The benchmark cannot rot: its quick run (``bench/run.py --quick``) runs every case on
-SQLite and PostgreSQL as part of the test command.
+SQLite and PostgreSQL as part of the test command, and so do the quick runs of the
+workflow and swarm benchmarks (``bench/workflows.py``, ``bench/swarm.py``) on Docker.
 
 It fails when a case errors, a watch stream is refused, or a figure is missing; never when
 a target is missed (targets are the benchmark's report, read by hand). The run starts its
@@ -15,11 +16,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
 from bench.cases import CASES, SQLITE_ONLY
 from bench.run import BACKENDS, CEILINGS
+from bench.swarm import FIGURES as SWARM_FIGURES
+from bench.swarm import TARGET_FIGURE as SWARM_TARGET
+from tests.support.docker import docker_client
 from tests.support.postgres import PostgresServer
+
+__all__ = ["docker_client"]
 
 ROOT = Path(__file__).resolve().parents[2]
 REFUSALS = ("UNAUTHENTICATED", "PERMISSION_DENIED")
@@ -109,3 +116,24 @@ def test_the_quick_workflow_benchmark_gives_every_figure(tmp_path: Path) -> None
     assert all(
         isinstance(row["value"], int | float) and math.isfinite(row["value"]) for row in figures
     )
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(600)
+def test_the_quick_swarm_benchmark_gives_every_figure(
+    docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    out = tmp_path / "swarm.json"
+    done = subprocess.run(
+        [sys.executable, "bench/swarm.py", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    figures = json.loads(out.read_text())["figures"]
+    assert [row["figure"] for row in figures] == [*SWARM_FIGURES.values(), SWARM_TARGET]
+    numbers = [row[key] for row in figures for key in ("value", "p99") if key in row]
+    assert all(isinstance(n, int | float) and math.isfinite(n) for n in numbers)

@@ -6,9 +6,12 @@ is not in one yet, and at the end leaves it and removes the bridge network joini
 An engine that is already a manager is used as it is and left as it was; one that is a
 worker fails the tests (a swarm the tests did not make is not theirs to change).
 
-Several test sessions may share the engine (a developer running two files at once): each
-holds a shared lock on a file for as long as it uses the swarm, and the last one to let
-go leaves a swarm that a test session made (a marker file says so), never one it found.
+Several test sessions may share the engine (a developer running two files at once, the
+workers of one run, the benchmark): each holds a shared lock on a file for as long as it
+uses the swarm, and the last one to let go leaves a swarm that a test session made (a
+marker file says so), never one it found. Joining and leaving are decided under a second,
+exclusive lock held only for that moment, so a session never waits for another one to
+end before it can use the swarm.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import docker
 import pytest
 
 GATEWAY_BRIDGE = "docker_gwbridge"  # made by the engine when it joins a swarm
-LOCK = Path(tempfile.gettempdir()) / "deploy-ledger-tests-swarm.lock"
+LOCK = Path(tempfile.gettempdir()) / "deploy-ledger-tests-swarm.lock"  # shared while used
+GATE = Path(tempfile.gettempdir()) / "deploy-ledger-tests-swarm.gate"  # held to join or leave
 MADE = Path(tempfile.gettempdir()) / "deploy-ledger-tests-swarm.made"
 
 
@@ -40,13 +44,22 @@ def single_node_swarm(client: docker.DockerClient) -> Iterator[None]:
     """The engine a swarm manager while the block runs (the fixture's work; the benchmark
     uses it too)."""
     with LOCK.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one session at a time decides whether to init
-        _join(client)
-        fcntl.flock(lock, fcntl.LOCK_SH)
+        with _gate():  # one session at a time decides whether to init
+            _join(client)
+            fcntl.flock(lock, fcntl.LOCK_SH)
         try:
             yield
         finally:
-            _leave_if_last(client, lock)
+            with _gate():  # and whether to leave: nobody joins meanwhile
+                _leave_if_last(client, lock)
+
+
+@contextlib.contextmanager
+def _gate() -> Iterator[None]:
+    """The exclusive lock under which a session joins or leaves (held for that only)."""
+    with GATE.open("a") as gate:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        yield
 
 
 def _join(client: docker.DockerClient) -> None:
@@ -60,7 +73,8 @@ def _join(client: docker.DockerClient) -> None:
 
 
 def _leave_if_last(client: docker.DockerClient, lock: IO[str]) -> None:
-    """Leave the swarm if a test session made it and no other session still uses it."""
+    """Leave the swarm if a test session made it and no other session still uses it
+    (our shared lock becomes exclusive only if nobody else holds one)."""
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
