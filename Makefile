@@ -10,8 +10,11 @@ STAMP  := $(VENV)/.installed
 run: proto
 	$(BIN)/ledgerd
 
+# Two workers (pytest-xdist), each file on one worker: most tests wait on Docker,
+# Swarm or a subprocess rather than compute. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
 test: system-deps proto
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Debian packages the tests need (PostgreSQL server binaries, ...): installs only what is missing.
 system-deps:
