@@ -17,7 +17,8 @@ sees as a step, and decides when it is over:
   that follows applies the previous spec.
 
 Failed tasks created before the spec was applied (an earlier attempt of the same
-release) are not counted.
+release) are not counted, nor a failed copy in a slot whose task of the same spec runs
+(see ``_duplicate``).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class Watcher:
             tasks = self.services.tasks(info)
             mine = [t for t in tasks if t.release == release.release_id]
             for task in mine:
-                if task.failed and _since(task, since):
+                if task.failed and _since(task, since) and not _duplicate(task, mine):
                     return self._failed(task, release, service, progress)
             unschedulable = self._unschedulable(mine, seen, service, progress)
             if unschedulable is not None:
@@ -197,7 +198,7 @@ class Watcher:
         if info.update_state not in ("", "completed"):
             seen.waiting = f"Swarm's update ({info.update_state})"
             return False
-        wanted = [t for t in mine if t.desired == "running"]
+        wanted = [t for t in mine if t.desired == "running" and not t.failed]
         unhealthy = [t for t in wanted if t.id not in seen.healthy]
         if len(wanted) != service.scale or unhealthy:
             short = service.scale - len(wanted) + len(unhealthy)
@@ -305,6 +306,18 @@ class Watcher:
 def _since(task: TaskInfo, since: datetime | None) -> bool:
     """Whether the task was created by this attempt (not by an earlier one)."""
     return since is None or task.created is None or task.created >= since
+
+
+def _duplicate(task: TaskInfo, mine: list[TaskInfo]) -> bool:
+    """Whether another task of the same spec runs in the failed task's slot. Swarm's
+    restart of a task that failed as its spec was being replaced is made from the
+    service's spec of that moment: during a restore, a second copy of the restored spec
+    in a slot whose task kept running. It fails on that task's port, and Swarm removes
+    it; the slot is fine."""
+    return any(
+        t.slot == task.slot and t.id != task.id and t.state == "running" and t.desired == "running"
+        for t in mine
+    )
 
 
 def _current(info: ServiceInfo, since: datetime | None) -> bool:

@@ -161,3 +161,15 @@ def test_a_deadline_names_the_task_the_rollout_waited_for_and_its_node() -> None
     assert cause is not None and cause.kind == CauseKind.DEADLINE_EXCEEDED
     assert cause.message.endswith("waiting for web.1 (v1) on node node-3 to stop")
     assert cause.node == "node-3"
+
+
+def test_a_failed_copy_in_a_slot_whose_task_of_the_same_spec_runs_is_not_a_failure() -> None:
+    now = datetime.now(UTC)
+    kept = replace(TASK, state="running", changed=now)
+    copy = replace(TASK, id="copy1", state="failed", exit_code=1, container_id="c2")
+    done = replace(SERVICE, update_state="completed")
+
+    cause, progress = watch(Listed((done, [kept, copy])))
+
+    assert cause is None
+    assert not [m for k, m in progress.steps if k == StepKind.CONTAINER_FAILED]
