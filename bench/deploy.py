@@ -26,9 +26,10 @@ alternative with the same guarantees (one replacement at a time, start-first, he
 gated), so it is the yardstick. Targets: ours < 4 s in total, < 1 s of overhead, and
 faster than Swarm tuned with ``monitor=1s``. Nothing here is asserted in tests.
 
-Everything created on the engine (containers, images, the service, the swarm) is removed
-at the end, also on an error or Ctrl-C. A swarm that was already active is left alone and
-the Swarm half is skipped.
+Everything created on the engine (containers, images, the service) is removed at the end,
+also on an error or Ctrl-C. The engine is made a single-node swarm if it is none, shared
+with test sessions using it at the same time and left by the last one
+(``tests.support.swarm.single_node_swarm``); a swarm found active is used as it is.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from docker.types import Healthcheck, ServiceMode, UpdateConfig  # noqa: E402
 from bench import procstat  # noqa: E402
 from bench.report import Row, at_least, at_most  # noqa: E402
 from bench.server import ROOT, Ledgerd, free_port  # noqa: E402
+from tests.support.swarm import single_node_swarm  # noqa: E402
 
 LEDGERCTL = ROOT / ".venv" / "bin" / "ledgerctl"
 SCALE = 3
@@ -358,21 +360,17 @@ def remove_app(client: docker.DockerClient, app: str) -> None:
         with contextlib.suppress(docker.errors.NotFound):
             client.api.remove_container(row["Id"], force=True)
     for image in client.images.list(name=app):
-        with contextlib.suppress(docker.errors.NotFound):
-            client.images.remove(str(image.id), force=True)
+        for tag in image.tags:  # by tag: the same content may be another's image, by id
+            with contextlib.suppress(docker.errors.NotFound):
+                client.images.remove(tag, force=True)
 
 
 # --- swarm -----------------------------------------------------------------------------
 
 
-class SwarmUnavailable(RuntimeError):
-    """The engine already is in a swarm (not ours to leave), or cannot start one."""
-
-
 class Swarm:
-    """A one-node swarm of our own and one service per variant, all removed on exit."""
-
-    GATEWAY_BRIDGE = "docker_gwbridge"  # created by the engine with the swarm, kept on leave
+    """A one-node swarm (shared, see ``single_node_swarm``) and one service per variant,
+    all removed on exit."""
 
     def __init__(self, client: docker.DockerClient, context: Path, token: str) -> None:
         self.client = client
@@ -381,20 +379,19 @@ class Swarm:
         self.tag = f"{self.name}:1"
         self.image_id = ""
         self.joined = False
-        self.had_bridge = True
+        self._shared: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         self.service_ids: list[str] = []
 
     def __enter__(self) -> Swarm:
-        state = self.client.info().get("Swarm", {}).get("LocalNodeState", "")
-        if state != "inactive":
-            raise SwarmUnavailable(f"the engine's swarm state is {state!r}, not 'inactive'")
         image, _ = self.client.images.build(
             path=str(self.context), tag=self.tag, rm=True, forcerm=True
         )
         self.image_id = str(image.id)
-        self.had_bridge = bool(self.client.api.networks(names=[self.GATEWAY_BRIDGE]))
+        # Shared with test sessions (and other benchmarks) using the engine at the same
+        # time: made a swarm if it is none, left by the last one using it.
+        self._shared = single_node_swarm(self.client)
         try:
-            self.client.swarm.init(advertise_addr="127.0.0.1", listen_addr="127.0.0.1:2377")
+            self._shared.__enter__()
             self.joined = True
         except BaseException:
             self.__exit__()
@@ -408,19 +405,15 @@ class Swarm:
                 self.remove(service_id)
         if self.joined:
             with contextlib.suppress(docker.errors.APIError):
-                self.client.swarm.leave(force=True)
+                self._shared.__exit__(None, None, None)
             self.joined = False
         for service_id in self.service_ids:  # tasks a forced leave left behind
             for row in self.containers(service_id):
                 with contextlib.suppress(docker.errors.APIError):
                     self.client.api.remove_container(row["Id"], force=True)
-        if not self.had_bridge:
-            for row in self.client.api.networks(names=[self.GATEWAY_BRIDGE]):
-                with contextlib.suppress(docker.errors.APIError):
-                    self.client.api.remove_network(row["Id"])
-        if self.image_id:
+        if self.image_id:  # by tag: the same content may be another's image, by id
             with contextlib.suppress(docker.errors.APIError):
-                self.client.images.remove(self.image_id, force=True)
+                self.client.images.remove(self.tag, force=True)
             self.image_id = ""
 
     def containers(self, service_id: str) -> list[dict[str, Any]]:

@@ -252,7 +252,11 @@ class TestSwarmRuntime(FailureContract):
         assert adapter.runtime.roll_out(plan(target), progress) is None
 
         assert adapter.what_runs() == [("worker.1", 1)]
-        assert progress.kinds == [StepKind.CONTAINER_STARTED, StepKind.CONTAINER_HEALTHY]
+        assert progress.kinds == [
+            StepKind.SERVICE_UPDATED,
+            StepKind.CONTAINER_STARTED,
+            StepKind.CONTAINER_HEALTHY,
+        ]
 
     def test_an_image_the_engine_lacks_fails_the_rollout_before_anything_runs(
         self, adapter: SwarmAdapter

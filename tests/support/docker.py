@@ -144,9 +144,12 @@ class TestImages:
         return tag
 
     def remove_all(self) -> None:
+        """Remove this session's tags only: another session's test images have the same
+        content, so the same image, listed with its tags too."""
         for image in self.client.images.list(name=self.repository):
             for tag in image.tags:
-                self.client.images.remove(tag, force=True)
+                if tag.startswith(f"{self.repository}:"):
+                    self.client.images.remove(tag, force=True)
 
 
 def unique_app(prefix: str = "t") -> str:
