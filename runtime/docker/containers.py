@@ -11,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import shlex
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import docker
 
 from ledger.manifest import Service
 from ledger.runtime import ReleaseSpec
-from runtime.docker.engine import Engine
+from runtime.docker.engine import Engine, engine_time
 from runtime.docker.labels import (
     APP,
     INDEX,
@@ -175,10 +175,10 @@ class Containers:
             running=bool(state.get("Running")) and not state.get("Restarting"),
             status=str(state.get("Status", "")),
             exit_code=int(state.get("ExitCode") or 0),
-            started_at=_timestamp(str(state.get("StartedAt") or "")),
+            started_at=engine_time(str(state.get("StartedAt") or "")),
             oom_killed=bool(state.get("OOMKilled")),
             error=str(state.get("Error") or ""),
-            finished_at=_timestamp(str(state.get("FinishedAt") or "")),
+            finished_at=engine_time(str(state.get("FinishedAt") or "")),
         )
 
     def output(self, container: ContainerInfo, lines: int = OUTPUT_LINES) -> str:
@@ -226,19 +226,6 @@ def _owner_labels(release: ReleaseSpec, service: Service) -> dict[str, str]:
         VERSION: str(release.version),
         SERVICE: service.name,
     }
-
-
-def _timestamp(text: str) -> datetime | None:
-    """The engine's RFC 3339 times carry nanoseconds; Python reads at most microseconds."""
-    if not text or text.startswith("0001-"):
-        return None
-    head, _, fraction = text.rstrip("Z").partition(".")
-    digits = "".join(ch for ch in fraction if ch.isdigit())[:6]
-    try:
-        moment = datetime.fromisoformat(f"{head}.{digits or '0'}")
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC)
 
 
 def _explanation(error: docker.errors.APIError) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import docker
 import requests
@@ -82,3 +83,18 @@ class Engine:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0][:300]
+
+
+def engine_time(text: str) -> datetime | None:
+    """A time as the engine (or a swarm manager) writes it: RFC 3339 with nanoseconds,
+    which Python reads only to the microsecond; None for none (also the zero time)."""
+    if not text or text.startswith("0001-"):
+        return None
+    head, _, fraction = text.rstrip("Z").partition(".")
+    head = head.split("+")[0]
+    digits = "".join(ch for ch in fraction if ch.isdigit())[:6]
+    try:
+        moment = datetime.fromisoformat(f"{head}.{digits or '0'}")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC)

@@ -9,9 +9,10 @@ nanoseconds and are read to the microsecond.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from runtime.docker.engine import engine_time
 from runtime.docker.labels import APP, PROMOTION, RELEASE, SERVICE, VERSION
 from runtime.swarm.ports import port_of
 from runtime.swarm.spec import FINGERPRINT, PORTS
@@ -109,9 +110,9 @@ def service_info(row: dict[str, Any]) -> ServiceInfo:
         replicas=int(replicated.get("Replicas", 0) or 0),
         update_state=str(status.get("State", "")),
         update_message=str(status.get("Message", "")),
-        update_started=timestamp(str(status.get("StartedAt", ""))),
-        created=timestamp(str(row.get("CreatedAt", ""))),
-        updated=timestamp(str(row.get("UpdatedAt", ""))),
+        update_started=engine_time(str(status.get("StartedAt", ""))),
+        created=engine_time(str(row.get("CreatedAt", ""))),
+        updated=engine_time(str(row.get("UpdatedAt", ""))),
     )
 
 
@@ -135,8 +136,8 @@ def task_info(row: dict[str, Any], service: str) -> TaskInfo:
         container_id=str(container.get("ContainerID", "")),
         node_id=str(row.get("NodeID", "")),
         port=port_of(base, slot) if base is not None else None,
-        created=timestamp(str(row.get("CreatedAt", ""))),
-        changed=timestamp(str(status.get("Timestamp", ""))),
+        created=engine_time(str(row.get("CreatedAt", ""))),
+        changed=engine_time(str(status.get("Timestamp", ""))),
     )
 
 
@@ -149,17 +150,3 @@ def container_labels(spec: dict[str, Any], task: bool = False) -> dict[str, str]
 
 def _number(text: str) -> int | None:
     return int(text) if text.isdigit() else None
-
-
-def timestamp(text: str) -> datetime | None:
-    """The manager's RFC 3339 times carry nanoseconds; Python reads at most microseconds."""
-    if not text or text.startswith("0001-"):
-        return None
-    head, _, fraction = text.rstrip("Z").partition(".")
-    head = head.split("+")[0]
-    digits = "".join(ch for ch in fraction if ch.isdigit())[:6]
-    try:
-        moment = datetime.fromisoformat(f"{head}.{digits or '0'}")
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC)
