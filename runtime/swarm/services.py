@@ -22,6 +22,7 @@ from runtime.docker.engine import ENGINE_ERRORS, Engine
 from runtime.docker.labels import APP, MANAGED
 from runtime.swarm.ports import BLOCK_SIZE
 from runtime.swarm.records import (
+    TERMINAL,
     ServiceInfo,
     TaskInfo,
     container_labels,
@@ -142,10 +143,13 @@ class Services:
         used: set[int] = set()
         for service in self.all():
             used.update(b // BLOCK_SIZE for b in (service.base, service.previous_base) if b)
-        rows: list[dict[str, Any]] = self.engine.api.tasks(  # type: ignore[no-untyped-call]
-            filters={"desired-state": "running"}
-        )
+        # Every task not ended, whatever its desired state: a task of a removed or
+        # replaced service holds its port on its node until it has stopped.
+        rows: list[dict[str, Any]] = self.engine.api.tasks()  # type: ignore[no-untyped-call]
         for row in rows:
+            state = str((row.get("Status") or {}).get("State", ""))
+            if state in TERMINAL and row.get("DesiredState") != "running":
+                continue
             base = container_labels(row.get("Spec") or {}, task=True).get(PORTS, "")
             if base.isdigit():
                 used.add(int(base) // BLOCK_SIZE)

@@ -94,3 +94,39 @@ def test_an_engine_failure_is_not_taken_for_a_refused_spec() -> None:
 
     with pytest.raises(docker.errors.APIError):
         services(api).apply(SPEC, current(api))
+
+
+class ListingAPI:
+    """The listings ``Services.used_blocks`` reads: no service, these tasks."""
+
+    def __init__(self, tasks: list[dict[str, Any]]) -> None:
+        self.rows = tasks
+
+    def services(self, filters: dict[str, Any]) -> list[dict[str, Any]]:
+        return []
+
+    def tasks(self) -> list[dict[str, Any]]:
+        return self.rows
+
+
+def task_row(block: int, state: str, desired: str) -> dict[str, Any]:
+    labels = {"ledger.ports": str(block * 100)}
+    return {
+        "Spec": {"ContainerSpec": {"Labels": labels}},
+        "Status": {"State": state},
+        "DesiredState": desired,
+    }
+
+
+def test_a_task_of_a_removed_service_still_stopping_keeps_its_port_block_taken() -> None:
+    api = ListingAPI(
+        [
+            task_row(213, "running", "running"),
+            task_row(214, "running", "remove"),  # its service removed, not yet stopped
+            task_row(215, "shutdown", "shutdown"),  # ended: its ports are free
+        ]
+    )
+
+    used = Services(Engine(client_factory=lambda: api)).used_blocks()  # type: ignore[arg-type,return-value]
+
+    assert used == {213, 214}
