@@ -16,9 +16,10 @@ EXIT_USAGE: Final = 2  # bad command line (click's own code)
 EXIT_PROMOTION_FAILED: Final = 3  # a waited-for promotion did not succeed
 EXIT_UNREACHABLE: Final = 4  # cannot reach the server: UNAVAILABLE after retries, deadline
 
-# Codes meaning "the request did not get an answer", as opposed to "the answer is no".
+# Codes meaning "the request did not get an answer", as opposed to "the answer is no"
+# (CANCELLED: cut by a server stopping; ledgerd never answers it).
 _UNREACHABLE_CODES: Final = frozenset(
-    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 )
 
 
@@ -73,6 +74,8 @@ def rpc_error_message(
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         within = f" within {timeout:g}s" if timeout else ""
         return f"ledgerd at {host} did not answer{within}"
+    if code == grpc.StatusCode.CANCELLED:
+        return f"ledgerd at {host} kept cutting the call short (stopping?); try again"
     details = _details_of(error)
     name = code.name.lower() if code is not None else "unknown error"
     return details if details else name

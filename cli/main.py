@@ -12,7 +12,8 @@ returned code). It is the single error boundary: every failure below it becomes 
        a problem)
     2  usage error (bad or missing arguments or options, no app given)
     3  a waited-for promotion (--wait) did not succeed
-    4  cannot reach the server (UNAVAILABLE after retries, DEADLINE_EXCEEDED)
+    4  cannot reach the server (UNAVAILABLE or, from a server stopping, CANCELLED after
+       retries; DEADLINE_EXCEEDED)
   130  interrupted (Ctrl-C), except `watch`, which Ctrl-C ends with 0
 
 ``run`` exits with the exit code of the command it ran (1 when it could not be run), and

@@ -4,9 +4,11 @@ Every call carries ``authorization: Bearer <token>`` when a token is configured 
 server records the key it names as the actor of what the call changes). With a CA
 (``--ca``/``LEDGER_CA``) the channel is TLS and the server's certificate must be signed
 by that CA; ``--tls`` uses TLS with the system's trusted roots. Unary calls get a
-deadline; a call that fails with UNAVAILABLE is retried a few times with backoff.
-Mutating requests carry a ``request_id`` chosen once before the first attempt, so a retry
-after a lost answer is recognised by the server and appends nothing.
+deadline; a call that fails with UNAVAILABLE is retried a few times with backoff, and so
+is one that ends CANCELLED without our asking: a server that is stopping ends so the calls
+that reached it but no handler yet (gRPC core's behaviour at shutdown). Mutating requests
+carry a ``request_id`` chosen once before the first attempt, so a retry after a lost
+answer, or of a call that did run, is recognised by the server and appends nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ DEFAULT_HOST = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 30.0
 RETRIES = 3
 BACKOFF = 0.25  # seconds before the first retry; doubles each time
+# A server gone or going: UNAVAILABLE, or CANCELLED for a call cut as it stops (we never
+# cancel a call we still wait for, so a CANCELLED we get is the server's).
+RETRIED = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
 
 # Reconnect quickly after a failure so the retries above see a restarted server instead
 # of the channel's own (1 s, growing) reconnect backoff.
@@ -89,7 +94,7 @@ class Transport:
 
     def unary(self, method: Callable[..., Any], request: Any, returns: type[M]) -> M:
         """Call a unary (or client-streaming, when ``request`` is a callable making a
-        fresh request iterator) method, retrying UNAVAILABLE with backoff."""
+        fresh request iterator) method, retrying a server gone or stopping with backoff."""
 
         def attempt() -> Any:
             payload = request() if callable(request) else request
@@ -122,14 +127,14 @@ class Transport:
                 call.cancel()
 
     def retrying(self, attempt: Callable[[], Any]) -> Any:
-        """Run ``attempt``; on UNAVAILABLE run it again up to ``retries`` times (not when
-        the TLS handshake failed: a wrong CA stays wrong)."""
+        """Run ``attempt``; on UNAVAILABLE or CANCELLED run it again up to ``retries``
+        times (not when the TLS handshake failed: a wrong CA stays wrong)."""
         delay = self.backoff
         for remaining in range(self.retries, -1, -1):
             try:
                 return attempt()
             except grpc.RpcError as error:
-                if remaining == 0 or status_code(error) != grpc.StatusCode.UNAVAILABLE:
+                if remaining == 0 or status_code(error) not in RETRIED:
                     raise
                 if handshake_failed(error):
                     raise

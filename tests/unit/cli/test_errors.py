@@ -41,7 +41,10 @@ def test_a_refusal_by_the_server_exits_1(code: grpc.StatusCode) -> None:
     assert errors.rpc_exit_code(FakeRpcError(code)) == 1
 
 
-@pytest.mark.parametrize("code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED])
+@pytest.mark.parametrize(
+    "code",
+    [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED],
+)
 def test_not_reaching_the_server_exits_4(code: grpc.StatusCode) -> None:
     assert errors.rpc_exit_code(FakeRpcError(code)) == 4
 
@@ -70,6 +73,12 @@ def test_deadline_exceeded_says_how_long_it_waited() -> None:
     error = FakeRpcError(grpc.StatusCode.DEADLINE_EXCEEDED)
     message = errors.rpc_error_message(error, "db:50051", 30.0)
     assert message == "ledgerd at db:50051 did not answer within 30s"
+
+
+def test_a_call_a_stopping_server_kept_cutting_says_so_and_to_try_again() -> None:
+    error = FakeRpcError(grpc.StatusCode.CANCELLED, "Cancelled")
+    message = errors.rpc_error_message(error, "db:50051", 30.0)
+    assert message == "ledgerd at db:50051 kept cutting the call short (stopping?); try again"
 
 
 def test_a_promotion_that_did_not_succeed_exits_3() -> None:

@@ -89,3 +89,13 @@ def test_a_refusal_is_not_attempted_again() -> None:
         wire.retrying(attempt)
 
     assert (attempts, pauses) == ([1], [])
+
+
+def test_a_call_cut_cancelled_by_a_stopping_server_is_attempted_again() -> None:
+    wire, pauses = transport()
+    attempt, attempts = failing(grpc.StatusCode.CANCELLED, UNAVAILABLE)
+
+    assert wire.retrying(attempt) == "done"
+
+    assert attempts == [1, 2, 3]
+    assert pauses == [BACKOFF, BACKOFF * 2]
