@@ -3,8 +3,9 @@
 Every servicer method is wrapped by :func:`rpc`: a :class:`~ledger.errors.LedgerError`
 becomes its canonical status code with the domain's own one-line message (written for
 the caller, free of environment values); a database that cannot be reached becomes
-UNAVAILABLE; anything else is a bug, logged with its traceback server-side and answered
-with a generic INTERNAL so that no internal detail reaches the client.
+UNAVAILABLE, one whose disk is full RESOURCE_EXHAUSTED (said as such); anything else is
+a bug, logged with its traceback server-side and answered with a generic INTERNAL so
+that no internal detail reaches the client.
 """
 
 from __future__ import annotations
@@ -43,6 +44,27 @@ TRANSIENT: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, 
 
 INTERNAL_MESSAGE = "internal error: the server logged the details"
 UNAVAILABLE_MESSAGE = "the ledger's database is unavailable: try again"
+DISK_FULL_MESSAGE = (
+    "the ledger's disk is full: nothing was written; reads still work, writes resume once"
+    " space is freed"
+)
+# What SQLite ("database or disk is full"), PostgreSQL (SQLSTATE 53100, "No space left on
+# device") and the OS say when the disk is full.
+DISK_FULL_SIGNS = ("disk is full", "no space left on device", "53100")
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) says the disk is full: a full disk is not an
+    outage, and an operator must be told which it is."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = f"{current} {getattr(current, 'sqlstate', '') or ''}".lower()
+        if any(sign in text for sign in DISK_FULL_SIGNS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def status_of(error: errors.LedgerError) -> grpc.StatusCode:
@@ -57,6 +79,9 @@ async def abort_for(error: BaseException, method: str, context: Any) -> None:
     """End the call with the status that ``error`` deserves (``context.abort`` raises)."""
     if isinstance(error, errors.LedgerError):
         await abort(context, status_of(error), str(error))
+    elif isinstance(error, TRANSIENT) and disk_full(error):
+        log.error("%s: refused, the disk of the ledger's database is full", method)
+        await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, DISK_FULL_MESSAGE)
     elif isinstance(error, TRANSIENT):
         log.warning("%s: database unavailable (%s)", method, type(error).__name__)
         await abort(context, grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
