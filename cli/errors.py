@@ -14,6 +14,7 @@ EXIT_OK: Final = 0
 EXIT_REFUSED: Final = 1  # the server refused the request (or the answer is "no")
 EXIT_USAGE: Final = 2  # bad command line (click's own code)
 EXIT_PROMOTION_FAILED: Final = 3  # a waited-for promotion did not succeed
+ANSWERED: Final = ("ledger-answered", "1")  # ledgerd's mark on a status it chose itself
 EXIT_UNREACHABLE: Final = 4  # cannot reach the server: UNAVAILABLE after retries, deadline
 
 # Codes meaning "the request did not get an answer", as opposed to "the answer is no"
@@ -67,6 +68,8 @@ def rpc_error_message(
     """The one-line message for a failed call: the server's details, or why it was not
     reached (``signed_in``: a token was sent; ``secure``: over TLS)."""
     code = _code_of(error)
+    if code == grpc.StatusCode.UNAVAILABLE and answered(error):
+        return f"ledgerd at {host}: {_details_of(error) or 'unavailable'}"
     if code == grpc.StatusCode.UNAVAILABLE:
         return f"cannot reach ledgerd at {host}" + _tls_hint(_details_of(error), secure)
     if code == grpc.StatusCode.UNAUTHENTICATED:
@@ -79,6 +82,14 @@ def rpc_error_message(
     details = _details_of(error)
     name = code.name.lower() if code is not None else "unknown error"
     return details if details else name
+
+
+def answered(error: grpc.RpcError) -> bool:
+    """Whether ledgerd itself chose the error's status (its trailing metadata says so),
+    as opposed to a connection that failed on the way."""
+    trailing = getattr(error, "trailing_metadata", None)
+    metadata = trailing() if callable(trailing) else None
+    return any(tuple(item) == ANSWERED for item in (metadata or ()))
 
 
 def handshake_failed(error: grpc.RpcError) -> bool:

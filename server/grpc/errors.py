@@ -90,9 +90,17 @@ async def abort_for(error: BaseException, method: str, context: Any) -> None:
         await abort(context, grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE)
 
 
+ANSWERED = ("ledger-answered", "1")  # trailing metadata: ledgerd itself chose this status
+
+
 async def abort(context: Any, code: grpc.StatusCode, message: str) -> None:
-    """``context.abort``, except on a call already over (the client left): nobody to tell."""
+    """``context.abort``, except on a call already over (the client left): nobody to tell.
+
+    The status carries :data:`ANSWERED`, so a client can tell ledgerd's own UNAVAILABLE
+    (its database, its Docker engine), whose message says what is down, from a
+    connection that failed."""
     try:
+        context.set_trailing_metadata((ANSWERED,))
         await context.abort(code, message)
     except grpc.aio.AbortError:
         raise

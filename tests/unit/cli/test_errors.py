@@ -11,9 +11,15 @@ from cli import errors
 class FakeRpcError(grpc.RpcError):  # type: ignore[misc]
     """What grpc raises for a failed call: an RpcError that is also a Call."""
 
-    def __init__(self, code: grpc.StatusCode, details: str = "") -> None:
+    def __init__(
+        self, code: grpc.StatusCode, details: str = "", trailing: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self._code = code
         self._details = details
+        self._trailing = trailing
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._trailing
 
     def code(self) -> grpc.StatusCode:
         return self._code
@@ -67,6 +73,16 @@ def test_message_without_details_names_the_code() -> None:
 def test_unavailable_says_which_server_could_not_be_reached() -> None:
     error = FakeRpcError(grpc.StatusCode.UNAVAILABLE, "failed to connect to all addresses")
     assert errors.rpc_error_message(error, "db:50051", 30.0) == "cannot reach ledgerd at db:50051"
+
+
+def test_unavailable_answered_by_ledgerd_itself_says_what_is_down() -> None:
+    error = FakeRpcError(
+        grpc.StatusCode.UNAVAILABLE,
+        "cannot reach the Docker engine at unix:///nowhere.sock",
+        trailing=(("ledger-answered", "1"),),
+    )
+    message = errors.rpc_error_message(error, "db:50051", 30.0)
+    assert message == "ledgerd at db:50051: cannot reach the Docker engine at unix:///nowhere.sock"
 
 
 def test_deadline_exceeded_says_how_long_it_waited() -> None:
