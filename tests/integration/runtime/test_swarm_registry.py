@@ -99,7 +99,7 @@ def test_a_build_whose_push_fails_is_a_failed_build_that_says_why(swarm, docker_
 
 
 def test_an_image_recorded_before_the_registry_is_pushed_when_a_rollout_needs_it(
-    runtime, registry, test_images
+    runtime, registry, test_images, swarm
 ):
     local_id = test_images.get("http")  # what a release of the single-engine runtime records
 
@@ -107,3 +107,7 @@ def test_an_image_recorded_before_the_registry_is_pushed_when_a_rollout_needs_it
 
     assert reference.startswith(f"{registry.address}/ledger/imported@sha256:")
     assert in_registry(registry.address, reference)
+    for image in swarm.images.list(name=f"{registry.address}/ledger/imported"):
+        for tag in image.tags:  # the tag the push left on the engine: ours only
+            if tag.startswith(f"{registry.address}/"):
+                swarm.images.remove(tag)
