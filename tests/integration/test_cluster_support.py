@@ -8,8 +8,8 @@ from ipaddress import IPv4Network
 import pytest
 
 from tests.support.cluster import ROOT, Cluster, exclusive, missing_prerequisites
+from tests.support.docker import skip_or_fail
 from tests.support.netns import CANDIDATES, PREFIX, links_left, namespaces_left, pick_subnet
-from tests.support.registry import skip_or_fail
 from tests.support.sweep import cgroup_dirs, mounts_under, processes_under, sweep
 
 pytestmark = pytest.mark.xdist_group("swarm-cluster")  # with the cluster tests' worker

@@ -35,9 +35,10 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests.support.docker import skip_or_fail
 from tests.support.dockerd import READY_WITHIN, Dockerd
 from tests.support.netns import Network, pick_subnet
-from tests.support.registry import LocalRegistry, missing_registry, skip_or_fail
+from tests.support.registry import LocalRegistry, missing_registry
 from tests.support.sweep import cgroup_dirs, end, processes_in_cgroups, sweep
 
 log = logging.getLogger(__name__)

@@ -88,6 +88,13 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip the test with ``reason``, or fail it in CI (tests never skip silently there)."""
+    if in_ci():
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
 def docker_client_or_skip() -> docker.DockerClient:
     """A client of the machine's engine; skip the test if none answers (fail it in CI)."""
     problem = ""

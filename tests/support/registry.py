@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.docker import in_ci
+from tests.support.docker import skip_or_fail
 
 BINARY = "docker-registry"
 READY_WITHIN = 30.0  # seconds a registry gets to answer GET /v2/
@@ -155,13 +155,6 @@ def missing_registry() -> str:
             "scripts/install-system-deps.sh as root to install it"
         )
     return ""
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip the test with ``reason``, or fail it in CI (tests never skip silently there)."""
-    if in_ci():
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from server.infra.settings import Settings
-from tests.support.docker import in_ci
+from tests.support.docker import skip_or_fail
 from tests.support.ledgerd import InProcessLedgerd
 
 SIZE = "4m"  # room for the ledger's start, then a few hundred KiB of writes
@@ -28,9 +28,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A tmpfs of ``SIZE`` mounted for the test, with a filler file taking a third of it
     (deleting it frees space later)."""
     if os.geteuid() != 0:
-        if in_ci():
-            pytest.fail("mounting a tmpfs needs root", pytrace=False)
-        pytest.skip("mounting a tmpfs needs root")
+        skip_or_fail("mounting a tmpfs needs root")
     mount = tmp_path / "disk"
     mount.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE}", "tmpfs", str(mount)], check=True)

@@ -26,8 +26,7 @@ from tests.contract.harness import Background, wait_until
 from tests.integration.runtime.support import release, web
 from tests.integration.runtime.test_builds import Log
 from tests.support.cluster import Cluster, cluster
-from tests.support.docker import BUSYBOX, HTTP_APP, unique_app, write_context
-from tests.support.registry import skip_or_fail
+from tests.support.docker import BUSYBOX, HTTP_APP, skip_or_fail, unique_app, write_context
 from tests.support.runtimes import Recorder, plan
 
 __all__ = ["cluster"]
