@@ -12,19 +12,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import Environment
 
 from ledger.commands import Outcome
+from ledger.commit import GroupCommit
 from ledger.domain import (
     App,
     Build,
@@ -40,6 +42,8 @@ from ledger.errors import Conflict, FailedPrecondition, LedgerError, NotFound
 from ledger.ids import BUILD, JOB, PROMOTION, RELEASE, check_app_name, check_id
 from ledger.ownership import owned
 
+log = logging.getLogger(__name__)
+
 MAX_ATTEMPTS = 20
 SCOPE_LOCKS = 64
 A = TypeVar("A", bound=Aggregate)
@@ -50,7 +54,8 @@ Owned = TypeVar("Owned", Build, Release, Promotion)
 class Decision:
     """What a command handler decided: its outcome, and the aggregates it changed.
 
-    ``changed`` is saved in ONE transaction, in its order (an aggregate named twice is
+    ``changed`` is saved in ONE transaction (possibly shared with other commands': see
+    :mod:`ledger.commit`), in its order (an aggregate named twice is
     saved where it is first named); an aggregate with no new event is left out.
     """
 
@@ -59,6 +64,8 @@ class Decision:
 
 
 Handler = Callable[[], Decision]
+Recorded = Callable[[Sequence[Recording[UUID]]], None]
+"""Told what each save recorded (events with their log positions), in commit order."""
 
 
 class LedgerApplication(Application[UUID]):
@@ -76,8 +83,47 @@ class LedgerApplication(Application[UUID]):
             Promotion: snapshot_interval,
         }
         super().__init__(env=env)
-        self._save_lock = threading.Lock()
+        self._commits = GroupCommit(self._save_processing)
         self._scope_locks = [threading.Lock() for _ in range(SCOPE_LOCKS)]
+        self.recorded: list[Recorded] = []
+
+    def _save_processing(self, processing: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Record collected events in one transaction: ``save`` without the collecting."""
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return recordings
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """Hand what was just committed to those who follow the log in this process (the
+        projections), so that they need not read it back and decode it again.
+
+        Called as each group commits, one group at a time, so in commit order. The events
+        are committed already: a failing follower is logged and must read the log itself.
+        """
+        for follower in self.recorded:
+            try:
+                follower(recordings)
+            except Exception:
+                log.exception("a follower of the log failed; it will read the log instead")
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot the aggregates just saved from the copies in hand.
+
+        The library would rebuild each from the store (the last snapshot plus up to an
+        interval of events, decoded again) though the saved object is exactly that state.
+        """
+        if self.snapshots is None:
+            return
+        due: dict[UUID, Aggregate] = {}
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
+            if interval and event.originator_version % interval == 0:
+                due[event.originator_id] = cast(Aggregate, aggregate)
+        for aggregate in due.values():
+            snapshot_class: Any = getattr(type(aggregate), "Snapshot", self.snapshot_class)
+            self.snapshots.put([snapshot_class.take(aggregate)])
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """Only the env given by the composition root: ``os.environ`` never leaks in.
@@ -130,10 +176,7 @@ class LedgerApplication(Application[UUID]):
             if meta.request_id:
                 changed.append(_record(meta, outcome, operation, fingerprint))
             try:
-                # Saves are serialised in the process (the databases serialise writers
-                # anyway), so the aggregate cache is updated in commit order.
-                with self._save_lock:
-                    recordings = self.save(*changed)
+                recordings = self._commits.commit(changed)
             except IntegrityError:
                 previous = self._previous_outcome(meta.request_id, fingerprint)
                 if previous is not None:

@@ -35,6 +35,10 @@ class Unavailable(LedgerError):
     """A dependency (database, runtime) cannot be reached right now."""
 
 
+class DiskFull(LedgerError):
+    """The disk under the ledger's database is full: writes wait until space is freed."""
+
+
 class Unauthenticated(LedgerError):
     """No credentials, or credentials that name no valid key (unknown or revoked)."""
 

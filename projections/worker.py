@@ -6,6 +6,13 @@ applies each batch in one transaction with its tracking row, then tells the list
 ``notify()`` wakes it at once after a local command; otherwise it polls every
 ``poll_interval`` (on PostgreSQL too, for simplicity).
 
+What this process saves is also *fed* to it (:meth:`ProjectionWorker.feed`, which the
+ledger application calls with each save's events and positions, in commit order): when
+the fed events continue the log right after the cursor, the worker projects them as they
+are, without reading them back and decoding them again. Anything else (events written by
+another process, a gap, a feed lost to an error) is read from the log, so the feed only
+ever saves work and never decides what is projected.
+
 Several workers (processes) may share one views database. Exactly-once comes from the
 tracking row: a batch that another worker applied first fails with ``IntegrityError``
 and changes nothing; the worker re-reads the tracking position, still hands the events
@@ -22,7 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Recording, Tracking
 
 from ledger.domain.base import event_type
 from ledger.views import EventView
@@ -33,7 +40,10 @@ log = logging.getLogger(__name__)
 
 EventListener = Callable[[list[EventView]], None]
 """Called by the projection worker after each committed batch, oldest first."""
+PositionListener = Callable[[int], None]
+"""Called by the projection worker with each new projected position."""
 MAX_BACKOFF = 5.0
+MAX_FED = 10_000  # fed events kept while the worker is behind; beyond, it reads the log
 
 
 class ProjectionWorker:
@@ -65,6 +75,9 @@ class ProjectionWorker:
         self._stopping = threading.Event()
         self._processing = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._fed: list[Projectable] = []
+        self._fed_lock = threading.Lock()
+        self.position_listeners: list[PositionListener] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -100,6 +113,33 @@ class ProjectionWorker:
     def notify(self) -> None:
         """New events were written: look at the log now instead of at the next poll."""
         self._wake.set()
+
+    def feed(self, recordings: Sequence[Recording[Any]]) -> None:
+        """Events this process just committed, with their positions (see the module doc)."""
+        items = [
+            Projectable(r.notification.id, event_type(r.notification.topic), r.domain_event,
+                        r.notification)
+            for r in recordings
+        ]  # fmt: skip
+        with self._fed_lock:
+            if len(self._fed) + len(items) > MAX_FED:
+                self._fed.clear()  # far behind: reading the log is as good
+            self._fed.extend(items)
+        self._wake.set()
+
+    def _take_fed(self) -> list[Projectable]:
+        """The fed events that continue the log right after the cursor (at most a batch)."""
+        with self._fed_lock:
+            if not self._fed:
+                return []
+            fed = sorted((i for i in self._fed if i.position > self._cursor), key=_position)
+            taken: list[Projectable] = []
+            for item in fed:
+                if item.position != self._cursor + len(taken) + 1 or len(taken) == self.batch_size:
+                    break
+                taken.append(item)
+            self._fed = fed[len(taken) :]
+            return taken
 
     # -- read-your-writes -------------------------------------------------------------------
 
@@ -150,7 +190,7 @@ class ProjectionWorker:
                 backoff = min(max(backoff * 2, 0.1), MAX_BACKOFF)
                 log.exception("projection failed; retrying in %.1f s", backoff)
                 self.error = error
-                self._stopping.wait(backoff)
+                self._wake.wait(backoff)  # or at once when notified of a new write
                 continue
             self.error = None
             backoff = 0.0
@@ -161,10 +201,8 @@ class ProjectionWorker:
         """Read and apply one batch: (events applied here, notifications read)."""
         with self._processing:
             name = self.ledger.name
-            notifications = self.ledger.recorder.select_notifications(
-                start=self._cursor, limit=self.batch_size, inclusive_of_start=False
-            )
-            if not notifications:
+            items = self._take_fed() or self._read_log()
+            if not items:
                 return 0, 0
             tracked = self.views.max_tracking_id(name) or 0
             if tracked < self._cursor:  # the views were reset (rebuild): follow them
@@ -172,10 +210,6 @@ class ProjectionWorker:
                 with self._changed:
                     self._position = tracked
                 return 0, self.batch_size
-            items = [
-                Projectable(n.id, event_type(n.topic), self.ledger.mapper.to_domain_event(n), n)
-                for n in notifications
-            ]
             fresh = [item for item in items if item.position > tracked]
             listening = bool(self.listeners)
             entries: list[EventView] = []
@@ -193,12 +227,24 @@ class ProjectionWorker:
                         raise  # not a lost race: a real inconsistency
                     log.info("positions up to %d were projected by another worker", now)
                     return 0, self.batch_size
-            self._cursor = notifications[-1].id
+            self._cursor = items[-1].position
             with self._changed:
                 self._position = max(self._position, self._cursor)
                 self._changed.notify_all()
+            for listener in self.position_listeners:
+                try:
+                    listener(self._cursor)
+                except Exception:
+                    log.exception("position listener %r failed", listener)
             self._deliver(entries)
-            return len(fresh), len(notifications)
+            return len(fresh), len(items)
+
+    def _read_log(self) -> list[Projectable]:
+        notifications = self.ledger.recorder.select_notifications(
+            start=self._cursor, limit=self.batch_size, inclusive_of_start=False
+        )
+        decode = self.ledger.mapper.to_domain_event
+        return [Projectable(n.id, event_type(n.topic), decode(n), n) for n in notifications]
 
     def _deliver(self, entries: list[EventView]) -> None:
         if not entries:
@@ -208,3 +254,7 @@ class ProjectionWorker:
                 listener(entries)
             except Exception:
                 log.exception("projection listener %r failed", listener)
+
+
+def _position(item: Projectable) -> int:
+    return item.position

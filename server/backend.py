@@ -17,7 +17,7 @@ from typing import ParamSpec, TypeVar
 
 from ledger.commands import Outcome
 from ledger.domain import Meta
-from ledger.errors import Unauthenticated, Unavailable
+from ledger.errors import DiskFull, Unauthenticated, Unavailable
 from ledger.ids import check_request_id
 from ledger.policy import Principal
 from ledger.queries import Queries
@@ -26,12 +26,15 @@ from ledger.service import LedgerService
 from server.bootstrap import Container
 from server.infra.authn import BAD_TOKEN, Authenticator
 from server.infra.broadcast import Broadcaster
+from server.infra.persistence import disk_full
+from server.infra.positions import ProjectedPositions
 
 P = ParamSpec("P")
 T = TypeVar("T")
 C = TypeVar("C")
 
 CATCH_UP_TIMEOUT = 10.0
+DISK_CHECK_SECONDS = 1.0
 
 
 class Backend:
@@ -45,6 +48,9 @@ class Backend:
         self.broadcaster: Broadcaster = container.broadcaster
         self.authenticator = Authenticator(container.views)
         self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ledgerd-io")
+        worker = container.worker
+        self.positions = ProjectedPositions(lambda: worker.position)
+        worker.position_listeners.append(self.positions.projected)
         self.public_url = container.settings.public_url  # the console's, once it is bound
 
     def hook_url(self, workflow: str) -> str:
@@ -77,14 +83,38 @@ class Backend:
 
     async def caught_up(self, position: int) -> None:
         worker = self.container.worker
-        worker.notify()
-        if not await self.run(worker.wait_for, position, CATCH_UP_TIMEOUT):
+        if worker.running:
+            worker.notify()
+            reached = await self._projected(position)
+        else:  # another process projects: poll the tracking row
+            reached = await self.run(worker.wait_for, position, CATCH_UP_TIMEOUT)
+        if not reached:
             raise Unavailable(
                 f"the change was recorded at position {position} but the read model "
                 "is behind: retry with the same request_id to read it"
             )
 
+    async def _projected(self, position: int) -> bool:
+        """Wait for the worker; give up early, naming it, when the disk of the views is full
+        (the worker retries at once when notified, so a freed disk is seen within a step)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CATCH_UP_TIMEOUT
+        while (remaining := deadline - loop.time()) > 0:
+            if await self.positions.wait_for(position, min(remaining, DISK_CHECK_SECONDS)):
+                return True
+            error = self.container.worker.error
+            if error is not None and disk_full(error):
+                raise DiskFull(
+                    f"the ledger's disk is full: the change was recorded at position {position}"
+                    " but the read model cannot be written; reads still work (without it), and"
+                    " once space is freed, retry with the same request_id to read it"
+                )
+        return False
+
     def close(self) -> None:
+        worker = self.container.worker
+        if self.positions.projected in worker.position_listeners:
+            worker.position_listeners.remove(self.positions.projected)
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 

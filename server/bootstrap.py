@@ -205,6 +205,7 @@ def bootstrap(settings: Settings) -> Container:
     workflows = WorkflowService(ledger, steps.fetcher, jobs)
     broadcaster = Broadcaster()
     worker = ProjectionWorker(ledger, views, listeners=[broadcaster.publish])
+    ledger.recorded.append(worker.feed)
     return Container(
         settings=settings,
         ledger=ledger,

@@ -28,6 +28,7 @@ STATUS_OF: dict[type[errors.LedgerError], int] = {
     errors.FailedPrecondition: 409,
     errors.Conflict: 409,
     errors.Unavailable: 503,
+    errors.DiskFull: 507,
 }
 SIGNED_OUT_EVENT = "retry: 60000\nevent: signed-out\ndata: {}\n\n"
 TITLES = {
@@ -38,6 +39,7 @@ TITLES = {
     405: "Method not allowed",
     409: "Refused",
     503: "Unavailable",
+    507: "Disk full",
 }
 
 

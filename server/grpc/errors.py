@@ -21,6 +21,7 @@ import grpc
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from ledger import errors
+from server.infra.persistence import disk_full
 
 log = logging.getLogger("ledgerd.rpc")
 
@@ -34,6 +35,7 @@ STATUS_OF: dict[type[errors.LedgerError], grpc.StatusCode] = {
     errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     errors.Conflict: grpc.StatusCode.ABORTED,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.DiskFull: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
 }
@@ -48,23 +50,6 @@ DISK_FULL_MESSAGE = (
     "the ledger's disk is full: nothing was written; reads still work, writes resume once"
     " space is freed"
 )
-# What SQLite ("database or disk is full"), PostgreSQL (SQLSTATE 53100, "No space left on
-# device") and the OS say when the disk is full.
-DISK_FULL_SIGNS = ("disk is full", "no space left on device", "53100")
-
-
-def disk_full(error: BaseException) -> bool:
-    """Whether ``error`` (or what it wraps) says the disk is full: a full disk is not an
-    outage, and an operator must be told which it is."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        text = f"{current} {getattr(current, 'sqlstate', '') or ''}".lower()
-        if any(sign in text for sign in DISK_FULL_SIGNS):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def status_of(error: errors.LedgerError) -> grpc.StatusCode:

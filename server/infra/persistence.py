@@ -21,6 +21,25 @@ from projections.sql import SCHEMA_VERSION
 from server.infra.cipher import CIPHER_TOPIC, cipher_key
 from server.infra.settings import Settings
 
+# What SQLite ("database or disk is full"), PostgreSQL (SQLSTATE 53100, "No space left on
+# device") and the OS say when the disk is full.
+DISK_FULL_SIGNS = ("disk is full", "no space left on device", "53100")
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) says the disk is full: a full disk is not an
+    outage, and an operator must be told which it is."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = f"{current} {getattr(current, 'sqlstate', '') or ''}".lower()
+        if any(sign in text for sign in DISK_FULL_SIGNS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 POSTGRES_LOCK_TIMEOUT = "5"
 POSTGRES_POOL_SIZE = "2"
 POSTGRES_MAX_OVERFLOW = "8"
