@@ -25,6 +25,7 @@ from server.backend import Backend
 from server.grpc.interceptor import AuthInterceptor
 from server.grpc.limits import RateLimiter, RateLimitInterceptor
 from server.grpc.servicers import KeysServicer, LedgerServicer
+from server.grpc.watch_wire import register_ledger
 from server.infra.settings import Settings
 
 log = logging.getLogger("ledgerd")
@@ -76,7 +77,7 @@ class GrpcServer:
                 RateLimitInterceptor(RateLimiter(settings.rate_limit, settings.rate_burst)),
             ],
         )
-        ledger_pb2_grpc.add_LedgerServicer_to_server(LedgerServicer(backend), self._server)
+        register_ledger(LedgerServicer(backend), self._server)  # WatchEvents sends bytes
         ledger_pb2_grpc.add_KeysServicer_to_server(KeysServicer(backend), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(

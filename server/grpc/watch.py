@@ -4,29 +4,51 @@ The subscription to live events is taken *before* the backlog is read. A batch t
 broadcaster delivered before that was committed to the read model before it, so the
 backlog sees it; any later batch lands in the subscription's queue. Events already
 sent (position <= the last one sent) are skipped, so the switch from backlog to live
-has neither a gap nor a duplicate. While the backlog is being read, a queue overflow
-is harmless (the read model has those events): the queue is reset and one more
-backlog page is read.
+has neither a gap nor a duplicate: a live chunk wholly sent already is dropped, one
+that overlaps what was sent is re-encoded without the overlap. While the backlog is
+being read, a queue overflow is harmless (the read model has those events): the queue
+is reset and one more backlog page is read.
+
+Responses are wire bytes (:mod:`server.grpc.watch_wire`): a live response joins the
+chunks' encodings, made once for all the watchers of a filter. Live sends are paced:
+after a response the stream waits a moment (:func:`pace_for`) before it sends again, so under
+load one response carries everything queued meanwhile (one wakeup and one write per
+stream per interval instead of per event), while an idle stream sends the next event at
+once.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+import asyncio
+import math
+from collections.abc import AsyncIterator, Iterator
 
 import grpc
 
 from ledger.queries import EventQuery
-from ledger.views import EventView
-from ledger_api.v1 import ledger_pb2 as pb
 from server.backend import Backend
-from server.grpc import convert
-from server.infra.broadcast import Subscription
+from server.grpc.watch_wire import EventMessages, head_field
+from server.infra.broadcast import Chunk, Subscription
+
+__all__ = ["EventMessages", "StreamEnded", "Watch"]
 
 HEARTBEAT_SECONDS = 15.0
 BACKLOG_PAGE = 500
 MAX_EVENTS_PER_RESPONSE = 500
-MESSAGE_CACHE = 20_000  # API messages of recent events, shared by the watchers
+# Live sends are paced so that all the streams together make at most about this many
+# responses per second under load (each costs grpc ~0.1 ms of the loop that also serves
+# the writers, whatever it carries), and no stream waits more than PACE_MAX_SECONDS:
+# 500 streams send every 100 ms, 10 streams every 2 ms (in effect at once).
+RESPONSES_PER_SECOND = 5_000
+PACE_MAX_SECONDS = 0.1
+
+
+def pace_for(watchers: int) -> float:
+    """Seconds a stream waits after a response before it sends again."""
+    return min(PACE_MAX_SECONDS, watchers / RESPONSES_PER_SECOND)
+
+
+Piece = tuple[bytes, int, int]  # encoded events, how many, the last one's position
 
 
 class StreamEnded(Exception):
@@ -38,25 +60,9 @@ class StreamEnded(Exception):
         self.message = message
 
 
-class EventMessages:
-    """Each event's API message, made once and shared by every watcher that sends it
-    (the event loop's side only: no lock)."""
-
-    def __init__(self, size: int = MESSAGE_CACHE) -> None:
-        self.size = size
-        self._messages: OrderedDict[int, pb.Event] = OrderedDict()
-
-    def __call__(self, event: EventView) -> pb.Event:
-        message = self._messages.get(event.position)
-        if message is None:
-            message = self._messages[event.position] = convert.event(event)
-            if len(self._messages) > self.size:
-                self._messages.popitem(last=False)
-        return message
-
-
 class Watch:
-    """Produces the responses of one watcher, from ``after`` (exclusive) onwards."""
+    """Produces the responses of one watcher (as wire bytes), from ``after`` (exclusive)
+    onwards."""
 
     def __init__(
         self,
@@ -65,14 +71,16 @@ class Watch:
         after: int,
         app: str,
         heartbeat: float = HEARTBEAT_SECONDS,
+        pace: float | None = None,
     ) -> None:
         self.backend = backend
         self.messages = messages
         self.sent = after
         self.app = app
         self.heartbeat = heartbeat
+        self.pace = pace  # None: by the number of watchers (pace_for)
 
-    async def responses(self) -> AsyncIterator[pb.WatchEventsResponse]:
+    async def responses(self) -> AsyncIterator[bytes]:
         broadcaster = self.backend.broadcaster
         subscription = broadcaster.subscribe(self.app)
         try:
@@ -83,13 +91,13 @@ class Watch:
             async for response in self._backlog(subscription):
                 yield response
             # Tells the client it is live and where the log's head is.
-            yield self._response([])
+            yield self._response([], self.sent)
             async for response in self._live(subscription):
                 yield response
         finally:
             broadcaster.unsubscribe(subscription)
 
-    async def _backlog(self, subscription: Subscription) -> AsyncIterator[pb.WatchEventsResponse]:
+    async def _backlog(self, subscription: Subscription) -> AsyncIterator[bytes]:
         while True:
             subscription.reset()
             page = await self.backend.run(
@@ -99,35 +107,80 @@ class Watch:
                 limit=BACKLOG_PAGE,
             )
             if page:
-                yield self._response(page)
+                yield self._response([self.messages.encode(page)], page[-1].position)
             if len(page) < BACKLOG_PAGE and not subscription.overflowed:
                 return
 
-    async def _live(self, subscription: Subscription) -> AsyncIterator[pb.WatchEventsResponse]:
+    async def _live(self, subscription: Subscription) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        sent_at = -math.inf
         while True:
-            events = await subscription.next_events(self.heartbeat)
+            pause = sent_at + self._pace() - loop.time()
+            if pause > 0:
+                await asyncio.sleep(pause)  # offers meanwhile queue up for one response
+            chunks = await subscription.next_chunks(self.heartbeat)
             if subscription.overflowed:
                 raise StreamEnded(
                     grpc.StatusCode.RESOURCE_EXHAUSTED,
                     f"watcher too slow: events were dropped; resume from position {self.sent}",
                 )
-            fresh = [event for event in events if event.position > self.sent]
-            for start in range(0, len(fresh), MAX_EVENTS_PER_RESPONSE):
-                yield self._response(fresh[start : start + MAX_EVENTS_PER_RESPONSE])
+            for response in self._packed(chunks):
+                yield response
             if subscription.closed:
                 raise self._shutting_down()
-            if not events:
-                yield self._response([])
+            if not chunks:
+                yield self._response([], self.sent)  # heartbeat
+            sent_at = loop.time()
+
+    def _pace(self) -> float:
+        if self.pace is not None:
+            return self.pace
+        return pace_for(self.backend.broadcaster.watchers)
+
+    def _packed(self, chunks: list[Chunk]) -> Iterator[bytes]:
+        """The responses carrying the chunks' unsent events, MAX_EVENTS_PER_RESPONSE at
+        most each (``self.sent`` moves on as each is produced)."""
+        upto = self.sent
+        if sum(len(chunk) for chunk in chunks) <= MAX_EVENTS_PER_RESPONSE and all(
+            chunk.first > upto for chunk in chunks
+        ):  # the usual case: one response of the shared encodings
+            if chunks:
+                encode = self.messages.encode
+                yield self._response([chunk.encoded(encode) for chunk in chunks], chunks[-1].last)
+            return
+        parts: list[bytes] = []
+        count = 0
+        for chunk in chunks:
+            for encoded, size, last in self._pieces(chunk, upto):
+                if parts and count + size > MAX_EVENTS_PER_RESPONSE:
+                    yield self._response(parts, upto)
+                    parts, count = [], 0
+                parts.append(encoded)
+                count += size
+                upto = last
+        if parts:
+            yield self._response(parts, upto)
+
+    def _pieces(self, chunk: Chunk, after: int) -> list[Piece]:
+        """The chunk's events after ``after``: its shared encoding when none was sent,
+        else the unsent ones encoded for this stream alone."""
+        if chunk.last <= after:
+            return []  # sent already (by the backlog)
+        if chunk.first > after and len(chunk) <= MAX_EVENTS_PER_RESPONSE:
+            return [(chunk.encoded(self.messages.encode), len(chunk), chunk.last)]
+        fresh = [event for event in chunk.events if event.position > after]
+        step = MAX_EVENTS_PER_RESPONSE
+        parts = [fresh[start : start + step] for start in range(0, len(fresh), step)]
+        return [(self.messages.encode(part), len(part), part[-1].position) for part in parts]
+
+    def _response(self, parts: list[bytes], last: int) -> bytes:
+        """A response of the encoded events ``parts`` ending at position ``last``."""
+        self.sent = last
+        head = max(self.backend.broadcaster.head, last)
+        return b"".join([*parts, head_field(head)])
 
     def _shutting_down(self) -> StreamEnded:
         return StreamEnded(
             grpc.StatusCode.UNAVAILABLE,
             f"ledgerd is shutting down: resume from position {self.sent}",
         )
-
-    def _response(self, events: Iterable[EventView]) -> pb.WatchEventsResponse:
-        messages = [self.messages(event) for event in events]
-        if messages:
-            self.sent = messages[-1].position
-        head = max(self.backend.broadcaster.head, self.sent)
-        return pb.WatchEventsResponse(events=messages, head_position=head)

@@ -1,11 +1,19 @@
 """Fan-out of live events from the projection worker thread to WatchEvents streams.
 
 The projection worker calls :meth:`Broadcaster.publish` (its listener) from its own
-thread after each committed batch. One ``call_soon_threadsafe`` per batch hands the
-batch to the event loop, where it is offered to every subscription: one bounded
-``asyncio.Queue`` per watcher, so a watcher costs a coroutine and a queue, never a
-thread. A watcher too slow to drain its queue is marked as overflowed rather than
-slowing everyone down; its stream then ends and the client resumes from the last
+thread after each committed batch. Publishing only appends the batch to a pending list;
+the first batch since the last fan-out also schedules one fan-out on the event loop
+(``call_soon_threadsafe``), so the worker never waits and the many one-event batches a
+busy ledger commits are coalesced into one fan-out per loop turn.
+
+The fan-out cuts what is pending into :class:`Chunk` s, one set per filter (every app;
+each watched app), and offers the same chunk objects to every subscription of that
+filter. A chunk remembers its wire encoding, made by the first watcher that sends it,
+so a batch is encoded once per filter however many watchers follow it
+(:mod:`server.grpc.watch` does the encoding). A subscription only queues references:
+a watcher costs a coroutine and a short deque, never a thread. A watcher too slow to
+drain its queue is marked as overflowed rather than slowing everyone down (further
+offers to it cost nothing); its stream then ends and the client resumes from the last
 position it received.
 """
 
@@ -13,65 +21,112 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 
 from ledger.views import EventView
 
-log = logging.getLogger("ledgerd.watch")
-
-DEFAULT_QUEUE_BATCHES = 256
+DEFAULT_QUEUE_BATCHES = 256  # chunks a watcher may have queued before it is cut
+CHUNK_EVENTS = 100  # at most this many events per chunk (a response packs several)
 
 Batch = Sequence[EventView]
 
 
+class Chunk:
+    """Consecutive events of one filter, shared by all of its watchers, with their wire
+    encoding made once (event loop side only: no lock)."""
+
+    __slots__ = ("_encoded", "events", "first", "last")
+
+    def __init__(self, events: Batch) -> None:
+        self.events = events
+        self.first = events[0].position
+        self.last = events[-1].position
+        self._encoded: bytes | None = None
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def encoded(self, encode: Callable[[Batch], bytes]) -> bytes:
+        """The events encoded by ``encode`` (one encoder per process: the first call's
+        result is kept for every later caller)."""
+        if self._encoded is None:
+            self._encoded = encode(self.events)
+        return self._encoded
+
+
+def chunked(events: Batch, size: int = CHUNK_EVENTS) -> list[Chunk]:
+    return [Chunk(events[start : start + size]) for start in range(0, len(events), size)]
+
+
 class Subscription:
-    """One watcher's view of the live log: a bounded queue of batches."""
+    """One watcher's view of the live log: a bounded queue of shared chunks."""
 
     def __init__(self, app: str, max_batches: int) -> None:
         self.app = app
-        self.queue: asyncio.Queue[Batch] = asyncio.Queue(max_batches)
+        self.max_batches = max_batches
         self.overflowed = False
         self.closed = False
+        self._chunks: deque[Chunk] = deque()
+        self._waiter: asyncio.Future[None] | None = None
 
-    def offer(self, batch: Batch) -> None:
+    def offer(self, chunk: Chunk) -> None:
         if self.overflowed or self.closed:
             return
-        try:
-            self.queue.put_nowait(batch)
-        except asyncio.QueueFull:
-            # The queue stays full, so a waiting watcher wakes up and sees the flag.
+        if len(self._chunks) >= self.max_batches:
+            # It will be cut (or re-read its backlog): what it held is no use any more.
             self.overflowed = True
+            self._chunks.clear()
+        else:
+            self._chunks.append(chunk)
+        self._wake()
 
     def close(self) -> None:
         """The server is stopping: wake the watcher so that its stream ends."""
         self.closed = True
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(())
+        self._wake()
 
     def reset(self) -> None:
         """Forget what was queued (the caller re-reads it from the read model)."""
-        self.drain()
+        self._chunks.clear()
         self.overflowed = False
+
+    def take(self) -> list[Chunk]:
+        """Every chunk queued now, oldest first, without waiting."""
+        chunks = list(self._chunks)
+        self._chunks.clear()
+        return chunks
 
     def drain(self) -> list[EventView]:
         """Everything queued now, oldest first, without waiting."""
-        events: list[EventView] = []
-        while not self.queue.empty():
-            events.extend(self.queue.get_nowait())
-        return events
+        return [event for chunk in self.take() for event in chunk.events]
+
+    async def next_chunks(self, timeout: float) -> list[Chunk]:
+        """Wait up to ``timeout`` for queued chunks ([] on timeout, close or overflow)."""
+        if not self._chunks and not self.closed and not self.overflowed:
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(timeout, _settle, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        return self.take()
 
     async def next_events(self, timeout: float) -> list[EventView]:
         """Wait up to ``timeout`` for queued events ([] on timeout or close)."""
-        if not self.queue.empty() or self.closed:
-            return self.drain()
-        try:
-            async with asyncio.timeout(timeout):
-                first = await self.queue.get()
-        except TimeoutError:
-            return []
-        return [*first, *self.drain()]
+        return [event for chunk in await self.next_chunks(timeout) for event in chunk.events]
+
+    def _wake(self) -> None:
+        if self._waiter is not None:
+            _settle(self._waiter)
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Broadcaster:
@@ -81,12 +136,18 @@ class Broadcaster:
     a heartbeat so that idle clients can checkpoint.
     """
 
-    def __init__(self, max_batches: int = DEFAULT_QUEUE_BATCHES) -> None:
+    def __init__(
+        self, max_batches: int = DEFAULT_QUEUE_BATCHES, chunk_events: int = CHUNK_EVENTS
+    ) -> None:
         self.max_batches = max_batches
+        self.chunk_events = chunk_events
         self.head = 0
+        self.watchers = 0  # subscriptions open now
         self._loop: asyncio.AbstractEventLoop | None = None
         self._by_app: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
+        self._pending: list[EventView] = []
+        self._scheduled = False
         self._closed = False
 
     # -- worker thread side --------------------------------------------------------
@@ -100,8 +161,12 @@ class Broadcaster:
             if loop is None:
                 self.head = max(self.head, events[-1].position)
                 return
+            self._pending.extend(events)
+            if self._scheduled:
+                return  # the fan-out already scheduled takes these too
+            self._scheduled = True
         with contextlib.suppress(RuntimeError):  # a closed loop: the server is gone
-            loop.call_soon_threadsafe(self._fan_out, list(events))
+            loop.call_soon_threadsafe(self._fan_out_pending)
 
     # -- event loop side --------------------------------------------------------------
 
@@ -109,6 +174,8 @@ class Broadcaster:
         """Start delivering to the loop the server runs on."""
         with self._lock:
             self._loop = loop
+            self._pending = []  # nobody on the new loop subscribed before these
+            self._scheduled = False
             self.head = max(self.head, head)
 
     def subscribe(self, app: str = "") -> Subscription:
@@ -116,17 +183,19 @@ class Broadcaster:
         if self._closed:
             subscription.close()
         self._by_app.setdefault(app, set()).add(subscription)
+        self.watchers += 1
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         watchers = self._by_app.get(subscription.app)
-        if watchers is not None:
-            watchers.discard(subscription)
+        if watchers is not None and subscription in watchers:
+            watchers.remove(subscription)
+            self.watchers -= 1
             if not watchers:
                 del self._by_app[subscription.app]
 
     def watcher_count(self) -> int:
-        return sum(len(watchers) for watchers in self._by_app.values())
+        return self.watchers
 
     def close(self) -> None:
         """End every watch stream (server shutdown); later subscriptions end at once."""
@@ -135,10 +204,18 @@ class Broadcaster:
             for subscription in watchers:
                 subscription.close()
 
+    def _fan_out_pending(self) -> None:
+        with self._lock:
+            events, self._pending = self._pending, []
+            self._scheduled = False
+        if events:
+            self._fan_out(events)
+
     def _fan_out(self, events: list[EventView]) -> None:
         self.head = max(self.head, events[-1].position)
-        for subscription in self._by_app.get("", ()):
-            subscription.offer(events)
+        everyone = self._by_app.get("")
+        if everyone:
+            _offer(chunked(events, self.chunk_events), everyone)
         if not self._by_app.keys() - {""}:
             return  # nobody watches a single app
         per_app: dict[str, list[EventView]] = {}
@@ -147,5 +224,10 @@ class Broadcaster:
                 per_app.setdefault(event.app, []).append(event)
         for app_name, app_events in per_app.items():
             if app_name:
-                for subscription in self._by_app[app_name]:
-                    subscription.offer(app_events)
+                _offer(chunked(app_events, self.chunk_events), self._by_app[app_name])
+
+
+def _offer(chunks: list[Chunk], watchers: set[Subscription]) -> None:
+    for subscription in watchers:
+        for chunk in chunks:
+            subscription.offer(chunk)

@@ -63,7 +63,7 @@ class EventsServicer(ServicerBase):
     @rpc
     async def WatchEvents(
         self, request: pb.WatchEventsRequest, context: Any
-    ) -> AsyncIterator[pb.WatchEventsResponse]:
+    ) -> AsyncIterator[Any]:  # a WatchEventsResponse's wire bytes (see watch_wire)
         if request.from_position < 0:
             raise InvalidArgument("from_position must not be negative")
         if request.app:

@@ -34,13 +34,13 @@ def test_a_watcher_too_slow_for_its_queue_is_ended_with_resource_exhausted_and_i
         responses = Watch(
             _backend_without_backlog(broadcaster), EventMessages(), after=0, app=""
         ).responses()
-        assert not (await anext(responses)).events  # backlog done: live now
+        assert not _decoded(await anext(responses)).events  # backlog done: live now
         broadcaster.publish([_event(1)])
         await asyncio.sleep(0)
-        assert [event.position for event in (await anext(responses)).events] == [1]
+        assert [event.position for event in _decoded(await anext(responses)).events] == [1]
         for position in (2, 3, 4):  # the watcher reads nothing meanwhile
             broadcaster.publish([_event(position)])
-        await asyncio.sleep(0)
+            await asyncio.sleep(0)  # each batch fanned out on its own
         with pytest.raises(StreamEnded) as ended:
             await anext(responses)
         return ended.value
@@ -109,6 +109,10 @@ def _backend_without_backlog(broadcaster: Broadcaster) -> Backend:
 
     queries = SimpleNamespace(events=lambda *_, **__: [])
     return cast(Backend, SimpleNamespace(broadcaster=broadcaster, queries=queries, run=run))
+
+
+def _decoded(response: bytes) -> pb.WatchEventsResponse:
+    return pb.WatchEventsResponse.FromString(response)
 
 
 def _event(position: int) -> EventView:
