@@ -35,7 +35,8 @@ _PUBLIC_ID = {kind: re.compile(rf"^{kind}[{ALPHABET}]{{{ID_LENGTH}}}$") for kind
 
 def new_id(kind: str) -> str:
     """A fresh random public id of the given kind (about 50 bits of randomness)."""
-    return kind + "".join(secrets.choice(ALPHABET) for _ in range(ID_LENGTH))
+    # One read of the OS's random source; the 32 letters divide 256: each is equally likely.
+    return kind + "".join(ALPHABET[byte % len(ALPHABET)] for byte in secrets.token_bytes(ID_LENGTH))
 
 
 def is_id(kind: str, value: str) -> bool:
