@@ -118,10 +118,8 @@ class Ledgerd:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(
-            f"ledgerd did not start (exit {self.proc.returncode}); log:\n{self.tail()}"
-        )
+        code = self.stop()
+        raise RuntimeError(f"ledgerd did not start (exit {code}); log:\n{self.tail()}")
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM (then SIGKILL) to our ledgerd only; returns its exit code."""
