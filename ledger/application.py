@@ -160,7 +160,8 @@ class LedgerApplication(Application[UUID]):
             return self._execute(operation, request, meta, handler)
 
     def _execute(self, operation: str, request: Any, meta: Meta, handler: Handler) -> Outcome:
-        fingerprint = _fingerprint(operation, request)
+        # Only a request id needs one (it is what a retry is compared with).
+        fingerprint = _fingerprint(operation, request) if meta.request_id else ""
         for attempt in range(MAX_ATTEMPTS):
             try:
                 decision = handler()

@@ -125,7 +125,8 @@ class ProjectionWorker:
             if len(self._fed) + len(items) > MAX_FED:
                 self._fed.clear()  # far behind: reading the log is as good
             self._fed.extend(items)
-        self._wake.set()
+        if not self._wake.is_set():  # setting it takes a lock even when it is set
+            self._wake.set()
 
     def _take_fed(self) -> list[Projectable]:
         """The fed events that continue the log right after the cursor (at most a batch)."""
