@@ -14,7 +14,7 @@ from ledger.commands import CreateApp, CreateBuild, PromoteRelease, UpdateEnv
 from ledger.domain import Meta
 from ledger.promoter import Promoter
 from ledger.service import LedgerService
-from projections.rebuild import EventDecoder
+from projections.decoding import EventDecoder
 from runtime.record import RecordRuntime
 from tests.support.builds import image_build
 from tests.support.workflows import record_every_workflow_event
