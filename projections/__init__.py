@@ -27,12 +27,13 @@ from eventsourcing.utils import Environment
 from ledger.domain.secrecy import Mask
 from projections import sql
 from projections.env import POPO, SQLITE, postgres_env, sqlite_env, views_env
+from projections.rebuild import REBUILD_PAGE
+from projections.rebuild import rebuild as rebuild_views
 from projections.store import LedgerViews, PostgresLedgerViews, SQLiteLedgerViews
 from projections.worker import ProjectionWorker
 
 # Env prefix and PostgreSQL tracking table prefix; versioned with the tables.
 VIEWS_NAME = f"LedgerViewsV{sql.SCHEMA_VERSION}"
-REBUILD_BATCH = 1000
 
 __all__ = [
     "VIEWS_NAME",
@@ -78,12 +79,12 @@ def open_views(
 
 
 def rebuild(
-    ledger_app: Application[Any], views: LedgerViews, batch_size: int = REBUILD_BATCH
+    ledger_app: Application[Any], views: LedgerViews, batch_size: int = REBUILD_PAGE
 ) -> int:
-    """Empty the views and project the whole log again; return the events applied.
+    """Empty the views and project the whole log again, ``batch_size`` events per
+    transaction; return the events applied (see :mod:`projections.rebuild`).
 
     Stop the worker of these views first (or accept that its listeners see old events
     again): the result is the same rows as the live projection.
     """
-    views.reset(ledger_app.name)
-    return ProjectionWorker(ledger_app, views, batch_size=batch_size).catch_up()
+    return rebuild_views(ledger_app, views, batch_size)

@@ -18,7 +18,7 @@ from eventsourcing.persistence import Notification
 
 from ledger.domain import Build
 from ledger.domain.registry import NOT_AUDITED
-from ledger.domain.secrecy import HIDDEN, Mask
+from ledger.domain.secrecy import HIDDEN, Mask, declared
 from ledger.views import EventView
 
 COLUMN_FIELDS = frozenset(
@@ -49,6 +49,10 @@ _FAST = (
 )
 
 
+# Whether an event class declares a secret field (most do not): asked once per class.
+_HAS_SECRETS: dict[type[Any], bool] = {}
+
+
 class Projectable(NamedTuple):
     """A decoded event with its log position and public type (from its stored topic).
 
@@ -68,8 +72,14 @@ def audited(event: object) -> bool:
 
 def audit_data(event: Any, mask: Mask = HIDDEN) -> dict[str, Any]:
     """The event's own fields, secrets masked, build output replaced by its length."""
-    data = mask.fields(event, {k: v for k, v in vars(event).items() if k not in COLUMN_FIELDS})
-    sized = SIZED_FIELDS.get(type(event))
+    data = {k: v for k, v in vars(event).items() if k not in COLUMN_FIELDS}
+    kind = type(event)
+    secret = _HAS_SECRETS.get(kind)
+    if secret is None:
+        secret = _HAS_SECRETS[kind] = bool(declared(kind))
+    if secret:  # the mask copies the fields: only for the events that declare secrets
+        data = mask.fields(event, data)
+    sized = SIZED_FIELDS.get(kind)
     if sized is not None and isinstance(data.get(sized), str):
         data[f"{sized}_length"] = len(data.pop(sized))
     return data

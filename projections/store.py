@@ -83,30 +83,9 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
         tracking row is already at or past ``tracking`` or an event was applied already.
         Returns the audit entries of the batch, oldest first (none unless ``with_views``).
         """
-        pending = PendingWrites()
-        views: list[EventView] = []
-        for item in items:
-            changes, audit_row, view = project(item, with_views, self.mask)
-            for change in changes:
-                pending.add(change)
-            if audit_row is not None:
-                pending.append("events", AUDIT_COLUMNS, audit_row)
-            if view is not None:
-                views.append(view)
+        pending, views = self._project(items, with_views)
         with self.merkle.lock:
-            try:
-                with self._transaction(commit=True) as cursor:
-                    self._track(cursor, tracking)
-                    for statement, rows_ in pending.statements():
-                        translated = self.dialect.sql(statement)
-                        if len(rows_) == 1:
-                            cursor.execute(translated, rows_[0])
-                        else:
-                            cursor.executemany(translated, rows_)
-                    self.merkle.append(cursor, self.dialect, items)
-            except BaseException:
-                self.merkle.forget()
-                raise
+            self._commit(pending, tracking, items)
             size, nodes = self.merkle.committed()
             # Proofs of recent events, the ones most asked for, need no query.
             self.node_cache.remember({(level, index): node for level, index, node in nodes})
@@ -134,6 +113,55 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
                 cursor.execute(f"SELECT * FROM {self.dialect.table(table)} ORDER BY 1, 2")
                 dumped[table] = [tuple(rows.values(row)) for row in cursor.fetchall()]
             return dumped
+
+    def apply_bulk(self, items: Sequence[Projectable], tracking: Tracking) -> None:
+        """:meth:`apply_batch` for a rebuild (same rows, same transaction, same errors), but
+        no audit entries are made and the tree's node cache is not fed: a rebuild writes
+        the whole log once, and nobody reads those nodes meanwhile."""
+        pending, _ = self._project(items, with_views=False)
+        with self.merkle.lock:
+            self._commit(pending, tracking, items)
+            size, _ = self.merkle.committed()
+            self.node_cache.saw_size(size)
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[None]:
+        """Write the pages of a rebuild within this (the database may be tuned for it)."""
+        yield
+
+    def _project(
+        self, items: Sequence[Projectable], with_views: bool
+    ) -> tuple[PendingWrites, list[EventView]]:
+        pending = PendingWrites()
+        views: list[EventView] = []
+        for item in items:
+            changes, audit_row, view = project(item, with_views, self.mask)
+            for change in changes:
+                pending.add(change)
+            if audit_row is not None:
+                pending.append("events", AUDIT_COLUMNS, audit_row)
+            if view is not None:
+                views.append(view)
+        return pending, views
+
+    def _commit(
+        self, pending: PendingWrites, tracking: Tracking, items: Sequence[Projectable]
+    ) -> None:
+        """One transaction: the tracking row, ``pending`` and the tree's growth by ``items``.
+        The caller holds ``merkle.lock`` and calls ``merkle.committed()`` after."""
+        try:
+            with self._transaction(commit=True) as cursor:
+                self._track(cursor, tracking)
+                for statement, rows_ in pending.statements():
+                    translated = self.dialect.sql(statement)
+                    if len(rows_) == 1:
+                        cursor.execute(translated, rows_[0])
+                    else:
+                        cursor.executemany(translated, rows_)
+                self.merkle.append(cursor, self.dialect, items)
+        except BaseException:
+            self.merkle.forget()
+            raise
 
     # -- position -----------------------------------------------------------------------
 
@@ -221,12 +249,33 @@ class SQLiteLedgerViews(LedgerViews, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.dialect.schema()]
 
+    synchronous = "NORMAL"
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[None]:
+        """A rebuild's pages are written with ``synchronous=OFF``: no fsync at the WAL's
+        checkpoints. A process crash loses nothing; a power cut during the rebuild may
+        lose or damage the views file, which a rebuild run again replaces (or delete the
+        file: ``ledgerd`` projects the log into a new one). When the rebuild ends, one
+        checkpoint at the usual level writes the views durably to the file."""
+        self.synchronous = "OFF"
+        try:
+            yield
+        finally:
+            self.synchronous = type(self).synchronous
+        with (
+            self.datastore.get_connection(commit=True) as connection,
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"PRAGMA synchronous = {self.synchronous}")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     @contextmanager
     def _sqlite_transaction(self, commit: bool) -> Iterator[SQLiteCursor]:
         with self.datastore.get_connection(commit=commit) as connection:
             if commit:  # may not be changed inside a transaction
                 with connection.cursor() as cursor:
-                    cursor.execute("PRAGMA synchronous = NORMAL")
+                    cursor.execute(f"PRAGMA synchronous = {self.synchronous}")
             with connection.transaction(commit=commit) as cursor:
                 yield cursor
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from eventsourcing.persistence import Notification
 from hypothesis import given
 from hypothesis import strategies as st
 
 from projections.audit import Projectable
-from projections.merkle import LeafPositions, TreeTail, edge_keys
+from projections.merkle import LeafPositions, TreeTail, edge_keys, leaf_hash
 from transparency import MemoryNodeStore, MerkleTree, event_leaf_hash, root_from_leaves
 from transparency.tree import Node
 
@@ -100,3 +101,30 @@ def test_an_event_stored_in_a_gap_claims_the_place_of_the_next_leaf() -> None:
 
     assert [mapping.position(i) for i in (0, 4, 5, 6)] == [3, 7, 10, 11]
     assert [mapping.leaf(p) for p in (1, 3, 7, 8, 9, 10, 12)] == [0, 0, 4, 5, 5, 5, 7]
+
+
+@given(
+    tree_position=st.integers(1, 2**62),
+    originator=st.one_of(st.uuids(), st.text(max_size=40)),
+    version=st.integers(0, 2**62),
+    topic=st.text(max_size=40),
+    state=st.binary(max_size=300),
+)
+def test_the_projections_leaf_hash_is_the_canonical_leaf_hash_of_the_stored_record(
+    tree_position: int, originator: uuid.UUID | str, version: int, topic: str, state: bytes
+) -> None:
+    stored = Notification(
+        id=1, originator_id=originator, originator_version=version, topic=topic, state=state
+    )
+
+    expected = event_leaf_hash(tree_position, str(originator), version, topic, state)
+    assert leaf_hash(tree_position, stored) == expected
+
+
+def test_a_record_of_unexpected_types_is_refused_as_the_canonical_leaf_refuses_it() -> None:
+    stored = Notification(
+        id=1, originator_id=uuid.UUID(int=1), originator_version=True, topic="t", state=b""
+    )
+
+    with pytest.raises(ValueError, match="originator_version must be an int"):
+        leaf_hash(1, stored)
