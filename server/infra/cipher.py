@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.application import Application
 from eventsourcing.cryptography import AESCipher
+from eventsourcing.utils import Environment
 
 from ledger.errors import InvalidArgument, Unavailable
 from server.infra.settings import Settings
@@ -32,17 +34,37 @@ KEY_BYTES = 32
 
 
 class LedgerCipher(AESCipher):
-    """AES-GCM that marks what it encrypted and passes older plaintext states through."""
+    """AES-GCM that marks what it encrypted and passes older plaintext states through.
+
+    The layout after the mark is the library's (nonce, tag, ciphertext), so
+    ``AESCipher`` reads what this writes and the reverse; unlike the library, one
+    ``AESGCM`` is kept for the key instead of one made per call (its key setup was a
+    sixth of a rebuild's decoding). ``AESGCM`` may be shared between threads.
+    """
 
     MARK = b"\x00LC1"  # a JSON or zlib state never starts with a NUL byte
+    NONCE, TAG = 12, 16
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        self._aesgcm = AESGCM(self.key)
 
     def encrypt(self, plaintext: bytes) -> bytes:
-        return self.MARK + super().encrypt(plaintext)
+        nonce = self.random_bytes(self.NONCE)
+        sealed = self._aesgcm.encrypt(nonce, plaintext, None)
+        return self.MARK + nonce + sealed[-self.TAG :] + sealed[: -self.TAG]
 
     def decrypt(self, ciphertext: bytes) -> bytes:
-        if ciphertext.startswith(self.MARK):
-            return super().decrypt(ciphertext[len(self.MARK) :])
-        return ciphertext  # stored before encryption was enabled
+        if not ciphertext.startswith(self.MARK):
+            return ciphertext  # stored before encryption was enabled
+        body = ciphertext[len(self.MARK) :]
+        if len(body) < self.NONCE + self.TAG:
+            raise ValueError("Damaged cipher text: too short for its nonce and tag")
+        nonce, tag = body[: self.NONCE], body[self.NONCE : self.NONCE + self.TAG]
+        try:
+            return self._aesgcm.decrypt(nonce, body[self.NONCE + self.TAG :] + tag, None)
+        except InvalidTag as error:
+            raise ValueError("Invalid cipher tag") from error
 
 
 def cipher_key(settings: Settings) -> str:
