@@ -1,4 +1,5 @@
-"""Stored events to domain events for a rebuild: the mapper's result, at less cost per event."""
+"""Stored events to domain events when reading the log (a rebuild, catching up): the mapper's
+result, at less cost per event."""
 
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ from eventsourcing.persistence import IntegrityError, Recording, Tracking
 from ledger.domain.base import event_type
 from ledger.views import EventView
 from projections.audit import Projectable, audit_entry
+from projections.decoding import EventDecoder
 from projections.store import LedgerViews
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class ProjectionWorker:
         self._stopping = threading.Event()
         self._processing = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._decode = EventDecoder(ledger_app.mapper)
         self._fed: list[Projectable] = []
         self._fed_lock = threading.Lock()
         self.position_listeners: list[PositionListener] = []
@@ -244,7 +246,7 @@ class ProjectionWorker:
         notifications = self.ledger.recorder.select_notifications(
             start=self._cursor, limit=self.batch_size, inclusive_of_start=False
         )
-        decode = self.ledger.mapper.to_domain_event
+        decode = self._decode
         return [Projectable(n.id, event_type(n.topic), decode(n), n) for n in notifications]
 
     def _deliver(self, entries: list[EventView]) -> None:
