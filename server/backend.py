@@ -5,6 +5,11 @@ a dedicated thread pool so the event loop only ever moves messages. After a comm
 the backend waits until the projections include its write (read-your-writes), so a
 ``GetApp`` right after ``CreateApp`` sees the app. It also finds the key behind a token
 (cached, see :mod:`server.infra.authn`), the same way for both entry points.
+
+The hot reads (an app with what is in flight, its newest releases) are answered from
+memory on the event loop when :class:`~projections.hot.HotViews` holds them current
+(:meth:`Backend.hot_app`); only a miss goes to the thread pool, once per app however
+many callers miss it together.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ledger.policy import Principal
 from ledger.queries import Queries
 from ledger.read_model import ReadModel
 from ledger.service import LedgerService
+from projections.hot import HotApp, HotViews
 from server.bootstrap import Container
 from server.infra.authn import BAD_TOKEN, Authenticator
 from server.infra.broadcast import Broadcaster
@@ -44,7 +50,9 @@ class Backend:
         self.reader: ReadModel = container.views  # for the API's lookups of what ids name
         self.broadcaster: Broadcaster = container.broadcaster
         self.authenticator = Authenticator(container.views)
+        self.hot: HotViews = container.hot
         self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ledgerd-io")
+        self._loading: dict[str, tuple[int, asyncio.Future[HotApp]]] = {}
         self.public_url = container.settings.public_url  # the console's, once it is bound
 
     def hook_url(self, workflow: str) -> str:
@@ -66,6 +74,32 @@ class Backend:
         return await loop.run_in_executor(
             self._executor, functools.partial(function, *args, **kwargs)
         )
+
+    async def hot_app(self, name: str) -> HotApp:
+        """The app's hot entry: from memory when current (no thread hop, no SQL), else
+        read from the views in the thread pool and kept. Raises as the read side does
+        (INVALID_ARGUMENT for a malformed name, NOT_FOUND for an unknown app)."""
+        entry = self.hot.get(name)
+        if entry is not None:
+            return entry
+        loading = self._loading.get(name)
+        if loading is not None and self.hot.fresh(name, loading[0]):
+            # Joined only while no batch touched the app since that load began: a
+            # caller must never get an answer older than a write it saw acknowledged.
+            return await asyncio.shield(loading[1])
+        stamp = self.hot.stamp()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self.hot.load, name, stamp)
+        self._loading[name] = (stamp, future)
+        future.add_done_callback(functools.partial(self._loaded, name))
+        return await asyncio.shield(future)
+
+    def _loaded(self, name: str, future: asyncio.Future[HotApp]) -> None:
+        loading = self._loading.get(name)
+        if loading is not None and loading[1] is future:
+            del self._loading[name]
+        if not future.cancelled():
+            future.exception()  # retrieved: a caller that went away must not log it
 
     async def execute(
         self, handler: Callable[[C, Meta], Outcome], command: C, meta: Meta
