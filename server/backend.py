@@ -32,6 +32,7 @@ from projections.hot import HotApp, HotViews
 from server.bootstrap import Container
 from server.infra.authn import BAD_TOKEN, Authenticator
 from server.infra.broadcast import Broadcaster
+from server.infra.flights import SharedReads
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -52,7 +53,8 @@ class Backend:
         self.authenticator = Authenticator(container.views)
         self.hot: HotViews = container.hot
         self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ledgerd-io")
-        self._loading: dict[str, tuple[int, asyncio.Future[HotApp]]] = {}
+        self._loads: SharedReads[str, HotApp] = SharedReads()
+        self._lookups: SharedReads[str, Principal | None] = SharedReads()
         self.public_url = container.settings.public_url  # the console's, once it is bound
 
     def hook_url(self, workflow: str) -> str:
@@ -61,45 +63,46 @@ class Backend:
 
     async def principal(self, digest: str) -> Principal:
         """The valid key whose token has SHA-256 ``digest`` (Unauthenticated if none)."""
-        principal = self.authenticator.cached(digest)
+        authenticator = self.authenticator
+        principal = authenticator.cached(digest)
         if principal is None:
-            principal = await self.run(self.authenticator.lookup, digest)
+            # The callers in flight when the cached key expires share one lookup, unless
+            # a key was revoked meanwhile.
+            principal = await self._lookups.read(
+                digest,
+                lambda generation: generation == authenticator.generation,
+                lambda: (authenticator.generation, self._start(authenticator.lookup, digest)),
+            )
         if principal is None:
             raise Unauthenticated(BAD_TOKEN)
         return principal
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking call in the backend's thread pool."""
+        return await self._start(function, *args, **kwargs)
+
+    def _start(
+        self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, functools.partial(function, *args, **kwargs)
-        )
+        return loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
 
     async def hot_app(self, name: str) -> HotApp:
         """The app's hot entry: from memory when current (no thread hop, no SQL), else
         read from the views in the thread pool and kept. Raises as the read side does
         (INVALID_ARGUMENT for a malformed name, NOT_FOUND for an unknown app)."""
-        entry = self.hot.get(name)
+        hot = self.hot
+        entry = hot.get(name)
         if entry is not None:
             return entry
-        loading = self._loading.get(name)
-        if loading is not None and self.hot.fresh(name, loading[0]):
-            # Joined only while no batch touched the app since that load began: a
-            # caller must never get an answer older than a write it saw acknowledged.
-            return await asyncio.shield(loading[1])
-        stamp = self.hot.stamp()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self.hot.load, name, stamp)
-        self._loading[name] = (stamp, future)
-        future.add_done_callback(functools.partial(self._loaded, name))
-        return await asyncio.shield(future)
 
-    def _loaded(self, name: str, future: asyncio.Future[HotApp]) -> None:
-        loading = self._loading.get(name)
-        if loading is not None and loading[1] is future:
-            del self._loading[name]
-        if not future.cancelled():
-            future.exception()  # retrieved: a caller that went away must not log it
+        def load() -> tuple[int, asyncio.Future[HotApp]]:
+            stamp = hot.stamp()
+            return stamp, self._start(hot.load, name, stamp)
+
+        # Shared only while no batch touched the app since that load began: a caller
+        # must never get an answer older than a write it saw acknowledged.
+        return await self._loads.read(name, lambda stamp: hot.fresh(name, stamp), load)
 
     async def execute(
         self, handler: Callable[[C, Meta], Outcome], command: C, meta: Meta
