@@ -205,3 +205,16 @@ def test_nothing_of_an_app_is_kept_while_a_batch_touching_it_commits(hot: Hot) -
     hot.hot.load("web")
 
     assert "web" in hot.hot
+
+
+def test_kept_releases_equal_the_views_and_share_their_repeated_values(hot: Hot) -> None:
+    hot.ledger.create_app("web")
+    hot.ledger.deploy("web", "web:1")
+    for n in range(4):
+        hot.update_env("web", str(n))
+    hot.catch_up()
+
+    kept = hot.read("web").releases
+
+    assert list(kept) == hot.views.list_releases("web", 0, 5)
+    assert kept[0].image is kept[1].image and kept[0].env_keys is kept[1].env_keys
