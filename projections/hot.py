@@ -47,7 +47,8 @@ class Projected(Protocol):
 @dataclass(frozen=True, eq=False)
 class HotApp:
     """One app as the hot reads answer it: ``summary`` (the app, the promotion in flight
-    and those queued), its newest releases (newest first) and whether they are all of them.
+    and those queued), its newest releases (newest first; None until a read asked for
+    them) and whether they are all of them.
 
     ``memo`` holds what entry points derive from the entry (an API message, say), so each
     is built once per entry: an entry never changes, a newer one replaces it. Only the
@@ -55,7 +56,7 @@ class HotApp:
     """
 
     summary: AppSummary
-    releases: tuple[ReleaseView, ...]
+    releases: tuple[ReleaseView, ...] | None
     complete: bool
     memo: dict[Hashable, Any] = field(default_factory=dict, repr=False)
 
@@ -67,6 +68,8 @@ class HotApp:
         """As ``ReadModel.list_releases`` (versions below ``before_version``, 0: all,
         newest first), or None when the releases kept do not cover that page."""
         kept = self.releases
+        if kept is None:
+            return None
         start = 0
         if before_version:
             start = bisect.bisect_right(kept, -before_version, key=_descending)
@@ -179,15 +182,20 @@ class HotViews:
 
     # -- loading (blocking: off the event loop) -------------------------------------------
 
-    def load(self, name: str, stamp: int | None = None) -> HotApp:
-        """Read the app's entry from the views and keep it unless a batch touched the app
-        after ``stamp`` (default: now). Raises what the read side raises (NotFound...)."""
+    def load(self, name: str, stamp: int | None = None, *, releases: bool = True) -> HotApp:
+        """Read the app's entry from the views (its releases too if ``releases``: a read
+        right after each write of the app need not pay for them) and keep it unless a
+        batch touched the app after ``stamp`` (default: now). Raises what the read side
+        raises (NotFound...)."""
         if stamp is None:
             stamp = self.stamp()
         summary = self.summarise(name)
-        kept = self.releases_kept
-        releases = self.reader.list_releases(summary.app.name, 0, kept + 1)
-        entry = HotApp(summary, compact(releases[:kept]), complete=len(releases) <= kept)
+        if not releases:
+            entry = HotApp(summary, None, complete=False)
+        else:
+            kept = self.releases_kept
+            found = self.reader.list_releases(summary.app.name, 0, kept + 1)
+            entry = HotApp(summary, compact(found[:kept]), complete=len(found) <= kept)
         self._keep(entry, stamp)
         return entry
 
@@ -197,6 +205,9 @@ class HotViews:
         with self._lock:
             if not self._current(entry.name, stamp):
                 return
+            kept = self._entries.get(entry.name)
+            if kept is not None and kept.releases is not None and entry.releases is None:
+                return  # as current (entries are dropped when touched), and holds more
             self._entries[entry.name] = entry
             self._entries.move_to_end(entry.name)
             while len(self._entries) > self.capacity:

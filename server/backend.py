@@ -53,7 +53,7 @@ class Backend:
         self.authenticator = Authenticator(container.views)
         self.hot: HotViews = container.hot
         self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ledgerd-io")
-        self._loads: SharedReads[str, HotApp] = SharedReads()
+        self._loads: SharedReads[tuple[str, bool], HotApp] = SharedReads()
         self._lookups: SharedReads[str, Principal | None] = SharedReads()
         self.public_url = container.settings.public_url  # the console's, once it is bound
 
@@ -87,22 +87,23 @@ class Backend:
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
 
-    async def hot_app(self, name: str) -> HotApp:
-        """The app's hot entry: from memory when current (no thread hop, no SQL), else
-        read from the views in the thread pool and kept. Raises as the read side does
-        (INVALID_ARGUMENT for a malformed name, NOT_FOUND for an unknown app)."""
+    async def hot_app(self, name: str, *, releases: bool = False) -> HotApp:
+        """The app's hot entry (with its newest releases if ``releases``): from memory when
+        current (no thread hop, no SQL), else read from the views in the thread pool and
+        kept. Raises as the read side does (INVALID_ARGUMENT for a malformed name,
+        NOT_FOUND for an unknown app)."""
         hot = self.hot
         entry = hot.get(name)
-        if entry is not None:
+        if entry is not None and (entry.releases is not None or not releases):
             return entry
 
         def load() -> tuple[int, asyncio.Future[HotApp]]:
             stamp = hot.stamp()
-            return stamp, self._start(hot.load, name, stamp)
+            return stamp, self._start(functools.partial(hot.load, releases=releases), name, stamp)
 
         # Shared only while no batch touched the app since that load began: a caller
         # must never get an answer older than a write it saw acknowledged.
-        return await self._loads.read(name, lambda stamp: hot.fresh(name, stamp), load)
+        return await self._loads.read((name, releases), lambda s: hot.fresh(name, s), load)
 
     async def execute(
         self, handler: Callable[[C, Meta], Outcome], command: C, meta: Meta

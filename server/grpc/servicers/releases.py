@@ -40,8 +40,8 @@ class ReleasesServicer(ServicerBase):
         before, fetched = int_cursor(paging), paging.size + 1
         backend = self.backend
         entry = backend.hot.get(request.app)
-        if entry is None and not before:
-            entry = await backend.hot_app(request.app)  # NOT_FOUND for an unknown app
+        if not before and (entry is None or entry.releases is None):
+            entry = await backend.hot_app(request.app, releases=True)  # NOT_FOUND if unknown
         kept = entry.releases_before(before, fetched) if entry is not None else None
         if kept is None:
             views = await backend.run(backend.queries.releases, request.app, before, fetched)

@@ -218,3 +218,19 @@ def test_kept_releases_equal_the_views_and_share_their_repeated_values(hot: Hot)
 
     assert list(kept) == hot.views.list_releases("web", 0, 5)
     assert kept[0].image is kept[1].image and kept[0].env_keys is kept[1].env_keys
+
+
+def test_an_entry_read_without_releases_gets_them_when_asked_and_keeps_them(hot: Hot) -> None:
+    hot.ledger.create_app("web")
+    hot.ledger.deploy("web", "web:1")
+    hot.catch_up()
+
+    light = hot.hot.load("web", releases=False)
+    assert light.releases is None and light.releases_before(0, 1) is None
+    assert hot.hot.get("web") is light
+
+    full = hot.hot.load("web")
+    hot.hot.load("web", releases=False)  # as current, holding less: not kept over it
+
+    assert hot.hot.get("web") is full
+    assert full.releases_before(0, 1) == hot.views.list_releases("web", 0, 1)
