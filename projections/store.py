@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -44,6 +44,20 @@ class Waiter(Protocol):
     def wait_for(self, position: int, timeout: float = 5.0) -> bool: ...
 
 
+class CommitObserver(Protocol):
+    """Told of each batch before it commits, and right after, before its position is made
+    known (a failed batch is not told of again: the worker projects it later)."""
+
+    def committing(self, apps: Collection[str]) -> None:
+        """A batch changing views of ``apps`` is about to commit."""
+
+    def committed(self, apps: Collection[str], first: int, last: int) -> None:
+        """The batch of positions ``first`` to ``last`` changed views of ``apps``."""
+
+    def emptied(self) -> None:
+        """Every view was emptied (a rebuild follows)."""
+
+
 class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
     """Projection tables with exactly-once tracking, and the read model over them.
 
@@ -59,6 +73,7 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
         super().__init__(*args, **kwargs)
         self.merkle = MerkleWriter()
         self.node_cache = NodeCache()
+        self.observers: list[CommitObserver] = []  # e.g. the hot views in memory
 
     @abstractmethod
     def _track(self, cursor: Any, tracking: Tracking) -> None:
@@ -84,12 +99,18 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
         Returns the audit entries of the batch, oldest first (none unless ``with_views``).
         """
         pending, views = self._project(items, with_views)
+        apps = {getattr(item.event, "app", "") for item in items}
+        for observer in self.observers:
+            observer.committing(apps)
         with self.merkle.lock:
             self._commit(pending, tracking, items)
             size, nodes = self.merkle.committed()
             # Proofs of recent events, the ones most asked for, need no query.
             self.node_cache.remember({(level, index): node for level, index, node in nodes})
             self.node_cache.saw_size(size)
+        first = items[0].position if items else tracking.notification_id
+        for observer in self.observers:  # before the worker makes the position known
+            observer.committed(apps, first, tracking.notification_id)
         return views
 
     def reset(self, application_name: str = "") -> None:
@@ -104,6 +125,8 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
                 + self.dialect.placeholder,
                 (application_name or self.upstream,),
             )
+        for observer in self.observers:
+            observer.emptied()
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every view table, in a stable order (for tests and audits)."""

@@ -5,6 +5,11 @@ a dedicated thread pool so the event loop only ever moves messages. After a comm
 the backend waits until the projections include its write (read-your-writes), so a
 ``GetApp`` right after ``CreateApp`` sees the app. It also finds the key behind a token
 (cached, see :mod:`server.infra.authn`), the same way for both entry points.
+
+The hot reads (an app with what is in flight, its newest releases) are answered from
+memory on the event loop when :class:`~projections.hot.HotViews` holds them current
+(:meth:`Backend.hot_app`); only a miss goes to the thread pool, once per app however
+many callers miss it together.
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ from ledger.policy import Principal
 from ledger.queries import Queries
 from ledger.read_model import ReadModel
 from ledger.service import LedgerService
+from projections.hot import HotApp, HotViews
 from server.bootstrap import Container
 from server.infra.authn import BAD_TOKEN, Authenticator
 from server.infra.broadcast import Broadcaster
+from server.infra.flights import SharedReads
 from server.infra.persistence import disk_full
 from server.infra.positions import ProjectedPositions
 
@@ -47,10 +54,13 @@ class Backend:
         self.reader: ReadModel = container.views  # for the API's lookups of what ids name
         self.broadcaster: Broadcaster = container.broadcaster
         self.authenticator = Authenticator(container.views)
+        self.hot: HotViews = container.hot
         self._executor = ThreadPoolExecutor(max_threads, thread_name_prefix="ledgerd-io")
         worker = container.worker
         self.positions = ProjectedPositions(lambda: worker.position)
         worker.position_listeners.append(self.positions.projected)
+        self._loads: SharedReads[tuple[str, bool], HotApp] = SharedReads()
+        self._lookups: SharedReads[str, Principal | None] = SharedReads()
         self.public_url = container.settings.public_url  # the console's, once it is bound
 
     def hook_url(self, workflow: str) -> str:
@@ -59,19 +69,47 @@ class Backend:
 
     async def principal(self, digest: str) -> Principal:
         """The valid key whose token has SHA-256 ``digest`` (Unauthenticated if none)."""
-        principal = self.authenticator.cached(digest)
+        authenticator = self.authenticator
+        principal = authenticator.cached(digest)
         if principal is None:
-            principal = await self.run(self.authenticator.lookup, digest)
+            # The callers in flight when the cached key expires share one lookup, unless
+            # a key was revoked meanwhile.
+            principal = await self._lookups.read(
+                digest,
+                lambda generation: generation == authenticator.generation,
+                lambda: (authenticator.generation, self._start(authenticator.lookup, digest)),
+            )
         if principal is None:
             raise Unauthenticated(BAD_TOKEN)
         return principal
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking call in the backend's thread pool."""
+        return await self._start(function, *args, **kwargs)
+
+    def _start(
+        self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, functools.partial(function, *args, **kwargs)
-        )
+        return loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+
+    async def hot_app(self, name: str, *, releases: bool = False) -> HotApp:
+        """The app's hot entry (with its newest releases if ``releases``): from memory when
+        current (no thread hop, no SQL), else read from the views in the thread pool and
+        kept. Raises as the read side does (INVALID_ARGUMENT for a malformed name,
+        NOT_FOUND for an unknown app)."""
+        hot = self.hot
+        entry = hot.get(name)
+        if entry is not None and (entry.releases is not None or not releases):
+            return entry
+
+        def load() -> tuple[int, asyncio.Future[HotApp]]:
+            stamp = hot.stamp()
+            return stamp, self._start(functools.partial(hot.load, releases=releases), name, stamp)
+
+        # Shared only while no batch touched the app since that load began: a caller
+        # must never get an answer older than a write it saw acknowledged.
+        return await self._loads.read((name, releases), lambda s: hot.fresh(name, s), load)
 
     async def execute(
         self, handler: Callable[[C, Meta], Outcome], command: C, meta: Meta

@@ -32,6 +32,7 @@ from ledger.workflows.runner import JobRunner
 from ledger.workflows.service import WorkflowService
 from ledger.workflows.steps import JobSteps
 from projections import ProjectionWorker, open_views
+from projections.hot import HotViews
 from projections.store import LedgerViews
 from runtime.git import GitFetcher
 from runtime.record import RecordRuntime
@@ -88,6 +89,7 @@ class Container:
     promoter: Promoter
     service: LedgerService
     views: LedgerViews
+    hot: HotViews
     worker: ProjectionWorker
     broadcaster: Broadcaster
     lock: DataDirLock
@@ -204,8 +206,13 @@ def bootstrap(settings: Settings) -> Container:
     jobs = JobRunner(ledger, steps, claims=claims)
     workflows = WorkflowService(ledger, steps.fetcher, jobs)
     broadcaster = Broadcaster()
-    worker = ProjectionWorker(ledger, views, listeners=[broadcaster.publish])
+    queries = Queries(views, ledger, runtime)
+    # Kept current by the projection writer: told of each batch before its position is.
+    hot = HotViews(views, queries.app_summary, settings.hot_apps)
+    views.observers.append(hot)
+    worker = ProjectionWorker(ledger, views, listeners=[hot.on_events, broadcaster.publish])
     ledger.recorded.append(worker.feed)
+    hot.follow(worker)
     return Container(
         settings=settings,
         ledger=ledger,
@@ -213,13 +220,14 @@ def bootstrap(settings: Settings) -> Container:
         promoter=promoter,
         service=service,
         views=views,
+        hot=hot,
         worker=worker,
         broadcaster=broadcaster,
         lock=lock,
         builder=builder,
         builds=builds,
         keys=KeyService(ledger, views),
-        queries=Queries(views, ledger, runtime),
+        queries=queries,
         audit_log=AuditLog(views, ledger.recorder, signer, settings.log_origin),
         workflows=workflows,
         jobs=jobs,

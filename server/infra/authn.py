@@ -74,6 +74,12 @@ class Authenticator:
         self._lock = threading.Lock()
         self._generation = 0  # bumped by each invalidation
 
+    @property
+    def generation(self) -> int:
+        """Bumped by each invalidation: an answer read before it may be out of date."""
+        with self._lock:
+            return self._generation
+
     def cached(self, digest: str) -> Principal | None:
         """The principal of a token hash if cached and fresh (never blocks on I/O)."""
         with self._lock:

@@ -44,6 +44,7 @@ class Settings:
     promotion_deadline_seconds: int = 600
     snapshot_interval: int = 100
     aggregate_cache_size: int = 1000
+    hot_apps: int = 1000  # apps whose hot reads are answered from memory; 0: none
     log_level: str = "INFO"
     docker_host: str = ""  # empty: the engine's default socket (or DOCKER_HOST)
     registry: str = ""  # host[:port] every swarm node pulls from; empty: the local image
@@ -75,6 +76,7 @@ class Settings:
             promotion_deadline_seconds=_int(env, "LEDGER_PROMOTION_DEADLINE", 600),
             snapshot_interval=_int(env, "LEDGER_SNAPSHOT_INTERVAL", 100),
             aggregate_cache_size=_int(env, "LEDGER_AGGREGATE_CACHE", 1000),
+            hot_apps=_count(env, "LEDGER_HOT_APPS", cls.hot_apps),
             log_level=env.get("LEDGER_LOG_LEVEL", "INFO").upper(),
             docker_host=env.get("LEDGER_DOCKER_HOST", env.get("DOCKER_HOST", "")),
             registry=env.get("LEDGER_REGISTRY", "").strip(),

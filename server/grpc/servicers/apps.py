@@ -19,7 +19,7 @@ from server.grpc import convert
 from server.grpc.errors import rpc
 from server.grpc.interceptor import principal_of
 from server.grpc.paging import page_request, paginate, str_cursor
-from server.grpc.servicers.base import ServicerBase
+from server.grpc.servicers.base import ServicerBase, rendered
 
 UPLOAD_BUFFER = 1024 * 1024  # source bytes gathered before one write off the event loop
 LOG_PAGE = 200
@@ -75,8 +75,8 @@ class AppsServicer(ServicerBase):
         )
 
     async def _app(self, name: str) -> pb.App:
-        summary = await self.backend.run(self.backend.queries.app_summary, name)
-        return convert.app_summary(summary)
+        entry = await self.backend.hot_app(name)
+        return rendered(entry, pb.App, lambda: convert.app_summary(entry.summary))
 
     # -- builds -----------------------------------------------------------------
 

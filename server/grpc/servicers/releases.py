@@ -12,7 +12,8 @@ from server.backend import meta_of
 from server.grpc import convert
 from server.grpc.errors import rpc
 from server.grpc.interceptor import principal_of
-from server.grpc.servicers.base import ServicerBase
+from server.grpc.paging import PageRequest, int_cursor, page_request, paginate
+from server.grpc.servicers.base import ServicerBase, rendered
 
 
 class ReleasesServicer(ServicerBase):
@@ -33,12 +34,21 @@ class ReleasesServicer(ServicerBase):
     async def ListReleases(
         self, request: pb.ListReleasesRequest, context: Any
     ) -> pb.ListReleasesResponse:
-        queries = self.backend.queries
-        page = await self.app_page("ListReleases", request, queries.releases, _version)
-        return pb.ListReleasesResponse(
-            releases=[convert.release(view) for view in page.items],
-            next_page_token=page.next_page_token,
-        )
+        """The newest releases come from the app's hot entry (the first page, rendered
+        once per entry); pages deeper than the releases it keeps, from the views."""
+        paging = page_request(request.page_size, request.page_token, ["ListReleases", request.app])
+        before, fetched = int_cursor(paging), paging.size + 1
+        backend = self.backend
+        entry = backend.hot.get(request.app)
+        if not before and (entry is None or entry.releases is None):
+            entry = await backend.hot_app(request.app, releases=True)  # NOT_FOUND if unknown
+        kept = entry.releases_before(before, fetched) if entry is not None else None
+        if kept is None:
+            views = await backend.run(backend.queries.releases, request.app, before, fetched)
+            return _releases_page(paging, views)
+        if entry is None or before:
+            return _releases_page(paging, kept)
+        return rendered(entry, ("ListReleases", paging.size), lambda: _releases_page(paging, kept))
 
     @rpc
     async def DiffReleases(self, request: pb.DiffReleasesRequest, context: Any) -> pb.ReleaseDiff:
@@ -134,6 +144,14 @@ class ReleasesServicer(ServicerBase):
     async def _promotion(self, promotion_id: str) -> pb.Promotion:
         view = await self.backend.run(self.backend.queries.promotion, "", promotion_id)
         return convert.promotion_message(view)
+
+
+def _releases_page(paging: PageRequest, views: list[ReleaseView]) -> pb.ListReleasesResponse:
+    page = paginate(paging, views, _version)
+    return pb.ListReleasesResponse(
+        releases=[convert.release(view) for view in page.items],
+        next_page_token=page.next_page_token,
+    )
 
 
 def _version(view: ReleaseView) -> int:

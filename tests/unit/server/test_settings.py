@@ -53,3 +53,15 @@ def test_a_registry_makes_the_swarm_runtime_push_images_there() -> None:
 def test_a_registry_that_is_not_a_host_and_port_is_refused_with_an_example(value: str) -> None:
     with pytest.raises(InvalidArgument, match="LEDGER_REGISTRY must be a registry's host"):
         Settings.from_env({"LEDGER_RUNTIME": "swarm", "LEDGER_REGISTRY": value})
+
+
+def test_a_thousand_apps_hot_reads_are_kept_in_memory_by_default_and_zero_keeps_none() -> None:
+    assert Settings.from_env({}).hot_apps == 1000
+    assert Settings.from_env({"LEDGER_HOT_APPS": "20"}).hot_apps == 20
+    assert Settings.from_env({"LEDGER_HOT_APPS": "0"}).hot_apps == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "many"])
+def test_a_negative_or_non_integer_number_of_hot_apps_is_refused(value: str) -> None:
+    with pytest.raises(InvalidArgument, match="LEDGER_HOT_APPS"):
+        Settings.from_env({"LEDGER_HOT_APPS": value})
