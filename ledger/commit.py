@@ -7,11 +7,13 @@ and saves them together, so one commit (one fsync) serves the whole group, while
 commands that arrive meanwhile queue for the next group. Outcomes stay per command:
 
 - A group that saves as a whole gives each command the positions of its own events.
-- A group that fails (a conflict: some command decided on state another process or
-  command changed; or any other error) is saved again one command at a time, so that
-  each command gets its own result: saved, or its own error (a conflict is then retried
-  by the caller on fresh state, as without grouping). No command's events are lost or
-  saved twice: the database's unique (aggregate, version) constraint decides.
+- A group that conflicts (some command decided on state another process or command
+  changed) is saved again one command at a time, so that each command gets its own
+  result: saved, or its own conflict (then retried by the caller on fresh state, as
+  without grouping). No command's events are lost or saved twice: the database's unique
+  (aggregate, version) constraint decides.
+- A group the database refuses for another reason (down, disk full) gives that error to
+  every command of the group at once, rather than asking the database again per command.
 
 Saves are serialised in the process (the databases serialise writers anyway), so the
 aggregate cache and the followers of the log see groups in commit order.
@@ -27,7 +29,7 @@ from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import IntegrityError, Recording
 
 MAX_GROUP = 64
 Save = Callable[[ProcessingEvent[UUID]], list[Recording[UUID]]]
@@ -104,8 +106,12 @@ class GroupCommit:
                 changes.add_to(processing)
             try:
                 recordings = self._save(processing)
-            except Exception:
-                pass
+            except IntegrityError:
+                pass  # some command conflicts: each gets its own result below
+            except Exception as error:  # the database itself failed: so would each alone
+                for changes in group:
+                    changes.error, changes.done = error, True
+                return
             else:
                 _share(group, recordings)
                 return

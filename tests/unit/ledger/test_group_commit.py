@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, OperationalError, Recording
 
 from ledger.application import LedgerApplication
 from ledger.commit import GroupCommit
@@ -43,7 +43,7 @@ def ledger(tmp_path: Path) -> Iterator[LedgerApplication]:
     app.close()
 
 
-Result = list[Recording[UUID]] | IntegrityError
+Result = list[Recording[UUID]] | IntegrityError | OperationalError
 
 
 def commit_at_once(
@@ -56,7 +56,7 @@ def commit_at_once(
     def run(index: int) -> None:
         try:
             results[index] = commits.commit(batches[index])
-        except IntegrityError as error:
+        except (IntegrityError, OperationalError) as error:
             results[index] = error
 
     first = threading.Thread(target=run, args=(0,))
@@ -86,7 +86,7 @@ def test_commands_that_arrive_together_are_saved_in_one_transaction(
     positions = [
         recording.notification.id
         for result in results.values()
-        if not isinstance(result, IntegrityError)
+        if isinstance(result, list)
         for recording in result
     ]
     assert sorted(positions) == list(range(1, 7))
@@ -112,3 +112,27 @@ def test_a_conflict_in_a_group_fails_only_the_command_that_caused_it(
     assert ledger.app("other").name == "other"
     assert ledger.app("shop").deadline_seconds in (30, 60)
     assert ledger.app("shop").version == 2
+
+
+class FailingGroups(GatedSaves):
+    """The application's save, except that a group of several fails as a database down would."""
+
+    def __call__(self, processing: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        if len({event.originator_id for event in processing.events}) > 1:
+            self.groups.append(-1)
+            raise OperationalError("the database is down")
+        return super().__call__(processing)
+
+
+def test_a_group_the_database_refuses_gives_every_command_the_error_at_once(
+    ledger: LedgerApplication,
+) -> None:
+    saves = FailingGroups(ledger)
+    commits = GroupCommit(saves)
+    batches = [[App.create(f"app{n}", ALICE)] for n in range(4)]
+
+    results = commit_at_once(commits, saves, batches)
+
+    assert saves.groups == [1, -1]  # the group was not tried again command by command
+    assert all(isinstance(results[n], OperationalError) for n in (1, 2, 3))
+    assert ledger.head() == 1
