@@ -34,6 +34,7 @@ class Watch:
 
     def __init__(self, address: str, token: str, *argv: str) -> None:
         environ = {**os.environ, "LEDGER_HOST": address, "LEDGER_TOKEN": token, "USER": USER}
+        environ["PYTHONFAULTHANDLER"] = "1"  # SIGABRT then prints where every thread is
         environ.pop("LEDGER_APP", None)
         self.process = subprocess.Popen(
             [str(LEDGERCTL), "--json", "watch", "--from", "0", *argv],
@@ -67,7 +68,16 @@ class Watch:
     def interrupt(self) -> tuple[int, str]:
         """Ctrl-C: the exit code and what else it wrote on stderr."""
         self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=LINE_TIMEOUT)
+        try:
+            code = self.process.wait(timeout=LINE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(timeout=LINE_TIMEOUT)
+            for reader in self._readers:
+                reader.join(timeout=LINE_TIMEOUT)
+            stacks = "".join(_drain(self._notes))
+            message = f"ledgerctl did not end on Ctrl-C; its threads:\n{stacks}"
+            raise AssertionError(message) from None
         for reader in self._readers:
             reader.join(timeout=LINE_TIMEOUT)
         return code, "".join(_drain(self._notes))
