@@ -42,6 +42,7 @@ class Watch:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_interruptible,
         )
         self._lines: queue.Queue[str] = queue.Queue()
         self._notes: queue.Queue[str] = queue.Queue()
@@ -71,12 +72,14 @@ class Watch:
         try:
             code = self.process.wait(timeout=LINE_TIMEOUT)
         except subprocess.TimeoutExpired:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+            masks = [line for line in status.splitlines() if line.startswith("Sig")]
             self.process.send_signal(signal.SIGABRT)
             self.process.wait(timeout=LINE_TIMEOUT)
             for reader in self._readers:
                 reader.join(timeout=LINE_TIMEOUT)
             stacks = "".join(_drain(self._notes))
-            message = f"ledgerctl did not end on Ctrl-C; its threads:\n{stacks}"
+            message = f"ledgerctl did not end on Ctrl-C ({masks}); its threads:\n{stacks}"
             raise AssertionError(message) from None
         for reader in self._readers:
             reader.join(timeout=LINE_TIMEOUT)
@@ -86,6 +89,14 @@ class Watch:
         if self.process.poll() is None:
             self.process.kill()
             self.process.communicate()
+
+
+def _interruptible() -> None:
+    """Ctrl-C reaches the child as it would from a terminal. The test process may ignore
+    or block SIGINT (test runners and libraries in it do), and an ignored or blocked
+    signal is inherited across exec: ledgerctl would then never see the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _pump(stream: IO[str] | None, lines: queue.Queue[str]) -> None:
