@@ -23,10 +23,7 @@ queries) only for its first batch, after a gap, or when another worker appended 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
-from binascii import b2a_base64
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +34,6 @@ from eventsourcing.persistence import IntegrityError, Notification
 from projections import sql
 from projections.audit import Projectable
 from transparency import Node, event_leaf_hash, new_nodes
-from transparency.hashing import LEAF_PREFIX
 
 INSERT_NODE = "INSERT INTO {merkle_nodes} (level, idx, hash) VALUES (?, ?, ?)"
 INSERT_GAP = "INSERT INTO {merkle_gaps} (leaf, position) VALUES (?, ?)"
@@ -47,11 +43,6 @@ ALL_GAPS = "SELECT leaf, position FROM {merkle_gaps} ORDER BY leaf"
 MAX_KEYS_PER_QUERY = 256
 Gap = tuple[int, int]
 """A ``merkle_gaps`` row: (leaf, log position)."""
-# The leaf data of transparency.hashing (format version 1), as json.dumps writes it there.
-LEAF_TEXT = '{"originator_id":%s,"originator_version":%d,"position":%d,"state":"%s","topic":%s}'
-_json_string: Any = getattr(json.encoder, "c_encode_basestring_ascii", None) or (
-    json.encoder.py_encode_basestring_ascii
-)
 
 
 def select_nodes(count: int) -> str:
@@ -131,26 +122,14 @@ class TreeTail:
 
 
 def leaf_hash(tree_position: int, stored: Notification) -> bytes:
-    """``transparency.event_leaf_hash`` of a stored record, at about a third of its cost
-    (every event is hashed, a rebuild hashes the whole log): the same text, written with
-    one format string instead of a dict and ``json.dumps``. A value of an unexpected type
-    goes to ``event_leaf_hash``, which rejects it as it should."""
-    version, topic, state = stored.originator_version, stored.topic, stored.state
-    if (
-        type(version) is not int
-        or version < 0
-        or type(topic) is not str
-        or type(state) is not bytes
-    ):
-        return event_leaf_hash(tree_position, str(stored.originator_id), version, topic, state)
-    text = LEAF_TEXT % (
-        _json_string(str(stored.originator_id)),
-        version,
+    """The tree leaf (``transparency.event_leaf_hash``) of a stored record."""
+    return event_leaf_hash(
         tree_position,
-        b2a_base64(state, newline=False).decode("ascii"),
-        _json_string(topic),
+        str(stored.originator_id),
+        stored.originator_version,
+        stored.topic,
+        stored.state,
     )
-    return hashlib.sha256(LEAF_PREFIX + text.encode("ascii")).digest()
 
 
 def edge_keys(size: int) -> list[tuple[int, int]]:

@@ -33,13 +33,18 @@ checkpoint origin).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import json
 from typing import Final
 
 HASH_SIZE: Final = 32
 """Length in bytes of every hash in the tree (SHA-256)."""
+
+_LEAF_TEXT: Final = (
+    '{"originator_id":%s,"originator_version":%d,"position":%d,"state":"%s","topic":%s}'
+)
+_json_string: Final = json.encoder.encode_basestring_ascii  # the C encoder when available
 
 LEAF_PREFIX: Final = b"\x00"
 NODE_PREFIX: Final = b"\x01"
@@ -79,14 +84,16 @@ def event_leaf(
         raise TypeError("originator_id and topic must be str")
     if not isinstance(state, bytes | bytearray | memoryview):
         raise TypeError("state must be bytes")
-    obj = {
-        "originator_id": originator_id,
-        "originator_version": originator_version,
-        "position": position,
-        "state": base64.b64encode(bytes(state)).decode("ascii"),
-        "topic": topic,
-    }
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    # What json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=True) writes for
+    # these five keys, with one format string: every event is hashed, a rebuild hashes the
+    # whole log, and this is about three times cheaper than building a dict and dumping it.
+    text = _LEAF_TEXT % (
+        _json_string(originator_id),
+        originator_version,
+        position,
+        binascii.b2a_base64(state, newline=False).decode("ascii"),
+        _json_string(topic),
+    )
     return text.encode("ascii")
 
 

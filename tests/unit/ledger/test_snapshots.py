@@ -10,20 +10,13 @@ from ledger.domain import App, Meta
 from ledger.promoter import Promoter
 from ledger.service import LedgerService
 from runtime.record import RecordRuntime
+from tests.unit.ledger.test_properties import sqlite_env
 
 ALICE = Meta("alice")
 
 
-def env(path: Path, snapshots: bool) -> dict[str, str]:
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-        "SQLITE_DBNAME": str(path),
-        "IS_SNAPSHOTTING_ENABLED": "y" if snapshots else "n",
-    }
-
-
 def test_an_app_snapshot_holds_the_state_its_events_rebuild(tmp_path: Path) -> None:
-    ledger = LedgerApplication(env(tmp_path / "events.db", True), snapshot_interval=4)
+    ledger = LedgerApplication(sqlite_env(tmp_path / "events.db", True), snapshot_interval=4)
     runtime = RecordRuntime()
     service = LedgerService(ledger, runtime, Promoter(ledger, runtime, 0))
     service.create_app(CreateApp("shop"), ALICE)
@@ -32,8 +25,9 @@ def test_an_app_snapshot_holds_the_state_its_events_rebuild(tmp_path: Path) -> N
     ledger.close()
     app_id = App.create_id("shop")
 
-    with_snapshots = LedgerApplication(env(tmp_path / "events.db", True), snapshot_interval=4)
-    from_events = LedgerApplication(env(tmp_path / "events.db", False))
+    path = tmp_path / "events.db"
+    with_snapshots = LedgerApplication(sqlite_env(path, True), snapshot_interval=4)
+    from_events = LedgerApplication(sqlite_env(path, False))
     snapshots = list(with_snapshots.snapshots.get(app_id)) if with_snapshots.snapshots else []
     loaded = with_snapshots.repository.get(app_id)
     replayed = from_events.repository.get(app_id)

@@ -6,6 +6,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from transparency import event_leaf, event_leaf_hash, leaf_hash
 
@@ -55,3 +57,25 @@ def test_positions_below_one_negative_versions_and_non_integers_are_rejected(
 def test_a_state_that_is_not_bytes_is_rejected() -> None:
     with pytest.raises(TypeError):
         event_leaf(1, UUID, 1, "t", "text")  # type: ignore[arg-type]
+
+
+@given(
+    position=st.integers(1, 2**62),
+    originator_id=st.text(max_size=40),
+    version=st.integers(0, 2**62),
+    topic=st.text(max_size=40),
+    state=st.binary(max_size=300),
+)
+def test_the_leaf_is_the_sorted_compact_ascii_json_of_its_five_fields(
+    position: int, originator_id: str, version: int, topic: str, state: bytes
+) -> None:
+    fields = {
+        "originator_id": originator_id,
+        "originator_version": version,
+        "position": position,
+        "state": base64.b64encode(state).decode("ascii"),
+        "topic": topic,
+    }
+    expected = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+    assert event_leaf(position, originator_id, version, topic, state) == expected.encode()
