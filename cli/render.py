@@ -268,6 +268,7 @@ def rack_release(message: ledger_pb2.RackRelease) -> JsonDict:
     return {
         "version": message.version,
         "started_at": timestamp(message, "started_at"),
+        "until": timestamp(message, "until"),
         "position": message.position,
     }
 

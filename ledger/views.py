@@ -146,9 +146,13 @@ class EventView:
 
 @dataclass(frozen=True)
 class RackReleaseView:
+    """A version ``ledgerd`` started with, from ``started_at`` until the next start of
+    another version (None: it is the last one started)."""
+
     version: str
     started_at: datetime
     position: int
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ def rack() -> None:
 @json_option
 @pass_session
 def rack_releases(session: Session) -> None:
-    """The versions ledgerd ran, each from the moment it first started."""
+    """The versions ledgerd ran, newest first: each from its start until the next start of
+    another version ("-": still running). A return to an earlier version is a row of its own."""
     items = session.client.rack_releases()
-    rows = [[r.version, when(r, "started_at"), str(r.position)] for r in items]
+    rows = [[r.version, when(r, "started_at"), when(r, "until"), str(r.position)] for r in items]
     session.emit(
         [render.rack_release(r) for r in items],
-        lambda: table(["VERSION", "STARTED", "POSITION"], rows, right=[2]),
+        lambda: table(["VERSION", "STARTED", "UNTIL", "POSITION"], rows, right=[3]),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ledger.policy import Principal
 from ledger.queries.base import QueriesBase
@@ -51,5 +51,8 @@ class AppQueries(QueriesBase):
         return found
 
     def rack_releases(self) -> list[RackReleaseView]:
-        """The versions ``ledgerd`` ran on this ledger, newest first."""
-        return self.reader.rack_releases()
+        """The versions ``ledgerd`` ran on this ledger, newest first, each until the next
+        start of another version (a return to an earlier version is a row of its own)."""
+        found = self.reader.rack_releases()
+        newer = [None, *(release.started_at for release in found)]
+        return [replace(release, until=until) for release, until in zip(found, newer, strict=False)]

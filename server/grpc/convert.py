@@ -243,7 +243,10 @@ def event(view: EventView) -> pb.Event:
 
 def rack_release(view: RackReleaseView) -> pb.RackRelease:
     return pb.RackRelease(
-        version=view.version, started_at=timestamp(view.started_at), position=view.position
+        version=view.version,
+        started_at=timestamp(view.started_at),
+        until=timestamp(view.until),
+        position=view.position,
     )
 
 

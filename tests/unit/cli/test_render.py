@@ -180,8 +180,14 @@ def test_rack_release_json() -> None:
     assert render.rack_release(item) == {
         "version": "0.1.0",
         "started_at": "2026-11-26T19:28:08.123456Z",
+        "until": None,
         "position": 9,
     }
+
+
+def test_a_rack_release_another_version_followed_says_until_when() -> None:
+    item = pb.RackRelease(version="0.1.0", started_at=MOMENT, until=MOMENT, position=9)
+    assert render.rack_release(item)["until"] == "2026-11-26T19:28:08.123456Z"
 
 
 def test_to_timestamp_round_trips_through_render() -> None:
