@@ -30,6 +30,7 @@ from ledger.domain import App, Meta, Rack
 from ledger.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from ledger.ids import check_app_name
 from ledger.runtime import Runtime
+from ledger.schema import LOG_SCHEMA
 
 
 class PromotionDriver(Protocol):
@@ -220,7 +221,7 @@ class LedgerService:
 
         def handle() -> Decision:
             rack = self.ledger.rack() or Rack(app="", actor=meta.actor, request_id=meta.request_id)
-            rack.start_version(meta, version)
+            rack.start_version(meta, version, LOG_SCHEMA)
             return Decision(Outcome(app=""), (rack,))
 
         return self.ledger.execute("RecordRackVersion", version, meta, handle)

@@ -42,6 +42,7 @@ from server.infra.broadcast import Broadcaster
 from server.infra.cipher import audit_digest_key, check_cipher_key, cipher_key
 from server.infra.claims import PostgresClaims
 from server.infra.persistence import DataDirLock, creating_tables, ledger_env, views_env
+from server.infra.schema_check import check_event_types, check_log_schema
 from server.infra.settings import Settings
 from server.infra.signing import signing_key
 
@@ -111,6 +112,7 @@ class Container:
     def start(self, version: str | None = None) -> None:
         """Run projections, record the rack version (and, on a new ledger, create the
         first admin key), resume promotions in flight."""
+        check_event_types(self.ledger, self.views.position(), version or package_version())
         self.worker.start()
         self.started = True
         outcome = self.service.record_rack_version(version or package_version(), SYSTEM)
@@ -182,6 +184,7 @@ def bootstrap(settings: Settings) -> Container:
             )
             try:
                 check_cipher_key(ledger)
+                check_log_schema(ledger, package_version())  # before anything is written
                 mask = Mask(audit_digest_key(cipher_key(settings)))
                 views = open_views(views_env(settings), mask=mask)
             except BaseException:

@@ -45,7 +45,8 @@ class RequestRecord(Aggregate):
 
 
 class Rack(Aggregate):
-    """The ledger service itself: records each new server version it starts with."""
+    """The ledger service itself: records each server version it starts with, and the log
+    schema that version writes (``ledger.schema``), whenever either changes."""
 
     TOPIC = "ledger:Rack"
 
@@ -53,22 +54,36 @@ class Rack(Aggregate):
         TOPIC = "ledger:RackCreated"
 
     class VersionStarted(LedgerEvent):
+        """``version`` and ``log_schema`` keep their names, types and meaning in every
+        later class version (``ledger.schema.RACK_VERSION_FIELDS``): an older ``ledgerd``
+        reads them to tell whether it can read the log at all."""
+
         TOPIC = "ledger:RackVersionStarted"
+        class_version = 2
         version: str
+        log_schema: int
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["log_schema"] = 0  # written before log schemas were counted
 
         def apply(self, aggregate: Any) -> None:
             aggregate.server_version = self.version
+            aggregate.log_schema = self.log_schema
 
     @event(Created)
     def __init__(self, app: str, actor: str, request_id: str) -> None:
         self.server_version = ""
+        self.log_schema = 0
 
     @staticmethod
     def create_id(**_: Any) -> Any:
         return aggregate_id("rack", "rack")
 
-    def start_version(self, meta: Meta, version: str) -> bool:
-        if version == self.server_version:
+    def start_version(self, meta: Meta, version: str, log_schema: int) -> bool:
+        """Record ``version`` (writing ``log_schema``) as started, unless it is the one
+        that ran last; True if it was recorded."""
+        if (version, log_schema) == (self.server_version, self.log_schema):
             return False
         self.trigger_event(
             self.VersionStarted,
@@ -76,6 +91,7 @@ class Rack(Aggregate):
             actor=meta.actor,
             request_id=meta.request_id,
             version=version,
+            log_schema=log_schema,
         )
         return True
 

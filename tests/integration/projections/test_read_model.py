@@ -16,6 +16,7 @@ from ledger.commands import (
 from ledger.domain import Meta, Rack, event_type
 from ledger.keys import KeyService
 from ledger.read_model import ReadModel
+from ledger.schema import LOG_SCHEMA
 from projections import LedgerViews, ProjectionWorker
 from tests.integration.projections.conftest import ALICE, Ledger
 from tests.support.builds import image_build
@@ -265,9 +266,9 @@ def test_rack_releases_list_the_server_versions_newest_first(
     ledger: Ledger, views: LedgerViews
 ) -> None:
     rack = Rack(app="", actor="ledgerd", request_id="")
-    rack.start_version(Meta("ledgerd"), "1.0.0")
+    rack.start_version(Meta("ledgerd"), "1.0.0", LOG_SCHEMA)
     ledger.app.save(rack)
-    rack.start_version(Meta("ledgerd"), "1.1.0")
+    rack.start_version(Meta("ledgerd"), "1.1.0", LOG_SCHEMA)
     ledger.app.save(rack)
     catch_up(ledger, views)
     assert [r.version for r in views.rack_releases()] == ["1.1.0", "1.0.0"]
