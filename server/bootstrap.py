@@ -173,8 +173,11 @@ def _close_views(views: LedgerViews) -> None:
         close()
 
 
-def bootstrap(settings: Settings) -> Container:
-    """Build the object graph for ``settings``; nothing runs until ``start()``."""
+def bootstrap(settings: Settings, runtime: Runtime | None = None) -> Container:
+    """Build the object graph for ``settings``; nothing runs until ``start()``.
+
+    ``runtime``: the runtime adapter to use instead of the one the settings name (the
+    fixture ledger's generator scripts one that fails on purpose)."""
     signer = signing_key(settings)
     lock = DataDirLock(settings)
     try:
@@ -193,7 +196,7 @@ def bootstrap(settings: Settings) -> Container:
     except BaseException:
         lock.release()
         raise
-    runtime = make_runtime(settings)
+    runtime = runtime or make_runtime(settings)
     target = settings.postgres
     claims = PostgresClaims(target) if target is not None else LocalClaims()
     promoter = Promoter(ledger, runtime, claims=claims)
