@@ -79,8 +79,9 @@ def test_a_rack_started_by_versions_before_log_schemas_records_the_schema_at_the
     ledger.recorder.insert_events(
         [stored_at(ledger, rack, 2, Rack.VersionStarted.TOPIC, {"version": "0.1.0"})]
     )
-    loaded = ledger.repository.get(rack.id)
+    loaded = ledger.rack()
 
+    assert loaded is not None
     assert (loaded.server_version, loaded.log_schema) == ("0.1.0", 0)
     assert loaded.start_version(LEDGERD, "0.1.0", 1)
 
