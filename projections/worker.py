@@ -30,6 +30,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Recording, Tracking
+from eventsourcing.utils import TopicError
 
 from ledger.domain.base import event_type
 from ledger.views import EventView
@@ -189,6 +190,18 @@ class ProjectionWorker:
             self._wake.clear()
             try:
                 _, fetched = self._step()
+            except TopicError as error:
+                # An event type this version does not know (a newer ledgerd wrote it): no
+                # retry can read it, so say so once, plainly, and go on trying slowly.
+                if not isinstance(self.error, TopicError):
+                    log.error(
+                        "projections stopped: the log holds an event type this ledgerd does "
+                        "not know (%s), written by a newer ledgerd: upgrade this one",
+                        error,
+                    )
+                self.error = error
+                self._wake.wait(MAX_BACKOFF)
+                continue
             except Exception as error:
                 backoff = min(max(backoff * 2, 0.1), MAX_BACKOFF)
                 log.exception("projection failed; retrying in %.1f s", backoff)
