@@ -1,6 +1,7 @@
-"""What a newer ``ledgerd`` leaves in a SQLite data dir, written through the event store
-as it would write it: its rack record, and events of its own making (fields this version
-does not know, an event type it does not know)."""
+"""What a newer ``ledgerd`` leaves in a ledger (a SQLite data dir, or a PostgreSQL database
+with the data dir of its keys), written through the event store as it would write it: its
+rack record, and events of its own making (fields this version does not know, an event
+type it does not know)."""
 
 from __future__ import annotations
 
@@ -22,17 +23,18 @@ LEDGERD = Meta(actor="ledgerd")
 
 
 @contextmanager
-def event_store(data_dir: Path) -> Iterator[LedgerApplication]:
-    ledger = LedgerApplication(env=ledger_env(Settings(data_dir=data_dir)))
+def event_store(data_dir: Path, database_url: str = "") -> Iterator[LedgerApplication]:
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    ledger = LedgerApplication(env=ledger_env(settings))
     try:
         yield ledger
     finally:
         ledger.close()
 
 
-def start_version(data_dir: Path, version: str, log_schema: int) -> None:
+def start_version(data_dir: Path, version: str, log_schema: int, database_url: str = "") -> None:
     """Record ``version`` (writing ``log_schema``) as started, as that ledgerd does."""
-    with event_store(data_dir) as ledger:
+    with event_store(data_dir, database_url) as ledger:
         rack = ledger.rack()
         assert rack is not None, "a ledgerd has started on this data dir before"
         assert rack.start_version(LEDGERD, version, log_schema)

@@ -21,6 +21,7 @@ from tests.integration.schema.newer import (
     start_version,
 )
 from tests.support.ledgerd import LedgerdProcess
+from tests.support.postgres import PostgresServer, unique_database_name
 
 THIS = package_version()
 NEXT = "9.9.9-next"
@@ -36,10 +37,10 @@ def data(tmp_path: Path) -> Path:
     return data
 
 
-def ledgerd(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def ledgerd(data: Path, *args: str, database_url: str = "") -> subprocess.CompletedProcess[str]:
     """This version's ``ledgerd`` on ``data``: to its end (a refusal) or 60 s."""
     env = {**os.environ, "LEDGER_DATA": str(data), "LEDGER_LISTEN": "127.0.0.1:0"}
-    env["LEDGER_CONSOLE_LISTEN"] = "off"
+    env.update(LEDGER_CONSOLE_LISTEN="off", LEDGER_DATABASE_URL=database_url)
     return subprocess.run(
         [*LEDGERD, *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -131,3 +132,34 @@ def test_an_event_type_this_version_does_not_know_is_refused_with_one_line(data:
     )
     assert line.endswith("a newer ledgerd wrote them: upgrade ledgerd")
     assert log.read_bytes() == before
+
+
+@pytest.mark.postgres
+def test_a_postgresql_log_of_a_newer_schema_is_refused_and_left_as_it_was(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    url = postgres_server.create_database(unique_database_name("newer_schema"))
+    data = tmp_path / "data"
+    first = LedgerdProcess({"LEDGER_DATA": str(data), "LEDGER_DATABASE_URL": url}, tmp_path)
+    assert first.start().stop() == 0, "".join(first.output)
+    start_version(data, NEXT, LOG_SCHEMA + 1, database_url=url)
+    before = database_dump(postgres_server, url)
+
+    done = ledgerd(data, database_url=url)
+
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1 and "upgrade ledgerd" in done.stderr
+    assert database_dump(postgres_server, url) == before
+
+
+def database_dump(server: PostgresServer, url: str) -> str:
+    """Every table's rows and every definition (less pg_dump's per-run restrict key)."""
+    assert server.bin_dir is not None
+    dumped = subprocess.run(
+        [str(server.bin_dir / "pg_dump"), "--no-owner", "-d", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return "\n".join(line for line in dumped.splitlines() if "restrict " not in line)
