@@ -16,6 +16,7 @@ import click
 from eventsourcing.persistence import PersistenceError
 
 from ledger.errors import LedgerError
+from ledger.schema import LOG_SCHEMA
 from server.bootstrap import Container, backend_name, bootstrap, package_version
 from server.infra.settings import Settings
 from server.infra.signing import signing_key
@@ -26,6 +27,7 @@ SHUTDOWN_GRACE_SECONDS = 5.0
 EXIT_SETTINGS = 2
 EXIT_FAILURE = 1
 NOISY_LOGGERS = ("asyncio", "grpc", "eventsourcing", "psycopg")
+VERSION_MESSAGE = f"%(prog)s, version %(version)s (log schema {LOG_SCHEMA})"
 
 
 def _settings() -> Settings:
@@ -49,7 +51,7 @@ def _configure_logging(settings: Settings) -> None:
 
 
 @click.group(invoke_without_command=True)
-@click.version_option(package_version(), prog_name="ledgerd")
+@click.version_option(package_version(), prog_name="ledgerd", message=VERSION_MESSAGE)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Deploy Ledger server. Without a command: serve."""

@@ -69,6 +69,12 @@ def files(directory: Path) -> dict[str, bytes]:
     }
 
 
+def test_ledgerd_says_which_log_schema_it_writes(tmp_path: Path) -> None:
+    done = ledgerd(tmp_path / "data", "--version")
+
+    assert done.stdout == f"ledgerd, version {THIS} (log schema {LOG_SCHEMA})\n"
+
+
 def test_back_on_this_version_after_a_compatible_newer_one_every_version_that_ran_is_listed(
     data: Path,
 ) -> None:
