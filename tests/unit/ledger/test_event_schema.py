@@ -4,7 +4,9 @@ needs a new log schema (``ledger/schema.py``)."""
 
 from __future__ import annotations
 
+from ledger.domain import Rack
 from ledger.domain.registry import event_classes
+from ledger.schema import RACK_VERSION_FIELDS
 from tests.unit.ledger.event_pins import REPIN, broken_rules, current, pinned
 
 
@@ -62,3 +64,12 @@ def test_a_removed_event_type_is_refused() -> None:
     (problem,) = broken_rules(now, gone)
 
     assert problem == "ledger:AppArchived is gone: logs hold it forever, keep the event class"
+
+
+def test_the_rack_s_version_records_keep_the_fields_older_versions_read() -> None:
+    fields = current()["events"][Rack.VersionStarted.TOPIC]["fields"]
+
+    assert {name: fields.get(name) for name in RACK_VERSION_FIELDS} == {
+        "version": "str",
+        "log_schema": "int",
+    }, "older ledgerd read these to refuse a log they cannot read: never change them"
