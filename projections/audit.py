@@ -20,6 +20,7 @@ from ledger.domain import Build
 from ledger.domain.registry import NOT_AUDITED
 from ledger.domain.secrecy import HIDDEN, Mask, declared
 from ledger.views import EventView
+from transparency.leaf_v2 import canonical, rfc3339
 
 COLUMN_FIELDS = frozenset(
     {
@@ -99,6 +100,28 @@ def audit_entry(item: Projectable, mask: Mask = HIDDEN) -> EventView | None:
         request_id=getattr(event, "request_id", ""),
         data=audit_data(event, mask),
     )
+
+
+def audit_record(item: Projectable, tree_position: int, mask: Mask = HIDDEN) -> dict[str, Any]:
+    """The audit record the event's tree leaf signs (format in :mod:`transparency.leaf_v2`):
+    the timeline's columns and :func:`audit_data`, so the record masks exactly as the
+    timeline does. Events the timeline does not show get their columns and no data."""
+    event: Any = item.event
+    return {
+        "position": tree_position,
+        "log_position": item.position,
+        "type": item.type,
+        "app": getattr(event, "app", ""),
+        "actor": getattr(event, "actor", ""),
+        "request_id": getattr(event, "request_id", ""),
+        "time": rfc3339(event.timestamp),
+        "data": audit_data(event, mask) if audited(event) else {},
+    }
+
+
+def record_text(item: Projectable, tree_position: int, mask: Mask = HIDDEN) -> str:
+    """The canonical JSON text of :func:`audit_record`, as the leaf holds it."""
+    return canonical(audit_record(item, tree_position, mask))
 
 
 def to_json(value: object) -> str:

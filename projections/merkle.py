@@ -1,9 +1,12 @@
 """The Merkle tree of the whole log (RFC 9162), kept by the projection, exactly once.
 
 Every stored event is a leaf, in log order: leaf ``i`` is the log's ``(i + 1)``-th event
-and ``i + 1`` is its *tree position*, the position inside its leaf data (format in
-:mod:`transparency.hashing`). A leaf hashes the record exactly as stored (topic, ids,
-version and state bytes; encrypted states stay encrypted, so verifiers need no key).
+and ``i + 1`` is its *tree position*, the position inside its leaf data (format 2, in
+:mod:`transparency.leaf_v2`). A leaf hashes the record exactly as stored (topic, ids,
+version and state bytes; encrypted states stay encrypted, so verifiers need no key) and
+the event's plaintext audit record (:func:`projections.audit.audit_record`: who did what,
+secret values digested under the views' mask), so an auditor with only the public key
+can trust who did what.
 
 Two tables, written in the transaction of the batch and its tracking row, so the tree is
 exactly once and a rebuild from position 0 writes it again identically:
@@ -31,9 +34,12 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError, Notification
 
+from ledger.domain.secrecy import HIDDEN, Mask
 from projections import sql
-from projections.audit import Projectable
-from transparency import Node, event_leaf_hash, new_nodes
+from projections.audit import Projectable, record_text
+from transparency import Node, new_nodes
+from transparency.hashing import leaf_hash as rfc_leaf_hash
+from transparency.leaf_v2 import event_leaf_v2
 
 INSERT_NODE = "INSERT INTO {merkle_nodes} (level, idx, hash) VALUES (?, ?, ?)"
 INSERT_GAP = "INSERT INTO {merkle_gaps} (leaf, position) VALUES (?, ?)"
@@ -100,8 +106,11 @@ class TreeTail:
     def put_many(self, nodes: Sequence[Node]) -> None:
         raise TypeError("a TreeTail is read-only: grow() returns the next one")
 
-    def grow(self, items: Sequence[Projectable]) -> tuple[TreeTail, list[Node], list[Gap]]:
-        """The tail after appending ``items``, the nodes to insert and the gap rows."""
+    def grow(
+        self, items: Sequence[Projectable], mask: Mask = HIDDEN
+    ) -> tuple[TreeTail, list[Node], list[Gap]]:
+        """The tail after appending ``items``, the nodes to insert and the gap rows
+        (``mask`` digests the secret values of the audit records)."""
         leaves: list[bytes] = []
         gaps: list[Gap] = []
         previous = self.last_position
@@ -113,7 +122,7 @@ class TreeTail:
             if item.position != previous + 1:
                 gaps.append((leaf, item.position))
             previous = item.position
-            leaves.append(leaf_hash(leaf + 1, stored))
+            leaves.append(leaf_hash(leaf + 1, item, mask))
         nodes = new_nodes(self, self.size, leaves)
         edge = dict(self.edge)
         for level, index, value in nodes:
@@ -121,15 +130,20 @@ class TreeTail:
         return TreeTail(self.size + len(leaves), previous, edge), nodes, gaps
 
 
-def leaf_hash(tree_position: int, stored: Notification) -> bytes:
-    """The tree leaf (``transparency.event_leaf_hash``) of a stored record."""
-    return event_leaf_hash(
+def leaf_hash(tree_position: int, item: Projectable, mask: Mask = HIDDEN) -> bytes:
+    """The tree leaf (format 2) of an event: its stored record and its audit record."""
+    stored: Notification | None = item.stored
+    if stored is None:
+        raise ValueError("the Merkle tree needs the stored record of every event")
+    leaf = event_leaf_v2(
         tree_position,
         str(stored.originator_id),
         stored.originator_version,
         stored.topic,
         stored.state,
+        record_text(item, tree_position, mask),
     )
+    return rfc_leaf_hash(leaf)
 
 
 def edge_keys(size: int) -> list[tuple[int, int]]:
@@ -169,8 +183,15 @@ class MerkleWriter:
         self._pending: TreeTail | None = None
         self._pending_nodes: list[Node] = []
 
-    def append(self, cursor: Any, dialect: sql.Dialect, items: Sequence[Projectable]) -> None:
-        """Insert the leaves of ``items`` and the nodes they complete.
+    def append(
+        self,
+        cursor: Any,
+        dialect: sql.Dialect,
+        items: Sequence[Projectable],
+        mask: Mask = HIDDEN,
+    ) -> None:
+        """Insert the leaves of ``items`` and the nodes they complete (``mask``: the
+        views' mask, which digests secret values in the audit records).
 
         Raises ``IntegrityError`` (the batch then changes nothing) when the tree has the
         first of ``items`` already: another worker appended it.
@@ -183,7 +204,7 @@ class MerkleWriter:
             tail = load_tail(cursor, dialect)
             if first <= tail.last_position:
                 raise IntegrityError(f"the Merkle tree has log position {first} already")
-        grown, nodes, gaps = tail.grow(items)
+        grown, nodes, gaps = tail.grow(items, mask)
         cursor.executemany(dialect.sql(INSERT_NODE), nodes)
         if gaps:
             cursor.executemany(dialect.sql(INSERT_GAP), gaps)

@@ -21,7 +21,8 @@ from projections import workflow_sql
 # Bump when a table or a projected column changes: the new version's tables (and, through
 # VIEWS_NAME, its tracking) start empty and the worker projects the whole log into them.
 # Views are derived data, so a version change needs no migration, only a catch-up.
-SCHEMA_VERSION = 3
+# 4: the Merkle tree's leaves are format 2 (they sign each event's audit record).
+SCHEMA_VERSION = 4
 TABLE_PREFIX = f"ledger_view{SCHEMA_VERSION}_"
 
 TABLES = (

@@ -181,7 +181,7 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
                         cursor.execute(translated, rows_[0])
                     else:
                         cursor.executemany(translated, rows_)
-                self.merkle.append(cursor, self.dialect, items)
+                self.merkle.append(cursor, self.dialect, items, self.mask)
         except BaseException:
             self.merkle.forget()
             raise

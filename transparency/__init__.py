@@ -5,6 +5,8 @@ CLI (which verifies proofs and audit bundles offline with only the log's public 
 depends on nothing else in the project and on no I/O beyond reading and writing bundles.
 
 - :mod:`~transparency.hashing`: RFC 6962 hashes and the canonical leaf of a stored event
+  (leaf format 1)
+- :mod:`~transparency.leaf_v2`: leaf format 2, the stored event and its signed audit record
 - :mod:`~transparency.tree`: the tree over persisted complete subtrees; roots and proofs
 - :mod:`~transparency.verify`: independent RFC 9162 proof verification
 - :mod:`~transparency.keys`, :mod:`~transparency.note`, :mod:`~transparency.checkpoint`:
@@ -26,6 +28,7 @@ from transparency.checkpoint import Checkpoint, parse_and_verify, sign
 from transparency.errors import VerificationError
 from transparency.hashing import EMPTY_ROOT, event_leaf, event_leaf_hash, leaf_hash, node_hash
 from transparency.keys import PrivateKey, PublicKey, generate_key
+from transparency.leaf_v2 import canonical, event_leaf_v2, event_leaf_v2_hash
 from transparency.note import open_note, sign_note
 from transparency.report import Problem, Report
 from transparency.tree import MemoryNodeStore, MerkleTree, Node, NodeStore, new_nodes
@@ -46,10 +49,13 @@ __all__ = [
     "PublicKey",
     "Report",
     "VerificationError",
+    "canonical",
     "check_consistency",
     "consistency_proofs",
     "event_leaf",
     "event_leaf_hash",
+    "event_leaf_v2",
+    "event_leaf_v2_hash",
     "generate_key",
     "inclusion_proofs",
     "leaf_hash",

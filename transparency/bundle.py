@@ -8,7 +8,10 @@ directory (format in :mod:`transparency.bundle_format`), that:
    grew between them;
 3. the events are exactly positions 1, 2, 3, ... in order, none missing or repeated;
 4. each event's leaf hash is included at its index in the newest checkpoint's tree
-   (RFC 9162 §2.1.3), so any edited, replaced, moved or invented event is named;
+   (RFC 9162 §2.1.3), so any edited, replaced, moved or invented event is named; in leaf
+   format 2 the leaf includes the event's audit record (who did what), so an edited
+   type, app, actor, time, request id or data is named too, and the record must agree
+   with the signed event (its position, its topic);
 5. when the bundle holds every event up to the newest checkpoint's size, the tree over all
    of them (RFC 9162 §2.1.1) has exactly the signed root.
 """
@@ -38,6 +41,7 @@ from transparency.bundle_format import (
 from transparency.checkpoint import Checkpoint, format_timestamp, parse_and_verify
 from transparency.errors import VerificationError
 from transparency.keys import PublicKey
+from transparency.leaf_v2 import record_problems
 from transparency.report import Problem, Report
 from transparency.verify import root_from_leaves, verify_consistency, verify_inclusion
 
@@ -163,6 +167,9 @@ def _check_events(root: Path, newest: Checkpoint, require_complete: bool, report
     for event, leaf in zip(events, leaves, strict=True):
         p = event.position
         proof = proofs.get(p - 1)
+        if event.record is not None:
+            for message in record_problems(p, event.topic, event.record):
+                report.problems.append(Problem(f"event at position {p}: {message}", p))
         if p > newest.size:
             message = f"event at position {p} is beyond the signed log of size {newest.size}"
             report.problems.append(Problem(message, p))
@@ -170,6 +177,8 @@ def _check_events(root: Path, newest: Checkpoint, require_complete: bool, report
             report.problems.append(Problem(f"no inclusion proof for position {p}", p))
         elif verify_inclusion(leaf, p - 1, newest.size, proof, newest.root):
             report.events_verified += 1
+            if event.record is not None:
+                report.records.append(event.record)
         else:
             bad.append(p)
     whole_log = positions == list(range(1, newest.size + 1))

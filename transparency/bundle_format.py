@@ -4,7 +4,7 @@ A bundle is a directory::
 
     events.jsonl       one JSON object per line, in position order:
                        {"position": 1, "originator_id": "...", "originator_version": 1,
-                        "topic": "...", "state": "<base64>", ...human-readable extras}
+                        "topic": "...", "state": "<base64>", "record": {...}}
     checkpoints/       signed checkpoints (transparency.checkpoint text), one per file
                        0001.txt, 0002.txt, ... oldest first; the newest is the one the
                        export was made against
@@ -13,8 +13,13 @@ A bundle is a directory::
     consistency.jsonl  {"old_size": m, "new_size": n, "proof": [...]} between successive
                        checkpoints
 
-Members other than the five event fields are for people reading the file (app name, actor,
-decoded payload...) and are ignored by verification. Files are UTF-8.
+``record`` is the event's audit record (who did what: type, app, actor, time, request id,
+data), signed in the leaf (format version 2, :mod:`transparency.leaf_v2`): the readable
+fields ARE the signed ones, and a line with any other member is refused. A line without
+``record`` is a version 1 leaf (:mod:`transparency.hashing`, a bundle of a log signed
+before version 2): its other members are unsigned extras for people, ignored by
+verification. An object with a repeated key is refused (readers disagree on which one
+counts). Files are UTF-8.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from transparency.hashing import HASH_SIZE, event_leaf_hash
+from transparency.leaf_v2 import event_leaf_v2_hash
 from transparency.tree import MerkleTree
 
 EVENTS_FILE: Final = "events.jsonl"
@@ -36,11 +42,13 @@ CHECKPOINTS_DIR: Final = "checkpoints"
 PROOFS_FILE: Final = "proofs.jsonl"
 CONSISTENCY_FILE: Final = "consistency.jsonl"
 _CORE: Final = ("position", "originator_id", "originator_version", "topic", "state")
+_RECORD: Final = "record"
 
 
 @dataclass(frozen=True)
 class BundleEvent:
-    """One stored event as exported: the five signed fields plus unsigned ``extra`` ones."""
+    """One stored event as exported: the five stored fields and its signed audit
+    ``record`` (leaf format 2), or, without a record, unsigned ``extra`` ones (format 1)."""
 
     position: int
     originator_id: str
@@ -48,19 +56,37 @@ class BundleEvent:
     topic: str
     state: bytes
     extra: Mapping[str, Any] = field(default_factory=dict)
+    record: Mapping[str, Any] | None = None
 
     def leaf_hash(self) -> bytes:
-        """The event's tree leaf (format in :mod:`transparency.hashing`)."""
+        """The event's tree leaf: format 2 with a record, else format 1."""
+        if self.record is not None:
+            return event_leaf_v2_hash(
+                self.position,
+                self.originator_id,
+                self.originator_version,
+                self.topic,
+                self.state,
+                self.record,
+            )
+        return self.leaf_hash_v1()
+
+    def leaf_hash_v1(self) -> bytes:
+        """The event's leaf in format 1 (:mod:`transparency.hashing`): what a log signed
+        before format 2 has, and what a link to it (``LogUpgraded``) is recomputed from."""
         return event_leaf_hash(
             self.position, self.originator_id, self.originator_version, self.topic, self.state
         )
 
     def to_json(self) -> dict[str, Any]:
-        if clash := set(self.extra) & set(_CORE):
+        if clash := set(self.extra) & {*_CORE, _RECORD}:
             raise ValueError(f"extra fields may not override {sorted(clash)}")
+        if self.record is not None and self.extra:
+            raise ValueError("an event with a signed record has no unsigned extras")
         state = base64.b64encode(self.state).decode("ascii")
         core = (self.position, self.originator_id, self.originator_version, self.topic, state)
-        return dict(zip(_CORE, core, strict=True)) | dict(self.extra)
+        signed = {} if self.record is None else {_RECORD: dict(self.record)}
+        return dict(zip(_CORE, core, strict=True)) | signed | dict(self.extra)
 
     @classmethod
     def from_json(cls, obj: Any) -> BundleEvent:
@@ -69,13 +95,20 @@ class BundleEvent:
             raise ValueError("not a JSON object")
         if _int(obj, "position") < 1:
             raise ValueError("'position' must be at least 1")
+        record = obj.get(_RECORD)
+        if _RECORD in obj:
+            if not isinstance(record, dict):
+                raise ValueError("'record' must be a JSON object")
+            if unsigned := sorted(set(obj) - {*_CORE, _RECORD}):
+                raise ValueError(f"unsigned member(s) beside the signed record: {unsigned}")
         return cls(
             position=_int(obj, "position"),
             originator_id=_str(obj, "originator_id"),
             originator_version=_int(obj, "originator_version"),
             topic=_str(obj, "topic"),
             state=_b64(_str(obj, "state"), "state"),
-            extra={k: v for k, v in obj.items() if k not in _CORE},
+            extra={k: v for k, v in obj.items() if k not in {*_CORE, _RECORD}},
+            record=record,
         )
 
 
@@ -146,9 +179,18 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                yield number, json.loads(line, object_pairs_hook=_unique_keys)
             except ValueError as exc:
                 yield number, ValueError(f"not JSON ({exc})")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"key {key!r} is repeated")
+        obj[key] = value
+    return obj
 
 
 def parse_hashes(obj: Any, key: str) -> tuple[bytes, ...]:

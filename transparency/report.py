@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from transparency.checkpoint import Checkpoint, format_timestamp
 
@@ -25,6 +27,8 @@ class Report:
     events_verified: int = 0
     complete: bool = False
     problems: list[Problem] = field(default_factory=list)
+    records: list[Mapping[str, Any]] = field(default_factory=list)
+    """The audit records (leaf format 2) of the events whose inclusion verified, in order."""
 
     @property
     def ok(self) -> bool:

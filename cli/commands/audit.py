@@ -9,9 +9,10 @@ only ever appended to. Nothing here trusts the server: checks are :mod:`transpar
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -23,6 +24,7 @@ from cli.audit_files import (
     require_public_key,
     state_dir,
 )
+from cli.audit_render import record_lines
 from cli.context import Session
 from cli.errors import EXIT_REFUSED, CliError
 from cli.options import json_option, pass_session
@@ -33,6 +35,7 @@ from transparency import (
     ConsistencyProof,
     InclusionProof,
     PublicKey,
+    Report,
     VerificationError,
     check_consistency,
     parse_and_verify,
@@ -151,6 +154,13 @@ def export(session: Session, out: str, key: str | None, state_dir_: str | None) 
         f"wrote {len(events)} events of the log {signed.origin} at size {size} "
         f"(root {root}) to {target}"
     )
+    if verifier is None:
+        session.err("not verified (no --key): run `ledgerctl audit verify` on it")
+        return
+    report = verify_bundle(target, verifier)
+    if not report.ok:
+        _failed(session, report)
+    session.out("\n".join([report.summary(), *record_lines(report.records)]))
 
 
 @audit.command("verify", epilog=EPILOG)
@@ -200,13 +210,21 @@ def _verify_bundle(session: Session, directory: Path, verifier: PublicKey) -> No
     if not directory.is_dir():
         raise click.UsageError(f"{directory} is not a directory")
     report = verify_bundle(directory, verifier)
-    problems = [{"message": p.message, "position": p.position} for p in report.problems]
     if report.ok:
         session.emit(
-            {"ok": True, "size": report.checkpoint.size if report.checkpoint else 0},
-            report.summary,
+            {
+                "ok": True,
+                "size": report.checkpoint.size if report.checkpoint else 0,
+                "events": [dict(record) for record in report.records],
+            },
+            lambda: "\n".join([report.summary(), *record_lines(report.records)]),
         )
         return
+    _failed(session, report)
+
+
+def _failed(session: Session, report: Report) -> NoReturn:
+    problems = [{"message": p.message, "position": p.position} for p in report.problems]
     if session.json:
         session.out(render.dumps({"ok": False, "problems": problems}))
     for problem in report.problems:
@@ -247,6 +265,19 @@ def _verified(text: str, verifier: PublicKey, what: str) -> Checkpoint:
 
 
 def _bundle_event(event: pb.ExportedEvent) -> BundleEvent:
+    if event.record:  # leaf format 2: the signed record is all there is to read
+        try:
+            record = json.loads(event.record)
+        except ValueError:
+            raise CliError(f"the server sent a malformed record at {event.position}") from None
+        return BundleEvent(
+            event.position,
+            event.originator_id,
+            event.originator_version,
+            event.topic,
+            event.state,
+            record=record,
+        )
     extra: dict[str, Any] = {"log_position": event.log_position, "type": event.type}
     if event.app:
         extra["app"] = event.app

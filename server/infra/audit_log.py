@@ -3,7 +3,13 @@
 The Merkle tree is the projection's (:mod:`projections.merkle`); this module signs its root
 on demand (once per tree size, cached) and answers RFC 9162 proofs from its nodes. The
 records of an export are read from the event store itself, never from the projection:
-an auditor compares what is stored now with what the tree committed to.
+an auditor compares what is stored now with what the tree committed to. Each comes with
+its audit record (who did what), made from the stored event by the same function as the
+tree's leaf (:func:`projections.audit.audit_record`), so it is exactly what is signed.
+
+The checkpoints' origin is ``<LEDGER_LOG_ORIGIN>/v2``: the tree's leaves are format 2
+(:mod:`transparency.leaf_v2`), and a log of format 1 leaves was signed as
+``<LEDGER_LOG_ORIGIN>`` (see :mod:`server.infra.log_upgrade` for the link between them).
 
 Positions here are *tree positions* (1 = the log's first event, the position inside each
 leaf). They are the log positions that ListEvents shows, except after PostgreSQL skipped
@@ -17,14 +23,18 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from eventsourcing.persistence import ApplicationRecorder, Notification
+from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
 from ledger.domain.base import event_type
 from ledger.errors import InvalidArgument
-from ledger.views import EventView
+from projections.audit import Projectable, audit_record
+from projections.decoding import EventDecoder
 from projections.store import LedgerViews
 from transparency import Checkpoint, MerkleTree, PrivateKey, PublicKey, sign
+from transparency.leaf_v2 import canonical
+from transparency.leaf_v2 import origin as v2_origin
 
 CACHED_CHECKPOINTS = 64
 EXPORT_BYTES = 2 * 1024 * 1024  # state bytes per export page, well under gRPC's 4 MiB
@@ -40,7 +50,7 @@ class SignedCheckpoint:
 
 @dataclass(frozen=True)
 class ExportedRecord:
-    """One event exactly as stored, where it is in the tree and (unsigned) what it is."""
+    """One event exactly as stored, where it is in the tree and its signed audit record."""
 
     position: int  # tree position
     log_position: int
@@ -49,8 +59,13 @@ class ExportedRecord:
     topic: str
     state: bytes
     type: str
-    view: EventView | None  # app, actor and time from the audit timeline, if it shows it
+    record: dict[str, Any]  # the audit record the leaf signs (transparency.leaf_v2)
     proof: tuple[bytes, ...]  # inclusion proof in the export's tree size, if asked
+
+    @property
+    def record_text(self) -> str:
+        """The record's canonical JSON text, as the leaf holds it."""
+        return canonical(self.record)
 
 
 class AuditLog:
@@ -67,13 +82,15 @@ class AuditLog:
         recorder: ApplicationRecorder,
         key: PrivateKey,
         origin: str,
+        mapper: Mapper[Any],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.views = views
         self.recorder = recorder
         self.key = key
         self.public_key: PublicKey = key.public_key()
-        self.origin = origin
+        self.origin = v2_origin(origin)  # ``origin`` is the ledger's name (LEDGER_LOG_ORIGIN)
+        self.decode = EventDecoder(mapper)
         self.clock = clock
         self._signed: OrderedDict[int, SignedCheckpoint] = OrderedDict()
         self._lock = threading.Lock()
@@ -176,7 +193,6 @@ class AuditLog:
             kept.append(notification)
         leaves = [positions.leaf(n.id) for n in kept]
         proofs = self._proofs(leaves, size) if with_proofs else {}
-        shown = self._views(kept)
         records = [
             ExportedRecord(
                 position=leaf + 1,
@@ -186,7 +202,7 @@ class AuditLog:
                 topic=n.topic,
                 state=bytes(n.state),
                 type=event_type(n.topic),
-                view=shown.get(n.id),
+                record=self._record(n, leaf + 1),
                 proof=proofs.get(leaf, ()),
             )
             for n, leaf in zip(kept, leaves, strict=True)
@@ -198,15 +214,9 @@ class AuditLog:
         tree = self.views.tree(size, lambda t: [t.inclusion_proof(i, size) for i in wanted])
         return {i: tuple(tree.inclusion_proof(i, size)) for i in wanted}
 
-    def _views(self, records: Sequence[Notification]) -> dict[int, EventView]:
-        if not records:
-            return {}
-        found = self.views.list_events(
-            after_position=records[0].id - 1,
-            before_position=records[-1].id + 1,
-            limit=len(records),
-        )
-        return {view.position: view for view in found}
+    def _record(self, stored: Notification, tree_position: int) -> dict[str, Any]:
+        item = Projectable(stored.id, event_type(stored.topic), self.decode(stored), stored)
+        return audit_record(item, tree_position, self.views.mask)
 
     def _tree(
         self, requested: int, resolve: Callable[[int], int], use: Callable[[MerkleTree], object]

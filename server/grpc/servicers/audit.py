@@ -111,12 +111,12 @@ def exported_event(record: ExportedRecord) -> pb.ExportedEvent:
         topic=record.topic,
         state=record.state,
         type=record.type,
+        app=record.record["app"],
+        actor=record.record["actor"],
         inclusion_proof=record.proof,
+        record=record.record_text,
     )
-    if record.view is not None:
-        message.app = record.view.app
-        message.actor = record.view.actor
-        _set_time(message.time, record.view.time)
+    message.time.FromJsonString(record.record["time"])
     return message
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -10,13 +14,17 @@ from eventsourcing.persistence import Notification
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.audit import Projectable
+from ledger.domain import App, Meta
+from ledger.domain.secrecy import Mask
+from projections.audit import Projectable, audit_record
 from projections.merkle import LeafPositions, TreeTail, edge_keys, leaf_hash
-from transparency import MemoryNodeStore, MerkleTree, event_leaf_hash, root_from_leaves
+from transparency import MemoryNodeStore, MerkleTree, canonical, root_from_leaves
 from transparency.tree import Node
 
+CREATED = App(app="web", actor="alice (K1)", request_id="r-1").collect_events()[0]
 
-def item(position: int) -> Projectable:
+
+def item(position: int, event: Any = CREATED) -> Projectable:
     stored = Notification(
         id=position,
         originator_id=uuid.UUID(int=position),
@@ -24,14 +32,31 @@ def item(position: int) -> Projectable:
         topic="ledger:AppCreated",
         state=f"state {position}".encode(),
     )
-    event: Any = None
     return Projectable(position, "AppCreated", event, stored)
 
 
 def leaf(tree_position: int, log_position: int) -> bytes:
-    originator = str(uuid.UUID(int=log_position))
-    state = f"state {log_position}".encode()
-    return event_leaf_hash(tree_position, originator, 1, "ledger:AppCreated", state)
+    """The leaf as the format document spells it, with json.dumps."""
+    record = {
+        "position": tree_position,
+        "log_position": log_position,
+        "type": "AppCreated",
+        "app": "web",
+        "actor": "alice (K1)",
+        "request_id": "r-1",
+        "time": CREATED.timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "data": {},
+    }
+    data = {
+        "originator_id": str(uuid.UUID(int=log_position)),
+        "originator_version": 1,
+        "position": tree_position,
+        "record": record,
+        "state": base64.b64encode(f"state {log_position}".encode()).decode(),
+        "topic": "ledger:AppCreated",
+    }
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(b"\x00" + text.encode("ascii")).digest()
 
 
 def grow(positions: list[int], batches: list[int]) -> tuple[TreeTail, list[Node], list[Any]]:
@@ -103,22 +128,79 @@ def test_an_event_stored_in_a_gap_claims_the_place_of_the_next_leaf() -> None:
     assert [mapping.leaf(p) for p in (1, 3, 7, 8, 9, 10, 12)] == [0, 0, 4, 5, 5, 5, 7]
 
 
+def test_the_leaf_signs_who_did_what_in_the_audit_record_next_to_the_stored_record() -> None:
+    assert leaf_hash(3, item(5)) == leaf(3, 5)
+
+
+def test_another_actor_or_time_in_the_event_gives_another_leaf() -> None:
+    other = App(app="web", actor="mallory (K0)", request_id="r-1").collect_events()[0]
+    later = App.Created(**{**vars(CREATED), "timestamp": datetime(2030, 1, 1, tzinfo=UTC)})
+
+    assert leaf_hash(3, item(5, other)) != leaf(3, 5)
+    assert leaf_hash(3, item(5, later)) != leaf(3, 5)
+
+
+def test_secret_values_are_signed_as_their_digests_under_the_views_mask() -> None:
+    app = App(app="web", actor="alice (K1)", request_id="")
+    changed = app.change_env(
+        Meta("alice (K1)"),
+        set_values={"DB_PASSWORD": "hunter2-secret"},
+        unset=[],
+        replace=False,
+        expected_version=None,
+        description="",
+    )
+    mask = Mask(b"k" * 32)
+
+    record = audit_record(item(2, changed), 2, mask)
+
+    assert record["data"]["values"] == {"DB_PASSWORD": mask("hunter2-secret", audit=True)}
+    assert "hunter2-secret" not in canonical(record)
+    assert leaf_hash(2, item(2, changed), mask) != leaf_hash(2, item(2, changed), Mask(b"x" * 32))
+
+
 @given(
     tree_position=st.integers(1, 2**62),
     originator=st.one_of(st.uuids(), st.text(max_size=40)),
     version=st.integers(0, 2**62),
     topic=st.text(max_size=40),
     state=st.binary(max_size=300),
+    actor=st.text(max_size=40),
 )
-def test_the_projections_leaf_hash_is_the_canonical_leaf_hash_of_the_stored_record(
-    tree_position: int, originator: uuid.UUID | str, version: int, topic: str, state: bytes
+def test_the_projections_leaf_is_the_documented_json_of_the_stored_and_audit_records(
+    tree_position: int,
+    originator: uuid.UUID | str,
+    version: int,
+    topic: str,
+    state: bytes,
+    actor: str,
 ) -> None:
     stored = Notification(
-        id=1, originator_id=originator, originator_version=version, topic=topic, state=state
+        id=7, originator_id=originator, originator_version=version, topic=topic, state=state
     )
+    event = App.Created(**{**vars(CREATED), "actor": actor})
+    record = {
+        "position": tree_position,
+        "log_position": 7,
+        "type": "AppCreated",
+        "app": "web",
+        "actor": actor,
+        "request_id": "r-1",
+        "time": CREATED.timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "data": {},
+    }
+    data = {
+        "originator_id": str(originator),
+        "originator_version": version,
+        "position": tree_position,
+        "record": record,
+        "state": base64.b64encode(state).decode(),
+        "topic": topic,
+    }
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
-    expected = event_leaf_hash(tree_position, str(originator), version, topic, state)
-    assert leaf_hash(tree_position, stored) == expected
+    expected = hashlib.sha256(b"\x00" + text.encode("ascii")).digest()
+    assert leaf_hash(tree_position, Projectable(7, "AppCreated", event, stored), Mask()) == expected
 
 
 def test_a_record_of_unexpected_types_is_refused_as_the_canonical_leaf_refuses_it() -> None:
@@ -127,4 +209,4 @@ def test_a_record_of_unexpected_types_is_refused_as_the_canonical_leaf_refuses_i
     )
 
     with pytest.raises(ValueError, match="originator_version must be an int"):
-        leaf_hash(1, stored)
+        leaf_hash(1, Projectable(1, "AppCreated", CREATED, stored))

@@ -100,8 +100,8 @@ def test_no_row_change_or_audit_row_carries_an_env_value(
 
 def test_statements_are_translated_per_dialect() -> None:
     pg = sql.postgres_dialect("read")
-    assert pg.sql(sql.SELECT_APP) == 'SELECT * FROM "read".ledger_view3_apps WHERE name = %s'
-    assert sql.SQLITE.sql(sql.SELECT_APP) == "SELECT * FROM ledger_view3_apps WHERE name = ?"
+    assert pg.sql(sql.SELECT_APP) == 'SELECT * FROM "read".ledger_view4_apps WHERE name = %s'
+    assert sql.SQLITE.sql(sql.SELECT_APP) == "SELECT * FROM ledger_view4_apps WHERE name = ?"
     assert all("{" not in statement for statement in pg.schema())
 
 
