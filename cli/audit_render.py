@@ -11,16 +11,12 @@ from typing import Any
 
 from cli import render
 
-DATA_WIDTH = 100
-
 
 def record_lines(records: Iterable[Mapping[str, Any]]) -> list[str]:
     """One line per record: position, time, type, app, actor, request id and data."""
     lines = []
     for record in records:
-        data = render.dumps(record.get("data", {}), compact=True)
-        if len(data) > DATA_WIDTH:
-            data = data[: DATA_WIDTH - 1] + "…"
+        data = render.dumps(record.get("data", {}), compact=True)  # whole: it is the evidence
         request = f" request {record['request_id']}" if record.get("request_id") else ""
         lines.append(
             f"{record.get('position')}  {record.get('time')}  {record.get('type')}  "

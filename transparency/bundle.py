@@ -164,12 +164,13 @@ def _check_events(root: Path, newest: Checkpoint, require_complete: bool, report
         return
     leaves = [e.leaf_hash() for e in events]
     bad: list[int] = []
+    disagreeing: list[Problem] = []  # after whether the event matches, the more telling
     for event, leaf in zip(events, leaves, strict=True):
         p = event.position
         proof = proofs.get(p - 1)
         if event.record is not None:
             for message in record_problems(p, event.topic, event.record):
-                report.problems.append(Problem(f"event at position {p}: {message}", p))
+                disagreeing.append(Problem(f"event at position {p}: {message}", p))
         if p > newest.size:
             message = f"event at position {p} is beyond the signed log of size {newest.size}"
             report.problems.append(Problem(message, p))
@@ -195,6 +196,7 @@ def _check_events(root: Path, newest: Checkpoint, require_complete: bool, report
         else:
             message = f"event at position {p} does not match the signed log (edited, or replaced)"
         report.problems.append(Problem(message, p))
+    report.problems.extend(disagreeing)
 
 
 def _check_positions(

@@ -18,6 +18,7 @@ log positions (a failed write); exported records carry both.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from transparency import Checkpoint, MerkleTree, PrivateKey, PublicKey, sign
 from transparency.leaf_v2 import canonical
 from transparency.leaf_v2 import origin as v2_origin
 
+log = logging.getLogger(__name__)
 CACHED_CHECKPOINTS = 64
 EXPORT_BYTES = 2 * 1024 * 1024  # state bytes per export page, well under gRPC's 4 MiB
 
@@ -59,13 +61,16 @@ class ExportedRecord:
     topic: str
     state: bytes
     type: str
-    record: dict[str, Any]  # the audit record the leaf signs (transparency.leaf_v2)
+    # The audit record the leaf signs (transparency.leaf_v2); None when the stored state
+    # no longer decodes (edited in the store): the export still shows what is stored,
+    # and the auditor's verification names the position.
+    record: dict[str, Any] | None
     proof: tuple[bytes, ...]  # inclusion proof in the export's tree size, if asked
 
     @property
     def record_text(self) -> str:
-        """The record's canonical JSON text, as the leaf holds it."""
-        return canonical(self.record)
+        """The record's canonical JSON text, as the leaf holds it ("" without one)."""
+        return "" if self.record is None else canonical(self.record)
 
 
 class AuditLog:
@@ -214,8 +219,15 @@ class AuditLog:
         tree = self.views.tree(size, lambda t: [t.inclusion_proof(i, size) for i in wanted])
         return {i: tuple(tree.inclusion_proof(i, size)) for i in wanted}
 
-    def _record(self, stored: Notification, tree_position: int) -> dict[str, Any]:
-        item = Projectable(stored.id, event_type(stored.topic), self.decode(stored), stored)
+    def _record(self, stored: Notification, tree_position: int) -> dict[str, Any] | None:
+        try:
+            event = self.decode(stored)
+        except Exception:  # whatever a tampered state makes the mapper raise
+            log.warning(
+                "the event at log position %d does not decode: exported as stored", stored.id
+            )
+            return None
+        item = Projectable(stored.id, event_type(stored.topic), event, stored)
         return audit_record(item, tree_position, self.views.mask)
 
     def _tree(

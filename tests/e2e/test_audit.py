@@ -9,9 +9,11 @@ written (that is the evidence); the export reads the events from the store.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +133,66 @@ def test_two_events_swapped_are_detected_at_the_first_of_them(
     result = tampered(deployment, tmp_path, swap)
 
     assert "does not match the signed log" in result.err.splitlines()[0]
+
+
+def edit_actor(record: dict[str, Any]) -> None:
+    record["actor"] = "mallory (K0000000000)"
+
+
+def edit_type(record: dict[str, Any]) -> None:
+    record["type"] = "KeyRevoked"
+
+
+def edit_app(record: dict[str, Any]) -> None:
+    record["app"] = "payments"
+
+
+def edit_time(record: dict[str, Any]) -> None:
+    record["time"] = "2020-01-01T00:00:00.000000Z"
+
+
+def edit_digest(record: dict[str, Any]) -> None:
+    record["data"]["values"]["DATABASE_URL"] = "hmac-sha256:0000000000000000"
+
+
+@pytest.mark.parametrize("edit", [edit_actor, edit_type, edit_app, edit_time, edit_digest])
+def test_who_did_what_edited_in_a_bundle_fails_verification_at_its_position(
+    deployment: Deployment, tmp_path: Path, edit: Callable[[dict[str, Any]], None]
+) -> None:
+    history(deployment)
+    key = public_key(deployment)
+    bundle = tmp_path / "bundle"
+    assert export_and_verify(deployment, bundle, key).code == 0
+    lines = (bundle / "events.jsonl").read_text("utf-8").splitlines()
+    index, event = next(
+        (i, json.loads(line))
+        for i, line in enumerate(lines)
+        if json.loads(line)["record"]["type"] == "EnvChanged"
+    )
+    edit(event["record"])
+    lines[index] = json.dumps(event)
+    (bundle / "events.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+
+    result = deployment.ctl("audit", "verify", str(bundle), "--key", key, ok=False)
+
+    assert result.code == 1
+    position = event["position"]
+    assert result.err.splitlines()[0] == (
+        f"event at position {position} does not match the signed log (edited, or replaced)"
+    )
+    assert result.err.splitlines()[-1].endswith(f"the first at position {position}")
+
+
+def test_the_verified_bundle_shows_who_did_what_without_the_secret_value(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    history(deployment)
+
+    result = export_and_verify(deployment, tmp_path / "bundle", public_key(deployment))
+
+    assert result.code == 0, result.err
+    changed = [line for line in result.out.splitlines() if "  EnvChanged  " in line]
+    assert len(changed) == 1
+    assert "app=shop  actor=admin (" in changed[0]
+    assert '"DATABASE_URL":"hmac-sha256:' in changed[0]
+    assert "postgres://db/shop" not in result.out

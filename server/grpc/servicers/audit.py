@@ -111,12 +111,13 @@ def exported_event(record: ExportedRecord) -> pb.ExportedEvent:
         topic=record.topic,
         state=record.state,
         type=record.type,
-        app=record.record["app"],
-        actor=record.record["actor"],
         inclusion_proof=record.proof,
         record=record.record_text,
     )
-    message.time.FromJsonString(record.record["time"])
+    if record.record is not None:
+        message.app = record.record["app"]
+        message.actor = record.record["actor"]
+        message.time.FromJsonString(record.record["time"])
     return message
 
 

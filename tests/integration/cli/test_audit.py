@@ -43,9 +43,12 @@ def test_an_exported_bundle_verifies_offline_with_the_public_key_in_a_file(
     size = ledgerd.container.ledger.head()
     assert f"wrote {size} events" in exported.stdout
     assert verified.stdout.startswith(f"OK: all {size} events of the log")
-    assert len(verified.lines) == 1
+    assert len(verified.lines) == 1 + size  # the verdict, then who did what per event
+    assert "EnvChanged  app=web  actor=admin (" in verified.stdout
+    assert "postgres://db/web" not in verified.stdout  # the value is signed as its digest
     first = json.loads((tmp_path / "bundle" / "events.jsonl").read_text().splitlines()[0])
-    assert (first["position"], first["log_position"], first["type"]) == (1, 1, "RackCreated")
+    record = first["record"]
+    assert (first["position"], record["log_position"], record["type"]) == (1, 1, "RackCreated")
 
 
 def test_a_bundle_exported_after_a_saved_checkpoint_proves_the_log_only_grew(
@@ -97,7 +100,8 @@ def test_a_bundle_with_an_edited_event_fails_and_names_its_position(
     assert result.stderr.splitlines()[0] == (
         "event at position 3 does not match the signed log (edited, or replaced)"
     )
-    assert "the bundle does not verify: 2 problem(s), the first at position 3" in result.stderr
+    assert "event at position 3: the record's type is not the one of topic" in result.stderr
+    assert "the bundle does not verify: 3 problem(s), the first at position 3" in result.stderr
 
 
 def test_verify_needs_a_key_and_exactly_one_of_a_bundle_or_the_server(

@@ -9,10 +9,13 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from ledger.commands import UpdateEnv
 from ledger.domain import Meta
+from ledger.domain.base import event_type
+from ledger.domain.secrecy import HIDDEN, Mask
 from projections import LedgerViews, ProjectionWorker, sql
+from projections.audit import Projectable, audit_record
 from tests.integration.projections.conftest import ALICE, Ledger
 from tests.integration.projections.test_exactly_once import execute_raw, head, items
-from transparency import MerkleTree, event_leaf_hash, root_from_leaves, verify_inclusion
+from transparency import MerkleTree, event_leaf_v2_hash, root_from_leaves, verify_inclusion
 
 
 def some_history(ledger: Ledger) -> None:
@@ -21,14 +24,18 @@ def some_history(ledger: Ledger) -> None:
     ledger.service.update_env(UpdateEnv(app="web", set_values={"K": "v"}), ALICE)
 
 
-def stored_leaves(ledger: Ledger) -> list[bytes]:
-    """The leaf of every stored event, computed from the store alone."""
-    return [
-        event_leaf_hash(
-            index + 1, str(n.originator_id), n.originator_version, n.topic, bytes(n.state)
+def stored_leaves(ledger: Ledger, mask: Mask = HIDDEN) -> list[bytes]:
+    """The leaf of every stored event, computed from the store and the decoded event."""
+    leaves = []
+    for index, n in enumerate(ledger.app.recorder.select_notifications(1, 10_000)):
+        event = ledger.app.mapper.to_domain_event(n)
+        record = audit_record(Projectable(n.id, event_type(n.topic), event, n), index + 1, mask)
+        leaves.append(
+            event_leaf_v2_hash(
+                index + 1, str(n.originator_id), n.originator_version, n.topic, n.state, record
+            )
         )
-        for index, n in enumerate(ledger.app.recorder.select_notifications(1, 10_000))
-    ]
+    return leaves
 
 
 def test_the_projected_tree_has_the_rfc_root_of_every_stored_event(
