@@ -20,7 +20,7 @@ from ledger.domain import Build
 from ledger.domain.registry import NOT_AUDITED
 from ledger.domain.secrecy import HIDDEN, Mask, declared
 from ledger.views import EventView
-from transparency.leaf_v2 import canonical, rfc3339
+from transparency.leaf_v2 import canonical, record_json, rfc3339
 
 COLUMN_FIELDS = frozenset(
     {
@@ -119,9 +119,24 @@ def audit_record(item: Projectable, tree_position: int, mask: Mask = HIDDEN) -> 
     }
 
 
-def record_text(item: Projectable, tree_position: int, mask: Mask = HIDDEN) -> str:
-    """The canonical JSON text of :func:`audit_record`, as the leaf holds it."""
-    return canonical(audit_record(item, tree_position, mask))
+def record_text(
+    item: Projectable, tree_position: int, mask: Mask = HIDDEN, data: str | None = None
+) -> str:
+    """The canonical JSON text of :func:`audit_record`, as the leaf holds it. ``data`` is
+    ``canonical(audit_data(event, mask))`` when the caller made it already."""
+    event: Any = item.event
+    if data is None:
+        data = canonical(audit_data(event, mask)) if audited(event) else "{}"
+    return record_json(
+        tree_position,
+        item.position,
+        item.type,
+        getattr(event, "app", ""),
+        getattr(event, "actor", ""),
+        getattr(event, "request_id", ""),
+        event.timestamp,
+        data,
+    )
 
 
 def to_json(value: object) -> str:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,10 +107,15 @@ class TreeTail:
         raise TypeError("a TreeTail is read-only: grow() returns the next one")
 
     def grow(
-        self, items: Sequence[Projectable], mask: Mask = HIDDEN
+        self,
+        items: Sequence[Projectable],
+        mask: Mask = HIDDEN,
+        data: Mapping[int, str] | None = None,
     ) -> tuple[TreeTail, list[Node], list[Gap]]:
         """The tail after appending ``items``, the nodes to insert and the gap rows
-        (``mask`` digests the secret values of the audit records)."""
+        (``mask`` digests the secret values of the audit records; ``data`` has the
+        canonical data texts already made, by log position)."""
+        made = data or {}
         leaves: list[bytes] = []
         gaps: list[Gap] = []
         previous = self.last_position
@@ -122,7 +127,7 @@ class TreeTail:
             if item.position != previous + 1:
                 gaps.append((leaf, item.position))
             previous = item.position
-            leaves.append(leaf_hash(leaf + 1, item, mask))
+            leaves.append(leaf_hash(leaf + 1, item, mask, made.get(item.position)))
         nodes = new_nodes(self, self.size, leaves)
         edge = dict(self.edge)
         for level, index, value in nodes:
@@ -130,8 +135,11 @@ class TreeTail:
         return TreeTail(self.size + len(leaves), previous, edge), nodes, gaps
 
 
-def leaf_hash(tree_position: int, item: Projectable, mask: Mask = HIDDEN) -> bytes:
-    """The tree leaf (format 2) of an event: its stored record and its audit record."""
+def leaf_hash(
+    tree_position: int, item: Projectable, mask: Mask = HIDDEN, data: str | None = None
+) -> bytes:
+    """The tree leaf (format 2) of an event: its stored record and its audit record
+    (``data``: the canonical text of its audit data, when the projection made it)."""
     stored: Notification | None = item.stored
     if stored is None:
         raise ValueError("the Merkle tree needs the stored record of every event")
@@ -141,7 +149,7 @@ def leaf_hash(tree_position: int, item: Projectable, mask: Mask = HIDDEN) -> byt
         stored.originator_version,
         stored.topic,
         stored.state,
-        record_text(item, tree_position, mask),
+        record_text(item, tree_position, mask, data),
     )
     return rfc_leaf_hash(leaf)
 
@@ -189,9 +197,11 @@ class MerkleWriter:
         dialect: sql.Dialect,
         items: Sequence[Projectable],
         mask: Mask = HIDDEN,
+        data: Mapping[int, str] | None = None,
     ) -> None:
         """Insert the leaves of ``items`` and the nodes they complete (``mask``: the
-        views' mask, which digests secret values in the audit records).
+        views' mask, which digests secret values in the audit records; ``data``: the
+        audit data texts the batch's projection made already, by log position).
 
         Raises ``IntegrityError`` (the batch then changes nothing) when the tree has the
         first of ``items`` already: another worker appended it.
@@ -204,7 +214,7 @@ class MerkleWriter:
             tail = load_tail(cursor, dialect)
             if first <= tail.last_position:
                 raise IntegrityError(f"the Merkle tree has log position {first} already")
-        grown, nodes, gaps = tail.grow(items, mask)
+        grown, nodes, gaps = tail.grow(items, mask, data)
         cursor.executemany(dialect.sql(INSERT_NODE), nodes)
         if gaps:
             cursor.executemany(dialect.sql(INSERT_GAP), gaps)

@@ -18,6 +18,7 @@ from ledger.views import EventView
 from projections import keys, sql, workflows
 from projections.audit import Projectable, audit_data, audited, to_json
 from projections.changes import Change, Insert, Update
+from transparency.leaf_v2 import canonical
 
 __all__ = ["AUDIT_COLUMNS", "AUDIT_ONLY", "Change", "Insert", "Update", "project"]
 
@@ -39,7 +40,9 @@ def project(
     data = audit_data(event, mask)
     app, actor = getattr(event, "app", ""), getattr(event, "actor", "")
     request_id = getattr(event, "request_id", "")
-    row = (item.position, item.type, app, actor, time, request_id, to_json(data))
+    # The canonical text (ASCII, the same JSON value): the tree's leaf signs this very text
+    # as the record's data (projections.merkle), so it is encoded once per event.
+    row = (item.position, item.type, app, actor, time, request_id, canonical(data))
     view = None
     if with_view:
         view = EventView(item.position, item.type, app, actor, event.timestamp, request_id, data)
@@ -290,7 +293,14 @@ _HANDLERS: dict[type[Any], Handler] = {
     **workflows.HANDLERS,
 }
 AUDIT_ONLY: frozenset[type[Any]] = frozenset(
-    {App.PromotionQueued, Promotion.CancelRequested, Rack.Created, RequestRecord.Created}
+    {
+        App.PromotionQueued,
+        Promotion.CancelRequested,
+        Rack.Created,
+        Rack.LeafFormatAdopted,
+        Rack.LogUpgraded,
+        RequestRecord.Created,
+    }
     | workflows.AUDIT_ONLY
 )
 """Events that change no view table (they still show in the timeline, but RequestRecorded)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -98,12 +98,12 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
         tracking row is already at or past ``tracking`` or an event was applied already.
         Returns the audit entries of the batch, oldest first (none unless ``with_views``).
         """
-        pending, views = self._project(items, with_views)
+        pending, views, data = self._project(items, with_views)
         apps = {getattr(item.event, "app", "") for item in items}
         for observer in self.observers:
             observer.committing(apps)
         with self.merkle.lock:
-            self._commit(pending, tracking, items)
+            self._commit(pending, tracking, items, data)
             size, nodes = self.merkle.committed()
             # Proofs of recent events, the ones most asked for, need no query.
             self.node_cache.remember({(level, index): node for level, index, node in nodes})
@@ -141,9 +141,9 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
         """:meth:`apply_batch` for a rebuild (same rows, same transaction, same errors), but
         no audit entries are made and the tree's node cache is not fed: a rebuild writes
         the whole log once, and nobody reads those nodes meanwhile."""
-        pending, _ = self._project(items, with_views=False)
+        pending, _, data = self._project(items, with_views=False)
         with self.merkle.lock:
-            self._commit(pending, tracking, items)
+            self._commit(pending, tracking, items, data)
             size, _ = self.merkle.committed()
             self.node_cache.saw_size(size)
 
@@ -154,21 +154,29 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
 
     def _project(
         self, items: Sequence[Projectable], with_views: bool
-    ) -> tuple[PendingWrites, list[EventView]]:
+    ) -> tuple[PendingWrites, list[EventView], dict[int, str]]:
+        """The batch's writes, its audit entries, and each audited event's data text (by
+        log position), which the tree's leaves sign (see :mod:`projections.merkle`)."""
         pending = PendingWrites()
         views: list[EventView] = []
+        data: dict[int, str] = {}
         for item in items:
             changes, audit_row, view = project(item, with_views, self.mask)
             for change in changes:
                 pending.add(change)
             if audit_row is not None:
                 pending.append("events", AUDIT_COLUMNS, audit_row)
+                data[item.position] = str(audit_row[-1])
             if view is not None:
                 views.append(view)
-        return pending, views
+        return pending, views, data
 
     def _commit(
-        self, pending: PendingWrites, tracking: Tracking, items: Sequence[Projectable]
+        self,
+        pending: PendingWrites,
+        tracking: Tracking,
+        items: Sequence[Projectable],
+        data: Mapping[int, str],
     ) -> None:
         """One transaction: the tracking row, ``pending`` and the tree's growth by ``items``.
         The caller holds ``merkle.lock`` and calls ``merkle.committed()`` after."""
@@ -181,7 +189,7 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
                         cursor.execute(translated, rows_[0])
                     else:
                         cursor.executemany(translated, rows_)
-                self.merkle.append(cursor, self.dialect, items, self.mask)
+                self.merkle.append(cursor, self.dialect, items, self.mask, data)
         except BaseException:
             self.merkle.forget()
             raise

@@ -41,6 +41,7 @@ from server.infra.audit_log import AuditLog
 from server.infra.broadcast import Broadcaster
 from server.infra.cipher import audit_digest_key, check_cipher_key, cipher_key
 from server.infra.claims import PostgresClaims
+from server.infra.log_upgrade import record_leaf_format
 from server.infra.persistence import DataDirLock, creating_tables, ledger_env, views_env
 from server.infra.schema_check import check_event_types, check_log_schema
 from server.infra.settings import Settings
@@ -188,6 +189,7 @@ def bootstrap(settings: Settings, runtime: Runtime | None = None) -> Container:
             try:
                 check_cipher_key(ledger)
                 check_log_schema(ledger, package_version())  # before anything is written
+                record_leaf_format(ledger, settings.log_origin)  # before any tree is signed
                 mask = Mask(audit_digest_key(cipher_key(settings)))
                 views = open_views(views_env(settings), mask=mask)
             except BaseException:

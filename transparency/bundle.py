@@ -12,6 +12,9 @@ directory (format in :mod:`transparency.bundle_format`), that:
    format 2 the leaf includes the event's audit record (who did what), so an edited
    type, app, actor, time, request id or data is named too, and the record must agree
    with the signed event (its position, its topic);
+6. a link to the log this one was upgraded from (leaf format 1) holds: the bundle's first
+   events have the older root it signs, and each older checkpoint the bundle holds is a
+   prefix of that log (:mod:`transparency.link`).
 5. when the bundle holds every event up to the newest checkpoint's size, the tree over all
    of them (RFC 9162 §2.1.1) has exactly the signed root.
 """
@@ -42,6 +45,7 @@ from transparency.checkpoint import Checkpoint, format_timestamp, parse_and_veri
 from transparency.errors import VerificationError
 from transparency.keys import PublicKey
 from transparency.leaf_v2 import record_problems
+from transparency.link import check_links
 from transparency.report import Problem, Report
 from transparency.verify import root_from_leaves, verify_consistency, verify_inclusion
 
@@ -99,7 +103,8 @@ def verify_bundle(
         report.checkpoint = checkpoints[-1]
         report.checkpoints_verified = len(checkpoints)
         _check_consistency_chain(root, checkpoints, report)
-        _check_events(root, checkpoints[-1], require_complete, report)
+        events, authentic = _check_events(root, checkpoints[-1], require_complete, report)
+        check_links(root, events, authentic, public_key, report)
     report.problems.sort(key=lambda p: (p.position is None, p.position or 0))
     return report
 
@@ -146,8 +151,12 @@ def _check_consistency_chain(root: Path, checkpoints: list[Checkpoint], report: 
         report.problems.append(Problem(message))
 
 
-def _check_events(root: Path, newest: Checkpoint, require_complete: bool, report: Report) -> None:
+def _check_events(
+    root: Path, newest: Checkpoint, require_complete: bool, report: Report
+) -> tuple[list[BundleEvent], set[int]]:
+    """The bundle's events, and the positions of those whose inclusion verified."""
     events: list[BundleEvent] = []
+    authentic: set[int] = set()
     unreadable: set[int] = set()  # positions of lines that could not be parsed
     for number, obj in _records(root / EVENTS_FILE, report):
         try:
@@ -161,7 +170,7 @@ def _check_events(root: Path, newest: Checkpoint, require_complete: bool, report
     _check_positions(positions, newest.size if require_complete else 0, unreadable, report)
     proofs = _inclusion_proofs(root, newest, report)
     if proofs is None:
-        return
+        return events, authentic
     leaves = [e.leaf_hash() for e in events]
     bad: list[int] = []
     disagreeing: list[Problem] = []  # after whether the event matches, the more telling
@@ -178,6 +187,7 @@ def _check_events(root: Path, newest: Checkpoint, require_complete: bool, report
             report.problems.append(Problem(f"no inclusion proof for position {p}", p))
         elif verify_inclusion(leaf, p - 1, newest.size, proof, newest.root):
             report.events_verified += 1
+            authentic.add(p)
             if event.record is not None:
                 report.records.append(event.record)
         else:
@@ -197,6 +207,7 @@ def _check_events(root: Path, newest: Checkpoint, require_complete: bool, report
             message = f"event at position {p} does not match the signed log (edited, or replaced)"
         report.problems.append(Problem(message, p))
     report.problems.extend(disagreeing)
+    return events, authentic
 
 
 def _check_positions(

@@ -12,6 +12,10 @@ A bundle is a directory::
                         size>, "proof": ["<base64 hash>", ...]} for every event
     consistency.jsonl  {"old_size": m, "new_size": n, "proof": [...]} between successive
                        checkpoints
+    linked-checkpoints/  optional: checkpoints of the log this one was upgraded from
+                       (leaf format 1, another origin), 0001.txt, ...; each must be a
+                       prefix of the log that the bundle's link event signs
+                       (:mod:`transparency.link`)
 
 ``record`` is the event's audit record (who did what: type, app, actor, time, request id,
 data), signed in the leaf (format version 2, :mod:`transparency.leaf_v2`): the readable
@@ -41,6 +45,7 @@ EVENTS_FILE: Final = "events.jsonl"
 CHECKPOINTS_DIR: Final = "checkpoints"
 PROOFS_FILE: Final = "proofs.jsonl"
 CONSISTENCY_FILE: Final = "consistency.jsonl"
+LINKED_DIR: Final = "linked-checkpoints"
 _CORE: Final = ("position", "originator_id", "originator_version", "topic", "state")
 _RECORD: Final = "record"
 
@@ -146,6 +151,7 @@ def write_bundle(
     checkpoints: Sequence[str],
     proofs: Iterable[InclusionProof],
     consistency: Iterable[ConsistencyProof],
+    linked: Sequence[str] = (),
 ) -> None:
     """Write a bundle into ``path``, which must not exist or be an empty directory.
 
@@ -158,6 +164,10 @@ def write_bundle(
     (root / CHECKPOINTS_DIR).mkdir(parents=True)
     for number, text in enumerate(checkpoints, start=1):
         (root / CHECKPOINTS_DIR / f"{number:04d}.txt").write_text(text, "utf-8", newline="\n")
+    if linked:
+        (root / LINKED_DIR).mkdir()
+    for number, text in enumerate(linked, start=1):
+        (root / LINKED_DIR / f"{number:04d}.txt").write_text(text, "utf-8", newline="\n")
     _write_jsonl(root / EVENTS_FILE, (e.to_json() for e in events))
     _write_jsonl(
         root / PROOFS_FILE,

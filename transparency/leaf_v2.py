@@ -77,6 +77,10 @@ _TIME: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2
 _LEAF_TEXT: Final = (
     '{"originator_id":%s,"originator_version":%d,"position":%d,"record":%s,"state":"%s","topic":%s}'
 )
+_RECORD_TEXT: Final = (
+    '{"actor":%s,"app":%s,"data":%s,"log_position":%d,"position":%d,"request_id":%s,'
+    '"time":"%s","type":%s}'
+)
 _json_string: Final = json.encoder.encode_basestring_ascii
 
 
@@ -87,6 +91,8 @@ def origin(base: str) -> str:
 
 def rfc3339(moment: datetime) -> str:
     """``moment`` in UTC as the record writes times: ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    if moment.tzinfo is UTC:  # the log's own times: skip the conversion
+        return moment.isoformat(timespec="microseconds")[:-6] + "Z"
     if moment.tzinfo is None:
         raise ValueError("a naive datetime has no place in the log")
     text = moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
@@ -125,6 +131,31 @@ def canonical(value: object) -> str:
     if _FAST is None or isinstance(value, str):
         return _ENCODER.encode(value)
     return "".join(_FAST(value, 0))
+
+
+def record_json(
+    position: int,
+    log_position: int,
+    type_: str,
+    app: str,
+    actor: str,
+    request_id: str,
+    time: datetime,
+    data: str,
+) -> str:
+    """``canonical`` of the audit record with these members, ``data`` being the canonical
+    text of its data, written with one format string (the tree hashes every event of the
+    log, and this costs about half as much as building the record and encoding it)."""
+    return _RECORD_TEXT % (
+        _json_string(actor),
+        _json_string(app),
+        data,
+        log_position,
+        position,
+        _json_string(request_id),
+        rfc3339(time),
+        _json_string(type_),
+    )
 
 
 def event_leaf_v2(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transparency.checkpoint import Checkpoint, format_timestamp
+
+if TYPE_CHECKING:
+    from transparency.link import Link
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     records: list[Mapping[str, Any]] = field(default_factory=list)
     """The audit records (leaf format 2) of the events whose inclusion verified, in order."""
+    links: list[Link] = field(default_factory=list)
+    """Verified links to the log this one was upgraded from (:mod:`transparency.link`)."""
+    linked_checkpoints: int = 0
+    """Checkpoints of that earlier log proven to be prefixes of the linked log."""
 
     @property
     def ok(self) -> bool:
@@ -51,8 +58,15 @@ class Report:
             else f"{self.events_verified} of the log's {c.size} events (positions 1 to "
             f"{self.events_verified}; the others are not in the bundle)"
         )
+        linked = "".join(
+            f"; position {link.position} links it to the {link.describe()}, whose events "
+            "the bundle's first ones are"
+            for link in self.links
+        )
+        if self.linked_checkpoints:
+            linked += f", and {self.linked_checkpoints} checkpoint(s) of it are prefixes of that"
         return (
             f"OK: {scope}; log {c.origin} at size {c.size}, root {root}, signed at "
             f"{format_timestamp(c.timestamp)}; {self.checkpoints_verified} checkpoint(s), "
-            "each an extension of the previous one"
+            f"each an extension of the previous one{linked}"
         )

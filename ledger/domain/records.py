@@ -7,6 +7,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from ledger.domain.base import LedgerEvent, Meta
+from ledger.errors import FailedPrecondition
 from ledger.ids import aggregate_id
 
 
@@ -71,6 +72,31 @@ class Rack(Aggregate):
             aggregate.server_version = self.version
             aggregate.log_schema = self.log_schema
 
+    class LeafFormatAdopted(LedgerEvent):
+        """A new ledger's log is signed with tree leaves of ``leaf_format`` from its start
+        (so a later start does not take it for a log written with older leaves)."""
+
+        TOPIC = "ledger:LeafFormatAdopted"
+        leaf_format: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.leaf_format = self.leaf_format
+
+    class LogUpgraded(LedgerEvent):
+        """The log's tree leaves changed to ``leaf_format``: the log of the first
+        ``previous_size`` events, signed as ``previous_origin`` with the older leaves, had
+        root ``previous_root`` (base64). Itself a leaf of the new tree, this link is
+        signed by every new checkpoint (see transparency/link.py)."""
+
+        TOPIC = "ledger:LogUpgraded"
+        leaf_format: int
+        previous_origin: str
+        previous_size: int
+        previous_root: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.leaf_format = self.leaf_format
+
     @event(Created)
     def __init__(self, app: str, actor: str, request_id: str) -> None:
         self.server_version = ""
@@ -94,6 +120,45 @@ class Rack(Aggregate):
             log_schema=log_schema,
         )
         return True
+
+    @property
+    def signed_leaf_format(self) -> int:
+        """The leaf format the log is signed with: 1 unless an event said otherwise."""
+        return int(getattr(self, "leaf_format", 1))
+
+    def adopt_leaf_format(self, meta: Meta, leaf_format: int) -> None:
+        """Record that this (new, empty until now) ledger's log starts with ``leaf_format``."""
+        if self.signed_leaf_format != 1:
+            raise FailedPrecondition(
+                f"the log is signed with leaf format {self.signed_leaf_format}"
+            )
+        self.trigger_event(
+            self.LeafFormatAdopted,
+            app="",
+            actor=meta.actor,
+            request_id=meta.request_id,
+            leaf_format=leaf_format,
+        )
+
+    def upgrade_log(
+        self, meta: Meta, leaf_format: int, previous_origin: str, size: int, root: str
+    ) -> None:
+        """Link the log of the first ``size`` events (older leaves, ``previous_origin``,
+        ``root``) to the log of ``leaf_format`` leaves that this event starts."""
+        if leaf_format <= self.signed_leaf_format:
+            raise FailedPrecondition(
+                f"the log is signed with leaf format {self.signed_leaf_format}"
+            )
+        self.trigger_event(
+            self.LogUpgraded,
+            app="",
+            actor=meta.actor,
+            request_id=meta.request_id,
+            leaf_format=leaf_format,
+            previous_origin=previous_origin,
+            previous_size=size,
+            previous_root=root,
+        )
 
 
 class DeliveryRecord(Aggregate):

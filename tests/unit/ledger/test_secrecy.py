@@ -28,7 +28,7 @@ from ledger.commands import (
     UpdateApp,
     UpdateEnv,
 )
-from ledger.domain import Build, Meta
+from ledger.domain import Build, Meta, Rack
 from ledger.domain.base import LedgerEvent, event_type
 from ledger.domain.registry import event_classes
 from ledger.domain.secrecy import MASK, Mask, Secrecy, declared
@@ -66,6 +66,10 @@ def wait_until(condition: Any, timeout: float = 5.0) -> None:
 def record_every_event_type(ledger: LedgerApplication) -> None:
     meta = Meta("alice (K0000000001)", request_id="every-event-1")
     plain = service_on(ledger, RecordRuntime())
+    rack = Rack(app="", actor="ledgerd", request_id="")
+    rack.adopt_leaf_format(Meta("ledgerd"), 2)
+    rack.upgrade_log(Meta("ledgerd"), 3, "deploy-ledger/v2", 2, "A" * 43 + "=")  # a later one
+    ledger.save(rack)
     plain.record_rack_version("1.0.0", Meta("ledgerd"))
     plain.create_app(CreateApp("shop"), meta)
     plain.update_app(UpdateApp("shop", 300), Meta("alice"))
