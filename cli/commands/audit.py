@@ -9,7 +9,6 @@ only ever appended to. Nothing here trusts the server: checks are :mod:`transpar
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -24,6 +23,7 @@ from cli.audit_files import (
     require_public_key,
     state_dir,
 )
+from cli.audit_link import bundle_event, check_linked
 from cli.audit_render import record_lines
 from cli.context import Session
 from cli.errors import EXIT_REFUSED, CliError
@@ -129,10 +129,12 @@ def export(session: Session, out: str, key: str | None, state_dir_: str | None) 
         size = _verified(signed.text, verifier, "the server's checkpoint").size
     else:  # what the signed text says, whatever the message's other fields say
         size = note_size(signed.text) or 0
-    checkpoints, consistency = [signed.text], []
+    checkpoints, consistency, linked = [signed.text], [], []
     previous = SavedCheckpoints(state_dir(state_dir_, session.environ)).load(session.host)
     old_size = note_size(previous) if previous is not None else None
-    if previous is not None and old_size is not None and previous != signed.text:
+    if previous is not None and previous.split("\n", 1)[0] != signed.text.split("\n", 1)[0]:
+        linked.append(previous)  # of the log before an upgrade: checked against the link
+    elif previous is not None and old_size is not None and previous != signed.text:
         checkpoints.insert(0, previous)
         if old_size <= size:
             proof = session.client.get_consistency_proof(old_size, size)
@@ -146,9 +148,9 @@ def export(session: Session, out: str, key: str | None, state_dir_: str | None) 
     proofs: list[InclusionProof] = []
     exported = session.client.export_events(size, with_proofs=True) if size else iter(())
     for event in exported:
-        events.append(_bundle_event(event))
+        events.append(bundle_event(event))
         proofs.append(InclusionProof(event.position - 1, size, tuple(event.inclusion_proof)))
-    write_bundle(target, events, checkpoints, proofs, consistency)
+    write_bundle(target, events, checkpoints, proofs, consistency, linked)
     root = base64.b64encode(signed.root_hash).decode("ascii")
     session.out(
         f"wrote {len(events)} events of the log {signed.origin} at size {size} "
@@ -191,10 +193,13 @@ def verify(
     new, old = _check_live(session, verifier, saved, signed)
     saved.save(session.host, signed.text)
     since = (
-        f"an extension of the checkpoint of size {old.size} saved on "
+        f"no checkpoint was saved for {session.host} before: this one is now"
+        if old is None
+        else f"an extension of the checkpoint of size {old.size} saved on "
         f"{format_timestamp(old.timestamp)}"
-        if old is not None
-        else f"no checkpoint was saved for {session.host} before: this one is now"
+        if old.origin == new.origin
+        else f"it continues the log {old.origin}, of which the checkpoint of size {old.size} "
+        f"saved on {format_timestamp(old.timestamp)} is a prefix"
     )
     root = base64.b64encode(new.root).decode("ascii")
     session.emit(
@@ -245,6 +250,19 @@ def _check_live(
     if previous is None:
         return new, None
     old = _verified(previous, verifier, f"the checkpoint saved in {saved.path(session.host)}")
+    if old.origin != new.origin:  # saved before the log was upgraded (transparency.link)
+        try:
+            link = check_linked(session.client, old, new)
+        except VerificationError as error:
+            session.err(
+                f"saved checkpoint:    {old.describe()} (kept in {saved.path(session.host)})"
+            )
+            session.err(f"server's checkpoint: {new.describe()}")
+            raise VerificationFailed(f"{error}") from None
+        session.err(
+            f"the log was upgraded at position {link.position}: it continues the {link.describe()}"
+        )
+        return new, old
     proof: list[bytes] = []
     if old.size < new.size:
         proof = list(session.client.get_consistency_proof(old.size, new.size).hashes)
@@ -262,38 +280,6 @@ def _verified(text: str, verifier: PublicKey, what: str) -> Checkpoint:
         return parse_and_verify(text, verifier)
     except VerificationError as error:
         raise VerificationFailed(f"{what} does not verify: {error}") from None
-
-
-def _bundle_event(event: pb.ExportedEvent) -> BundleEvent:
-    if event.record:  # leaf format 2: the signed record is all there is to read
-        try:
-            record = json.loads(event.record)
-        except ValueError:
-            raise CliError(f"the server sent a malformed record at {event.position}") from None
-        return BundleEvent(
-            event.position,
-            event.originator_id,
-            event.originator_version,
-            event.topic,
-            event.state,
-            record=record,
-        )
-    extra: dict[str, Any] = {"log_position": event.log_position, "type": event.type}
-    if event.app:
-        extra["app"] = event.app
-    if event.actor:
-        extra["actor"] = event.actor
-    time = render.timestamp(event, "time")
-    if time is not None:
-        extra["time"] = time
-    return BundleEvent(
-        event.position,
-        event.originator_id,
-        event.originator_version,
-        event.topic,
-        event.state,
-        extra,
-    )
 
 
 def _checkpoint_json(signed: pb.SignedCheckpoint) -> dict[str, Any]:
