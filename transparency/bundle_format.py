@@ -192,6 +192,8 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                 yield number, json.loads(line, object_pairs_hook=_unique_keys)
             except ValueError as exc:
                 yield number, ValueError(f"not JSON ({exc})")
+            except RecursionError:
+                yield number, ValueError("not JSON this reader accepts (nested too deeply)")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

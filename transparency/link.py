@@ -68,7 +68,10 @@ class Link:
             digest = b""
         if len(digest) != HASH_SIZE:
             raise ValueError("the link's previous_root is not a base64 SHA-256 hash")
-        return cls(int(record["position"]), origin, size, digest)
+        position = record.get("position")
+        if type(position) is not int or position < 1:
+            raise ValueError("the link's position is malformed")
+        return cls(position, origin, size, digest)
 
     def describe(self) -> str:
         root = base64.b64encode(self.previous_root).decode("ascii")

@@ -240,3 +240,17 @@ def test_uuids_enums_and_datetimes_in_data_are_written_as_documented() -> None:
     assert canonical(value) == (
         '{"at":"2026-01-01T00:00:00.000000Z","id":"00000000-0000-0000-0000-000000000001"}'
     )
+
+
+def test_a_record_nested_too_deeply_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    path = bundle(tmp_path / "b", 2)
+    lines = (path / "events.jsonl").read_text().splitlines()
+    lines[1] = lines[1].replace(
+        '"data": {', '"data": {"deep": ' + "[" * 100_000 + "]" * 100_000 + ", ", 1
+    )
+    (path / "events.jsonl").write_text("\n".join(lines) + "\n")
+
+    report = verify_bundle(path, KEY.public_key())
+
+    assert not report.ok
+    assert "nested too deeply" in report.summary()
