@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import sys
@@ -36,7 +37,7 @@ from bench.client import Client, channel, sign_in  # noqa: E402
 from bench.load import LoadResult, closed_loop  # noqa: E402
 from bench.server import Ledgerd  # noqa: E402
 from ledger_api.v1 import ledger_pb2 as pb  # noqa: E402
-from transparency import event_leaf_hash, verify_inclusion  # noqa: E402
+from transparency import event_leaf_v2_hash, verify_inclusion  # noqa: E402
 
 
 async def measure(target: str, events: int, proofs: int) -> dict[str, float]:
@@ -57,8 +58,9 @@ async def measure(target: str, events: int, proofs: int) -> dict[str, float]:
                 metadata=meta,
             )
             for e in page.events:
-                leaves[e.position] = event_leaf_hash(
-                    e.position, e.originator_id, e.originator_version, e.topic, e.state
+                record = json.loads(e.record)  # the leaf (format 2) signs it with the event
+                leaves[e.position] = event_leaf_v2_hash(
+                    e.position, e.originator_id, e.originator_version, e.topic, e.state, record
                 )
             token = page.next_page_token
             if not token:
@@ -89,7 +91,7 @@ WRITERS = 8
 # ledgerd with the Merkle tree writer replaced by a no-op: what writes cost without the tree.
 WITHOUT_TREE = (
     "import projections.merkle as merkle\n"
-    "merkle.MerkleWriter.append = lambda self, cursor, dialect, items: None\n"
+    "merkle.MerkleWriter.append = lambda self, *args: None\n"
     "from server.main import main\n"
     "main()\n"
 )
