@@ -17,9 +17,11 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
 from ledger.domain import Build
+from ledger.domain.base import event_type
 from ledger.domain.registry import NOT_AUDITED
 from ledger.domain.secrecy import HIDDEN, Mask, declared
 from ledger.views import EventView
+from projections.decoding import EventDecoder
 from transparency.leaf_v2 import canonical, record_json, rfc3339
 
 COLUMN_FIELDS = frozenset(
@@ -65,15 +67,26 @@ class Projectable(NamedTuple):
     type: str
     event: DomainEventProtocol[Any]
     stored: Notification | None = None
+    as_stored: dict[str, Any] | None = None  # the fields as stored, when upcasting changed them
+
+
+def projectable(stored: Notification, decode: EventDecoder) -> Projectable:
+    """The stored record read back from the log, decoded, ready to project."""
+    event, as_stored = decode.with_stored_fields(stored)
+    return Projectable(stored.id, event_type(stored.topic), event, stored, as_stored)
 
 
 def audited(event: object) -> bool:
     return type(event) not in NOT_AUDITED
 
 
-def audit_data(event: Any, mask: Mask = HIDDEN) -> dict[str, Any]:
-    """The event's own fields, secrets masked, build output replaced by its length."""
-    data = {k: v for k, v in vars(event).items() if k not in COLUMN_FIELDS}
+def audit_data(
+    event: Any, mask: Mask = HIDDEN, fields: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The event's own fields (or ``fields``, the event's as stored), secrets masked,
+    build output replaced by its length."""
+    given = vars(event) if fields is None else fields
+    data = {k: v for k, v in given.items() if k not in COLUMN_FIELDS}
     kind = type(event)
     secret = _HAS_SECRETS.get(kind)
     if secret is None:
@@ -107,16 +120,23 @@ def audit_record(item: Projectable, tree_position: int, mask: Mask = HIDDEN) -> 
     the timeline's columns and :func:`audit_data`, so the record masks exactly as the
     timeline does. Events the timeline does not show get their columns and no data."""
     event: Any = item.event
+    signed = _signed_fields(item)
     return {
         "position": tree_position,
         "log_position": item.position,
         "type": item.type,
-        "app": getattr(event, "app", ""),
-        "actor": getattr(event, "actor", ""),
-        "request_id": getattr(event, "request_id", ""),
-        "time": rfc3339(event.timestamp),
-        "data": audit_data(event, mask) if audited(event) else {},
+        "app": signed.get("app", ""),
+        "actor": signed.get("actor", ""),
+        "request_id": signed.get("request_id", ""),
+        "time": rfc3339(signed["timestamp"]),
+        "data": audit_data(event, mask, item.as_stored) if audited(event) else {},
     }
+
+
+def _signed_fields(item: Projectable) -> dict[str, Any]:
+    """The fields the audit record is made of: the event's as stored (see
+    :meth:`projections.decoding.EventDecoder.with_stored_fields`)."""
+    return vars(item.event) if item.as_stored is None else item.as_stored
 
 
 def record_text(
@@ -125,16 +145,17 @@ def record_text(
     """The canonical JSON text of :func:`audit_record`, as the leaf holds it. ``data`` is
     ``canonical(audit_data(event, mask))`` when the caller made it already."""
     event: Any = item.event
-    if data is None:
-        data = canonical(audit_data(event, mask)) if audited(event) else "{}"
+    if data is None or item.as_stored is not None:  # the timeline's text is of the upcast
+        data = canonical(audit_data(event, mask, item.as_stored)) if audited(event) else "{}"
+    signed = _signed_fields(item)
     return record_json(
         tree_position,
         item.position,
         item.type,
-        getattr(event, "app", ""),
-        getattr(event, "actor", ""),
-        getattr(event, "request_id", ""),
-        event.timestamp,
+        signed.get("app", ""),
+        signed.get("actor", ""),
+        signed.get("request_id", ""),
+        signed["timestamp"],
         data,
     )
 

@@ -58,8 +58,17 @@ class EventDecoder:
             self._scan_unhooked: Scan = unhooked.scan_once  # type: ignore[attr-defined]
 
     def __call__(self, stored: StoredEvent) -> Event:
+        return self.with_stored_fields(stored)[0]
+
+    def with_stored_fields(self, stored: StoredEvent) -> tuple[Event, dict[str, Any] | None]:
+        """The event, and its fields as stored when upcasting changed them (else None).
+
+        The audit record in the event's tree leaf signs what was stored, never what a later
+        version's upcaster makes of it: an upcaster added after the leaf was signed would
+        otherwise change the leaf of every older event when the tree is rebuilt.
+        """
         if self._scan is None:
-            return self.mapper.to_domain_event(stored)
+            return self._by_mapper(stored)
         key = (stored.topic, type(stored.originator_id))
         known = self._classes.get(key)
         if known is None:
@@ -74,18 +83,37 @@ class EventDecoder:
             text = state.decode("utf8")
             data, end = self._parse(text)
         except Exception:  # the library's decoding says what is wrong, or copes
-            return self.mapper.to_domain_event(stored)
+            return self._by_mapper(stored)
         if end != len(text) or type(data) is not dict:
-            return self.mapper.to_domain_event(stored)
+            return self._by_mapper(stored)
         data["originator_id"] = convert(stored.originator_id)
         data["originator_version"] = stored.originator_version
         version = data.pop("class_version", 1)
+        as_stored = dict(data) if version < class_version else None
         while version < class_version:
             getattr(cls, f"upcast_v{version}_v{version + 1}")(data)
             version += 1
         event: Event = object.__new__(cls)
         object.__setattr__(event, "__dict__", data)
-        return event
+        return event, as_stored
+
+    def _by_mapper(self, stored: StoredEvent) -> tuple[Event, dict[str, Any] | None]:
+        """The library's decoding, and (rarely needed) the stored fields when upcast."""
+        event = self.mapper.to_domain_event(stored)
+        class_version = getattr(type(event), "class_version", 1)
+        if class_version == 1:
+            return event, None
+        state = stored.state
+        if self.mapper.cipher:
+            state = self.mapper.cipher.decrypt(state)
+        if self.mapper.compressor:
+            state = self.mapper.compressor.decompress(state)
+        data = self.mapper.transcoder.decode(state)
+        if data.pop("class_version", 1) >= class_version:
+            return event, None
+        data["originator_id"] = event.originator_id
+        data["originator_version"] = event.originator_version
+        return event, data
 
     def _parse(self, text: str) -> tuple[Any, int]:
         """What the transcoder's scanner makes of ``text``. The transcoder writes object

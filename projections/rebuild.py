@@ -30,8 +30,7 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from ledger.domain.base import event_type
-from projections.audit import Projectable
+from projections.audit import projectable
 from projections.decoding import EventDecoder
 from projections.store import LedgerViews
 
@@ -58,7 +57,7 @@ def rebuild(ledger_app: Application[Any], views: LedgerViews, page: int = REBUIL
             )
             if not stored:
                 return applied
-            items = [Projectable(n.id, event_type(n.topic), decode(n), n) for n in stored]
+            items = [projectable(n, decode) for n in stored]
             fetched, last = len(items), items[-1].position
             try:
                 views.apply_bulk(items, Tracking(name, last))

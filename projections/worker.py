@@ -34,7 +34,7 @@ from eventsourcing.utils import TopicError
 
 from ledger.domain.base import event_type
 from ledger.views import EventView
-from projections.audit import Projectable, audit_entry
+from projections.audit import Projectable, audit_entry, projectable
 from projections.decoding import EventDecoder
 from projections.store import LedgerViews
 
@@ -260,7 +260,7 @@ class ProjectionWorker:
             start=self._cursor, limit=self.batch_size, inclusive_of_start=False
         )
         decode = self._decode
-        return [Projectable(n.id, event_type(n.topic), decode(n), n) for n in notifications]
+        return [projectable(n, decode) for n in notifications]
 
     def _deliver(self, entries: list[EventView]) -> None:
         if not entries:

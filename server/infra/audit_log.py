@@ -30,7 +30,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper, Notification
 
 from ledger.domain.base import event_type
 from ledger.errors import InvalidArgument
-from projections.audit import Projectable, audit_record
+from projections.audit import audit_record, projectable
 from projections.decoding import EventDecoder
 from projections.store import LedgerViews
 from transparency import Checkpoint, MerkleTree, PrivateKey, PublicKey, sign
@@ -221,13 +221,12 @@ class AuditLog:
 
     def _record(self, stored: Notification, tree_position: int) -> dict[str, Any] | None:
         try:
-            event = self.decode(stored)
+            item = projectable(stored, self.decode)
         except Exception:  # whatever a tampered state makes the mapper raise
             log.warning(
                 "the event at log position %d does not decode: exported as stored", stored.id
             )
             return None
-        item = Projectable(stored.id, event_type(stored.topic), event, stored)
         return audit_record(item, tree_position, self.views.mask)
 
     def _tree(

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 
 from ledger.application import LedgerApplication
 from ledger.domain import Build, Meta, Promotion, Rack
+from projections.audit import audit_record, projectable, record_text
 from projections.decoding import EventDecoder
+from transparency.leaf_v2 import canonical
 
 WHO = {"app": "shop", "actor": "alice (K0000000001)", "request_id": ""}
 LEDGERD = Meta(actor="ledgerd")
@@ -21,6 +23,17 @@ def stored(ledger: LedgerApplication, topic: str, state: dict[str, Any]) -> Stor
     """An event as a version 1 class stored it (no ``class_version`` key: version 1)."""
     full = {"timestamp": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), **WHO, **state}
     return StoredEvent(uuid4(), 1, topic, ledger.mapper.transcoder.encode(full))
+
+
+def as_notification(record: StoredEvent) -> Notification:
+    """``record`` as read back from the log at position 1."""
+    return Notification(
+        id=1,
+        originator_id=record.originator_id,
+        originator_version=record.originator_version,
+        topic=record.topic,
+        state=record.state,
+    )
 
 
 def decoded_both_ways(ledger: LedgerApplication, record: StoredEvent) -> Any:
@@ -91,3 +104,44 @@ def stored_at(
 ) -> StoredEvent:
     record = stored(ledger, topic, state)
     return StoredEvent(rack.id, version, record.topic, record.state)
+
+
+def test_an_upcast_event_is_signed_as_it_was_stored_not_as_upcast(
+    ledger: LedgerApplication,
+) -> None:
+    state = {
+        "originator_topic": Build.TOPIC,
+        "build_id": "BABCDEFGHJK",
+        "description": "",
+        "source": "image:shop:1",
+        "image": "shop:1",
+    }
+    notification = as_notification(stored(ledger, Build.Created.TOPIC, state))
+
+    item = projectable(notification, EventDecoder(ledger.mapper))
+    signed = audit_record(item, 1)
+
+    assert item.event.commit == {}  # type: ignore[attr-defined]  # the upcaster's default
+    assert "commit" not in signed["data"]  # an upcaster added later changes no leaf
+    assert signed["data"]["image"] == "shop:1"
+    assert record_text(item, 1) == canonical(signed)
+
+
+def test_an_event_at_its_class_version_is_signed_with_its_own_fields(
+    ledger: LedgerApplication,
+) -> None:
+    state = {
+        "originator_topic": Build.TOPIC,
+        "class_version": 2,
+        "build_id": "BABCDEFGHJK",
+        "description": "",
+        "source": "image:shop:1",
+        "image": "shop:1",
+        "commit": {"sha": "1a2b3c"},
+    }
+    notification = as_notification(stored(ledger, Build.Created.TOPIC, state))
+
+    item = projectable(notification, EventDecoder(ledger.mapper))
+
+    assert item.as_stored is None
+    assert audit_record(item, 1)["data"]["commit"] == {"sha": "1a2b3c"}
