@@ -54,6 +54,7 @@ from ledger.commands import (
 )
 from ledger.domain import Cause, CauseKind, Hook, Meta, StepKind, WorkflowSettings
 from ledger.oneoff import RunCommand
+from ledger.promoter import Promoter
 from ledger.runtime import (
     BuildFailed,
     BuildLog,
@@ -64,6 +65,7 @@ from ledger.runtime import (
     Progress,
     RolloutPlan,
 )
+from ledger.service import LedgerService
 from ledger.workflows.commands import CreateWorkflow, ResumeWorkflow, UpdateWorkflow
 from ledger.workflows.settings import SettingsChange
 from ledger.workflows.triggers import CheckState, Delivery, Provider, PullAction, TriggerKind
@@ -297,6 +299,7 @@ class _Sink:
 def write_sqlite(data: Path, workdir: Path) -> dict[str, Any]:
     """Tell the story into the data dir ``data``; the read side's answers."""
     settings = Settings(data_dir=data, console_listen="", snapshot_interval=10)
+    format_1_era(settings)
     container = bootstrap(settings, runtime=FixtureRuntime())
     try:
         container.start(package_version())
@@ -307,6 +310,22 @@ def write_sqlite(data: Path, workdir: Path) -> dict[str, Any]:
         return answers(container.queries, head)
     finally:
         container.close()
+
+
+def format_1_era(settings: Settings) -> None:
+    """The start of the log as a ledgerd of tree leaf format 1 left it, so that this
+    version's start links it (``LogUpgraded``) as it does on every upgraded ledger. (A
+    ledger records either that or ``LeafFormatAdopted``, which every new ledger in the
+    tests records.)"""
+    ledger = LedgerApplication(env=ledger_env(settings))
+    runtime = RecordRuntime()
+    service = LedgerService(ledger, runtime, Promoter(ledger, runtime))
+    try:
+        service.record_rack_version("0.0.9", Meta(actor="ledgerd"))
+        service.create_app(CreateApp("legacy"), Meta(actor="ops"))
+    finally:
+        service.promoter.close()
+        ledger.close()
 
 
 def keep_log_only(data: Path) -> None:
