@@ -25,6 +25,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import Environment
 
+from ledger import budget
 from ledger.commands import Outcome
 from ledger.commit import GroupCommit
 from ledger.domain import (
@@ -38,7 +39,7 @@ from ledger.domain import (
     RequestRecord,
     Workflow,
 )
-from ledger.errors import Conflict, FailedPrecondition, LedgerError, NotFound
+from ledger.errors import Conflict, FailedPrecondition, LedgerError, NotFound, Unavailable
 from ledger.ids import BUILD, JOB, PROMOTION, RELEASE, check_app_name, check_id
 from ledger.ownership import owned
 
@@ -73,11 +74,18 @@ class LedgerApplication(Application[UUID]):
 
     Persistence (SQLite file, PostgreSQL, or in-memory for unit tests) is chosen by
     the ``env`` given by the composition root; this class knows no database.
+    ``command_timeout`` (seconds, None: unbounded) is each command's time budget
+    (:mod:`ledger.budget`): waiting for its turn on its app and for the store included.
     """
 
     name = "Ledger"
 
-    def __init__(self, env: Mapping[str, str] | None = None, snapshot_interval: int = 100):
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        snapshot_interval: int = 100,
+        command_timeout: float | None = None,
+    ):
         self.snapshotting_intervals = {  # type: ignore[misc]
             App: snapshot_interval,
             Promotion: snapshot_interval,
@@ -86,6 +94,7 @@ class LedgerApplication(Application[UUID]):
         self._commits = GroupCommit(self._save_processing)
         self._scope_locks = [threading.Lock() for _ in range(SCOPE_LOCKS)]
         self.recorded: list[Recorded] = []
+        self.command_timeout = command_timeout
 
     def _save_processing(self, processing: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """Record collected events in one transaction: ``save`` without the collecting."""
@@ -123,7 +132,12 @@ class LedgerApplication(Application[UUID]):
                 due[event.originator_id] = cast(Aggregate, aggregate)
         for aggregate in due.values():
             snapshot_class: Any = getattr(type(aggregate), "Snapshot", self.snapshot_class)
-            self.snapshots.put([snapshot_class.take(aggregate)])
+            try:
+                self.snapshots.put([snapshot_class.take(aggregate)])
+            except Exception as error:
+                # The events are committed: the command succeeded. A snapshot only saves
+                # replay work, and the next one is taken an interval later.
+                log.warning("snapshot of %s not saved: %s", aggregate.id, type(error).__name__)
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """Only the env given by the composition root: ``os.environ`` never leaks in.
@@ -153,11 +167,22 @@ class LedgerApplication(Application[UUID]):
         Commands with the same ``scope`` (an app name) run one at a time in this
         process: they would only conflict on the app's stream and retry each other
         into starvation. Conflicts with other processes are still retried.
+
+        The whole command, waiting for its turn included, runs within ``command_timeout``.
         """
-        if not scope:
-            return self._execute(operation, request, meta, handler)
-        with self._scope_locks[hash(scope) % len(self._scope_locks)]:
-            return self._execute(operation, request, meta, handler)
+        with budget.within(self.command_timeout):
+            if not scope:
+                return self._execute(operation, request, meta, handler)
+            lock = self._scope_locks[hash(scope) % len(self._scope_locks)]
+            if not budget.acquire(lock):
+                raise Unavailable(
+                    f"{operation}: the commands before this one on {scope[:40]} are still "
+                    "waiting for the database: try again"
+                )
+            try:
+                return self._execute(operation, request, meta, handler)
+            finally:
+                lock.release()
 
     def _execute(self, operation: str, request: Any, meta: Meta, handler: Handler) -> Outcome:
         # Only a request id needs one (it is what a retry is compared with).

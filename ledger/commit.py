@@ -16,7 +16,10 @@ commands that arrive meanwhile queue for the next group. Outcomes stay per comma
   every command of the group at once, rather than asking the database again per command.
 
 Saves are serialised in the process (the databases serialise writers anyway), so the
-aggregate cache and the followers of the log see groups in commit order.
+aggregate cache and the followers of the log see groups in commit order. No lock is held
+while a group is written; a group is written within the earliest time budget of its
+commands (:mod:`ledger.budget`), so a database that does not answer makes no command of
+the group wait past its own deadline.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from uuid import UUID
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
+
+from ledger import budget
 
 MAX_GROUP = 64
 Save = Callable[[ProcessingEvent[UUID]], list[Recording[UUID]]]
@@ -45,6 +50,7 @@ class _Changes:
     recordings: list[Recording[UUID]] = field(default_factory=list)
     error: BaseException | None = None
     done: bool = False
+    deadline: float | None = field(default_factory=budget.deadline)
 
     def __post_init__(self) -> None:
         for aggregate in self.aggregates:
@@ -86,7 +92,8 @@ class GroupCommit:
                 del self._queued[: self.max_group]
         if not changes.done:
             try:
-                self._save_group(group)
+                with budget.until(_earliest(group)):
+                    self._save_group(group)
             except BaseException as error:  # never leave a queued command waiting
                 for unsaved in group:
                     if not unsaved.done:
@@ -126,6 +133,12 @@ class GroupCommit:
         except BaseException as error:
             changes.error = error
         changes.done = True
+
+
+def _earliest(group: list[_Changes]) -> float | None:
+    """The deadline of the group's most hurried command (None: no command has one)."""
+    deadlines = [changes.deadline for changes in group if changes.deadline is not None]
+    return min(deadlines) if deadlines else None
 
 
 def _share(group: list[_Changes], recordings: list[Recording[UUID]]) -> None:
