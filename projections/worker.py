@@ -44,6 +44,9 @@ EventListener = Callable[[list[EventView]], None]
 """Called by the projection worker after each committed batch, oldest first."""
 PositionListener = Callable[[int], None]
 """Called by the projection worker with each new projected position."""
+Explain = Callable[[BaseException], str | None]
+"""A failure's one-line cause an operator can act on (disk full, database unreachable),
+without the error's text; None for others (logged with their traceback)."""
 MAX_BACKOFF = 5.0
 MAX_FED = 10_000  # fed events kept while the worker is behind; beyond, it reads the log
 
@@ -63,6 +66,7 @@ class ProjectionWorker:
         listeners: Sequence[EventListener] = (),
         batch_size: int = 500,
         poll_interval: float = 0.05,
+        explain: Explain | None = None,
     ) -> None:
         self.ledger = ledger_app
         self.views = views
@@ -70,6 +74,7 @@ class ProjectionWorker:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.error: Exception | None = None
+        self.explain = explain
         self._cursor = views.max_tracking_id(ledger_app.name) or 0
         self._position = self._cursor
         self._changed = threading.Condition()
@@ -204,14 +209,29 @@ class ProjectionWorker:
                 continue
             except Exception as error:
                 backoff = min(max(backoff * 2, 0.1), MAX_BACKOFF)
-                log.exception("projection failed; retrying in %.1f s", backoff)
+                self._log_failure(error, backoff)
                 self.error = error
                 self._wake.wait(backoff)  # or at once when notified of a new write
                 continue
+            if self.error is not None:
+                log.warning("projection resumed after a failure")
             self.error = None
             backoff = 0.0
             if fetched < self.batch_size:
                 self._wake.wait(self.poll_interval)
+
+    def _log_failure(self, error: Exception, backoff: float) -> None:
+        """A known cause (a full disk, an unreachable database) is logged in one line when
+        it begins, not at every retry and never with the error's text (it may quote the
+        data); anything else with its traceback each time."""
+        cause = self.explain(error) if self.explain is not None else None
+        if cause is None:
+            log.exception("projection failed; retrying in %.1f s", backoff)
+            return
+        previous = self.error
+        if previous is not None and self.explain is not None and self.explain(previous) == cause:
+            return
+        log.error("projection paused: %s; retrying until it is not", cause)
 
     def _step(self) -> tuple[int, int]:
         """Read and apply one batch: (events applied here, notifications read)."""

@@ -33,7 +33,7 @@ from server.bootstrap import Container
 from server.infra.authn import BAD_TOKEN, Authenticator
 from server.infra.broadcast import Broadcaster
 from server.infra.flights import SharedReads
-from server.infra.persistence import disk_full
+from server.infra.persistence import disk_full, unreachable
 from server.infra.positions import ProjectedPositions
 
 P = ParamSpec("P")
@@ -41,7 +41,7 @@ T = TypeVar("T")
 C = TypeVar("C")
 
 CATCH_UP_TIMEOUT = 10.0
-DISK_CHECK_SECONDS = 1.0
+FAILURE_CHECK_SECONDS = 0.25  # how often a read-your-writes wait looks at the worker's error
 
 
 class Backend:
@@ -134,11 +134,12 @@ class Backend:
 
     async def _projected(self, position: int) -> bool:
         """Wait for the worker; give up early, naming it, when the disk of the views is full
-        (the worker retries at once when notified, so a freed disk is seen within a step)."""
+        or their database is unreachable (the worker retries at once when notified, so a
+        freed disk or a database back is seen within a step)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CATCH_UP_TIMEOUT
         while (remaining := deadline - loop.time()) > 0:
-            if await self.positions.wait_for(position, min(remaining, DISK_CHECK_SECONDS)):
+            if await self.positions.wait_for(position, min(remaining, FAILURE_CHECK_SECONDS)):
                 return True
             error = self.container.worker.error
             if error is not None and disk_full(error):
@@ -146,6 +147,12 @@ class Backend:
                     f"the ledger's disk is full: the change was recorded at position {position}"
                     " but the read model cannot be written; reads still work (without it), and"
                     " once space is freed, retry with the same request_id to read it"
+                )
+            if error is not None and unreachable(error):
+                raise Unavailable(
+                    f"the change was recorded at position {position} but the ledger's database"
+                    " became unreachable before the read model had it: retry with the same"
+                    " request_id to read it"
                 )
         return False
 

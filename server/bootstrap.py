@@ -42,7 +42,13 @@ from server.infra.broadcast import Broadcaster
 from server.infra.cipher import audit_digest_key, check_cipher_key, cipher_key
 from server.infra.claims import PostgresClaims
 from server.infra.log_upgrade import record_leaf_format
-from server.infra.persistence import DataDirLock, creating_tables, ledger_env, views_env
+from server.infra.persistence import (
+    DataDirLock,
+    creating_tables,
+    failure_summary,
+    ledger_env,
+    views_env,
+)
 from server.infra.schema_check import check_event_types, check_log_schema
 from server.infra.settings import Settings
 from server.infra.signing import signing_key
@@ -184,7 +190,9 @@ def bootstrap(settings: Settings, runtime: Runtime | None = None) -> Container:
     try:
         with creating_tables(settings):
             ledger = LedgerApplication(
-                env=ledger_env(settings), snapshot_interval=settings.snapshot_interval
+                env=ledger_env(settings),
+                snapshot_interval=settings.snapshot_interval,
+                command_timeout=settings.database_timeout,
             )
             try:
                 check_cipher_key(ledger)
@@ -218,7 +226,9 @@ def bootstrap(settings: Settings, runtime: Runtime | None = None) -> Container:
     # Kept current by the projection writer: told of each batch before its position is.
     hot = HotViews(views, queries.app_summary, settings.hot_apps)
     views.observers.append(hot)
-    worker = ProjectionWorker(ledger, views, listeners=[hot.on_events, broadcaster.publish])
+    worker = ProjectionWorker(
+        ledger, views, listeners=[hot.on_events, broadcaster.publish], explain=failure_summary
+    )
     ledger.recorded.append(worker.feed)
     hot.follow(worker)
     return Container(

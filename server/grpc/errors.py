@@ -45,7 +45,7 @@ STATUS_OF: dict[type[errors.LedgerError], grpc.StatusCode] = {
 TRANSIENT: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, TimeoutError)
 
 INTERNAL_MESSAGE = "internal error: the server logged the details"
-UNAVAILABLE_MESSAGE = "the ledger's database is unavailable: try again"
+UNAVAILABLE_MESSAGE = "the ledger's database is unreachable: try again"
 DISK_FULL_MESSAGE = (
     "the ledger's disk is full: nothing was written; reads still work, writes resume once"
     " space is freed"
@@ -68,7 +68,8 @@ async def abort_for(error: BaseException, method: str, context: Any) -> None:
         log.error("%s: refused, the disk of the ledger's database is full", method)
         await abort(context, grpc.StatusCode.RESOURCE_EXHAUSTED, DISK_FULL_MESSAGE)
     elif isinstance(error, TRANSIENT):
-        log.warning("%s: database unavailable (%s)", method, type(error).__name__)
+        log.warning("%s: refused, the ledger's database is unreachable (%s)", method,
+                    type(error).__name__)  # fmt: skip
         await abort(context, grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
     else:
         log.error("%s failed unexpectedly", method, exc_info=error)

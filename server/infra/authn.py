@@ -7,7 +7,9 @@ invalidated three ways: at once by the RevokeKey call in this process; by the
 ``KeyRevoked`` event when the projection worker hands it to its listeners (within one
 poll, ~50 ms, also for revocations made by another ``ledgerd`` sharing PostgreSQL); and,
 as a backstop should the worker be stuck, every entry expires after
-:data:`CACHE_SECONDS` and is looked up again.
+:data:`CACHE_SECONDS` and is looked up again. While the database is unreachable an
+expired entry is used as it is (no revocation can be recorded then either), so the reads
+served from memory keep answering keys that were signed in before.
 
 Both entry points authenticate here: the gRPC interceptor by the call's bearer token, the
 console by the token hash its session holds (:meth:`server.backend.Backend.principal`).
@@ -20,14 +22,17 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ledger import budget
 from ledger.domain.key import Role
 from ledger.errors import Unauthenticated
 from ledger.keys import looks_like_token, token_hash
 from ledger.policy import Principal
 from ledger.read_model import ReadModel
 from ledger.views import EventView, KeyView
+from server.infra.persistence import unreachable
 
 CACHE_SECONDS = 2.0
+STALE_LOOKUP_SECONDS = 0.5  # longest database wait to look a known key up again
 MAX_CACHED = 10_000
 NO_TOKEN = (
     "not signed in: send 'authorization: Bearer <token>' metadata "
@@ -96,7 +101,20 @@ class Authenticator:
         """
         with self._lock:
             generation = self._generation
-        view = self.reader.key_by_token_hash(digest)
+            entry = self._cache.get(digest)
+        try:
+            # A key known already is not worth a long wait: it is answered as known.
+            with budget.within(STALE_LOOKUP_SECONDS if entry is not None else None):
+                view = self.reader.key_by_token_hash(digest)
+        except Exception as error:
+            if entry is None or not unreachable(error):
+                raise
+            # Expired, but not revoked (that would have dropped it): keep using it for
+            # another while rather than wait for the database at every request.
+            with self._lock:
+                if generation == self._generation and digest in self._cache:
+                    self._cache[digest] = (entry[0], self.clock() + self.ttl)
+            return entry[0]
         principal = principal_of(view) if view is not None else None
         if principal is not None:
             with self._lock:

@@ -9,16 +9,18 @@ The process environment is never consulted here: the libraries get explicit env 
 from __future__ import annotations
 
 import fcntl
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
 
 import psycopg
-from eventsourcing.persistence import OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from ledger.errors import Unavailable
 from projections.sql import SCHEMA_VERSION
 from server.infra.cipher import CIPHER_TOPIC, cipher_key
+from server.infra.outage import FACTORY_TOPIC, TIMEOUT_KEY, UNREACHABLE, DatabaseUnreachable
 from server.infra.settings import Settings
 
 # What SQLite ("database or disk is full"), PostgreSQL (SQLSTATE 53100, "No space left on
@@ -40,10 +42,27 @@ def disk_full(error: BaseException) -> bool:
     return False
 
 
-POSTGRES_LOCK_TIMEOUT = "5"
+def unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached now (down, restarting, too
+    slow to answer, SQLite locked by another process), rather than refusing the request."""
+    if isinstance(error, DatabaseUnreachable):
+        return True
+    return isinstance(error, OperationalError | InterfaceError) and not disk_full(error)
+
+
+def failure_summary(error: BaseException) -> str | None:
+    """One line naming a database failure an operator can act on (a full disk, an
+    unreachable database), without the error's text; None for anything else."""
+    if disk_full(error):
+        return "the disk of the ledger's database is full"
+    if unreachable(error):
+        return UNREACHABLE
+    return None
+
+
 POSTGRES_POOL_SIZE = "2"
 POSTGRES_MAX_OVERFLOW = "8"
-POSTGRES_CONNECT_TIMEOUT = "10"
+POSTGRES_CONNECT_TIMEOUT = "10"  # creating tables at start-up
 # Session advisory lock held while a process creates its tables (any bigint; "ledger").
 SCHEMA_LOCK_KEY = 0x6C6564676572
 SCHEMA_LOCK_TIMEOUT = "60s"
@@ -71,24 +90,31 @@ def views_env(settings: Settings) -> dict[str, str]:
 
 
 def _persistence(settings: Settings, sqlite_file: str) -> dict[str, str]:
+    """The library's env. Every wait for the database is bounded by
+    ``settings.database_timeout``: SQLite's busy wait for a lock another process holds,
+    PostgreSQL's wait for the events table's lock, and (through
+    :mod:`server.infra.outage`) for a connection."""
     target = settings.postgres
+    seconds = str(max(1, math.ceil(settings.database_timeout)))  # whole seconds here
     if target is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.data_dir / sqlite_file),
+            "SQLITE_LOCK_TIMEOUT": seconds,
         }
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": FACTORY_TOPIC,
         "POSTGRES_DBNAME": target.dbname,
         "POSTGRES_HOST": target.host,
         "POSTGRES_PORT": str(target.port),
         "POSTGRES_USER": target.user,
         "POSTGRES_PASSWORD": target.password,
-        "POSTGRES_LOCK_TIMEOUT": POSTGRES_LOCK_TIMEOUT,
+        "POSTGRES_LOCK_TIMEOUT": seconds,
         "POSTGRES_POOL_SIZE": POSTGRES_POOL_SIZE,
         "POSTGRES_MAX_OVERFLOW": POSTGRES_MAX_OVERFLOW,
-        "POSTGRES_CONNECT_TIMEOUT": POSTGRES_CONNECT_TIMEOUT,
+        "POSTGRES_CONNECT_TIMEOUT": seconds,
+        TIMEOUT_KEY: str(settings.database_timeout),
     }
 
 

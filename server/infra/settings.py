@@ -14,6 +14,7 @@ from ledger.errors import InvalidArgument
 RUNTIMES = ("record", "docker", "swarm")
 REGISTRY = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 MIN_MESSAGE_BYTES = 128 * 1024
+MAX_SECONDS = 3600
 LOG_ORIGIN = re.compile(r"[!-*,-~]{1,100}")  # printable ASCII but space and '+' (a key name)
 
 
@@ -61,6 +62,9 @@ class Settings:
     max_message_bytes: int = 4 * 1024 * 1024
     rate_limit: int = 1000  # requests per second per key and ledgerd; 0: unlimited
     rate_burst: int = 2000  # requests a key may make at once; from_env: twice rate_limit
+    # Longest a command waits for the database (its turn on its app included) before it is
+    # refused as UNAVAILABLE; also each read's wait for a connection. Seconds.
+    database_timeout: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +97,7 @@ class Settings:
             max_message_bytes=_int(env, "LEDGER_MAX_MESSAGE_BYTES", cls.max_message_bytes),
             rate_limit=rate_limit,
             rate_burst=_int(env, "LEDGER_RATE_BURST", max(2 * rate_limit, 1)),
+            database_timeout=_seconds(env, "LEDGER_DATABASE_TIMEOUT", cls.database_timeout),
         )
         settings.validate()
         return settings
@@ -166,6 +171,20 @@ def _count(env: Mapping[str, str], key: str, default: int) -> int:
         raise InvalidArgument(f"{key} must be an integer") from None
     if value < 0:
         raise InvalidArgument(f"{key} must not be negative")
+    return value
+
+
+def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    """A positive duration in seconds, at most :data:`MAX_SECONDS` (fractions allowed)."""
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidArgument(f"{key} must be a number of seconds") from None
+    if not 0 < value <= MAX_SECONDS:
+        raise InvalidArgument(f"{key} must be more than 0 and at most {MAX_SECONDS} seconds")
     return value
 
 
