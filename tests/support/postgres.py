@@ -236,28 +236,40 @@ class PostgresServer:
         )
 
     def _start_server(self) -> None:
-        sock_dir = self._base() / "sock"
         for attempt in range(1, START_ATTEMPTS + 1):
             self.port = _free_port()
-            options = " ".join(
-                [
-                    f"-p {self.port}",
-                    f"-k {shlex.quote(str(sock_dir))}",
-                    f"-c listen_addresses={self.host}",
-                    "-c fsync=off",
-                    "-c synchronous_commit=off",
-                    "-c full_page_writes=off",
-                    "-c max_connections=300",
-                ]
-            )
-            args = ["-w", "-D", str(self.data_dir), "-o", options, "-l", str(self.log_file)]
             try:
-                self._run("pg_ctl", [*args, "start"])
+                self._pg_ctl_start()
                 return
             except PostgresStartError:
                 # Someone may have taken the port between our probe and the server's bind.
                 if attempt == START_ATTEMPTS or "already in use" not in self._log_tail():
                     raise
+
+    def _pg_ctl_start(self) -> None:
+        sock_dir = self._base() / "sock"
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                f"-k {shlex.quote(str(sock_dir))}",
+                f"-c listen_addresses={self.host}",
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=300",
+            ]
+        )
+        args = ["-w", "-D", str(self.data_dir), "-o", options, "-l", str(self.log_file)]
+        self._run("pg_ctl", [*args, "start"])
+
+    def pause(self) -> None:
+        """Stop the server as an outage would (fast shutdown: every connection is cut),
+        keeping its data and its port for :meth:`resume`."""
+        self._run("pg_ctl", ["stop", "-D", str(self.data_dir), "-m", "fast", "-w"])
+
+    def resume(self) -> None:
+        """Start a paused server again, on the same port, with the same data."""
+        self._pg_ctl_start()
 
     def _command(self, program: str, args: list[str]) -> list[str]:
         assert self.bin_dir is not None
