@@ -4,9 +4,12 @@ Every call carries ``authorization: Bearer <token>`` when a token is configured 
 server records the key it names as the actor of what the call changes). With a CA
 (``--ca``/``LEDGER_CA``) the channel is TLS and the server's certificate must be signed
 by that CA; ``--tls`` uses TLS with the system's trusted roots. Unary calls get a
-deadline; a call that fails with UNAVAILABLE is retried a few times with backoff, and so
-is one that ends CANCELLED without our asking: a server that is stopping ends so the calls
-that reached it but no handler yet (gRPC core's behaviour at shutdown). Mutating requests
+deadline. A call that finds ledgerd gone or stopping (UNAVAILABLE from the connection, or
+CANCELLED without our asking: a server that is stopping ends so the calls that reached it
+but no handler yet, gRPC core's behaviour at shutdown) is retried with backoff for up to
+:data:`RESTART_PATIENCE` seconds, long enough for a restart (a service manager's SIGTERM,
+then a new ledgerd on the same address). An UNAVAILABLE that ledgerd answered itself (its
+database or Docker engine is down) is retried :data:`RETRIES` times. Mutating requests
 carry a ``request_id`` chosen once before the first attempt, so a retry after a lost
 answer, or of a call that did run, is recognised by the server and appends nothing.
 """
@@ -22,12 +25,14 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from cli.errors import handshake_failed, status_code
+from cli.errors import answered, handshake_failed, status_code
 
 DEFAULT_HOST = "127.0.0.1:50051"
 DEFAULT_TIMEOUT = 30.0
-RETRIES = 3
-BACKOFF = 0.25  # seconds before the first retry; doubles each time
+RETRIES = 3  # of a call ledgerd answered UNAVAILABLE itself
+BACKOFF = 0.25  # seconds before the first retry; doubles each time, up to MAX_BACKOFF
+MAX_BACKOFF = 1.0  # a restarted ledgerd is found within a second of being back
+RESTART_PATIENCE = 8.0  # seconds of pauses a call waits for a ledgerd gone or stopping
 # A server gone or going: UNAVAILABLE, or CANCELLED for a call cut as it stops (we never
 # cancel a call we still wait for, so a CANCELLED we get is the server's).
 RETRIED = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED})
@@ -63,6 +68,7 @@ class Transport:
     timeout: float = DEFAULT_TIMEOUT
     retries: int = RETRIES
     backoff: float = BACKOFF
+    patience: float = RESTART_PATIENCE
     sleep: Callable[[float], None] = time.sleep
     _channel: grpc.Channel | None = field(default=None, init=False, repr=False)
 
@@ -127,20 +133,23 @@ class Transport:
                 call.cancel()
 
     def retrying(self, attempt: Callable[[], Any]) -> Any:
-        """Run ``attempt``; on UNAVAILABLE or CANCELLED run it again up to ``retries``
-        times (not when the TLS handshake failed: a wrong CA stays wrong)."""
-        delay = self.backoff
-        for remaining in range(self.retries, -1, -1):
+        """Run ``attempt``; on UNAVAILABLE or CANCELLED run it again: while the pauses
+        add up to less than ``patience`` when ledgerd is gone or stopping, up to
+        ``retries`` times when ledgerd answered UNAVAILABLE itself (never when the TLS
+        handshake failed: a wrong CA stays wrong)."""
+        delay, paused, answers = self.backoff, 0.0, 0
+        while True:
             try:
                 return attempt()
             except grpc.RpcError as error:
-                if remaining == 0 or status_code(error) not in RETRIED:
+                if status_code(error) not in RETRIED or handshake_failed(error):
                     raise
-                if handshake_failed(error):
+                answers += answered(error)
+                if answers > self.retries or paused >= self.patience:
                     raise
             self.sleep(delay)
-            delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
+            paused += delay
+            delay = min(delay * 2, MAX_BACKOFF)
 
 
 _END = object()
