@@ -74,6 +74,7 @@ class ProjectionWorker:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.error: Exception | None = None
+        self.failed_at = 0.0  # time.monotonic() of the last failed step
         self.explain = explain
         self._cursor = views.max_tracking_id(ledger_app.name) or 0
         self._position = self._cursor
@@ -210,7 +211,7 @@ class ProjectionWorker:
             except Exception as error:
                 backoff = min(max(backoff * 2, 0.1), MAX_BACKOFF)
                 self._log_failure(error, backoff)
-                self.error = error
+                self.error, self.failed_at = error, time.monotonic()
                 self._wake.wait(backoff)  # or at once when notified of a new write
                 continue
             if self.error is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -138,10 +139,13 @@ class Backend:
         freed disk or a database back is seen within a step)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CATCH_UP_TIMEOUT
+        worker, started = self.container.worker, time.monotonic()
         while (remaining := deadline - loop.time()) > 0:
             if await self.positions.wait_for(position, min(remaining, FAILURE_CHECK_SECONDS)):
                 return True
-            error = self.container.worker.error
+            # Only a failure since this wait began counts: one from before (the disk was
+            # full, the database down, a moment ago) may be over already.
+            error = worker.error if worker.failed_at >= started else None
             if error is not None and disk_full(error):
                 raise DiskFull(
                     f"the ledger's disk is full: the change was recorded at position {position}"
