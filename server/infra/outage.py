@@ -66,6 +66,11 @@ class DatabaseUnreachable(PersistenceError, TimeoutError):
     """
 
 
+class _BudgetSpent(PoolTimeout):
+    """The request's time ran out before it asked for a connection: says nothing of the
+    database (it may be busy elsewhere in the request)."""
+
+
 class Outage:
     """Whether the database is known to be unreachable, and since when; logs each outage
     once when it begins and once when it ends (never the error's text: it may name the
@@ -129,7 +134,7 @@ class LedgerPool(ConnectionPool[Any]):
             if self.outage.ongoing:
                 timeout = min(timeout, OUTAGE_WAIT)
         if timeout <= 0:
-            raise PoolTimeout("the request's time for the database is spent")
+            raise _BudgetSpent("the request's time for the database is spent")
         return super().getconn(timeout)
 
     def schedule_task(self, task: MaintenanceTask, delay: float) -> None:
@@ -155,7 +160,8 @@ class LedgerDatastore(PostgresDatastore):
                 yield connection
         except (OperationalError, InterfaceError) as error:
             if connection is None and isinstance(error.__cause__, PoolTimeout):
-                self.outage.began(time.monotonic() - started)
+                if not isinstance(error.__cause__, _BudgetSpent):
+                    self.outage.began(time.monotonic() - started)
                 raise DatabaseUnreachable(f"{UNREACHABLE}: try again") from error
             if connection is not None and connection.broken:
                 self._check_idle_connections()

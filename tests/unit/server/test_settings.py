@@ -65,3 +65,14 @@ def test_a_thousand_apps_hot_reads_are_kept_in_memory_by_default_and_zero_keeps_
 def test_a_negative_or_non_integer_number_of_hot_apps_is_refused(value: str) -> None:
     with pytest.raises(InvalidArgument, match="LEDGER_HOT_APPS"):
         Settings.from_env({"LEDGER_HOT_APPS": value})
+
+
+def test_a_request_waits_five_seconds_for_the_database_by_default_or_as_told() -> None:
+    assert Settings.from_env({}).database_timeout == 5.0
+    assert Settings.from_env({"LEDGER_DATABASE_TIMEOUT": "1.5"}).database_timeout == 1.5
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "soon", "nan", "inf", "3601"])
+def test_a_database_timeout_that_is_not_a_positive_bounded_number_is_refused(value: str) -> None:
+    with pytest.raises(InvalidArgument, match="LEDGER_DATABASE_TIMEOUT"):
+        Settings.from_env({"LEDGER_DATABASE_TIMEOUT": value})
