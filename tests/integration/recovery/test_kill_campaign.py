@@ -93,6 +93,11 @@ class Load:
             self.address = address
             self._lock.notify_all()
 
+    def wait_for_another_address(self, address: str, timeout: float) -> None:
+        """Until the load points at another ledgerd than ``address`` (or ``timeout`` s)."""
+        with self._lock:
+            self._lock.wait_for(lambda: self.address != address, timeout)
+
     def pause(self) -> None:
         """Until every writer's call in progress is acknowledged (writers then wait)."""
         with self._lock:
@@ -128,7 +133,8 @@ class Load:
                 if writer == 0 and n % PROMOTE_EVERY == PROMOTE_EVERY - 1:
                     promote = pb.PromoteReleaseRequest(app=app, request_id=f"p{n}", queue=True)
                     promotion = server.until_acknowledged("PromoteRelease", promote)
-                    self.promotions.append((app, promotion.id))
+                    with self._lock:
+                        self.promotions.append((app, promotion.id))
         except grpc.RpcError as error:
             with self._lock:
                 self.failures.append(f"writer {writer}: {error.code()} {error.details()}")
@@ -172,8 +178,7 @@ class Server:
             except grpc.RpcError as error:
                 if error.code() not in self.RETRIED:
                     raise
-            with self.load._lock:  # until the next ledgerd is up (or a moment passed)
-                self.load._lock.wait_for(lambda: self.load.address != self.address, 0.2)
+            self.load.wait_for_another_address(self.address, 0.2)
 
     def _stub(self) -> LedgerStub:
         if self.channel is None or self.address != self.load.address:
