@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 APP = "faults"
 ENDED = {"succeeded", "rolled_back"}  # a rollout that ends either way has survived
 TERMINAL = {*ENDED, "failed", "rollback_failed", "cancelled"}
+NONE = at_most(0, "0")
 IDLE_WAIT = 10.0  # seconds given to the app's containers to be back after an idle restart
 SETTLE_WITHIN = 300.0  # seconds a promotion gets to end after the engine is back
 SCALE = 3
@@ -184,6 +185,7 @@ async def one_round(c: Client, node: Any, n: int) -> dict[str, Any]:
         "engine_down_s": round(down, 2),
         "promotion_s": round(total, 2),
         "orphans": orphans,
+        "live": settled.active_release_id,
         "steps": [s.kind for s in end.steps],
         "reason": end.reason,
     }
@@ -225,7 +227,8 @@ def restart_engine(node: Any) -> float:
 
 
 def orphan_containers(client: Any, live: set[str]) -> list[str]:
-    """The app's containers of a release that is not live, or not running."""
+    """The app's containers of a release that is not live, or not running: ``name release
+    state`` each."""
     rows = client.api.containers(all=True, filters={"label": f"ledger.app={APP}"})
     return [
         f"{row['Names'][0]} {row['Labels'].get('ledger.release', '?')} {row['State']}"
@@ -264,16 +267,31 @@ def emit(run: Campaign, results: list[dict[str, Any]]) -> None:
             detail={"rounds": results},
         )
     )
-    orphans = sum(len(r["orphans"]) for r in rounds)
-    note = "the app's containers of no live release, or not running, after each rollout"
+    left = rounds[-1]["orphans"]
+    live = rounds[-1]["live"]
+    orphans = [row for row in left if row.split()[1] != live]
+    note = "the app's containers of a release that is not live, after the last rollout"
     run.emit(
         Row(
             "docker",
             "sqlite",
             "orphan containers",
-            orphans,
+            len(orphans),
             "",
-            [(at_most(0, "0"), orphans)],
+            [(NONE, len(orphans))],
+            note=note,
+        )
+    )
+    down_replicas = len(left) - len(orphans)
+    note = "the live release's containers not running after the last rollout"
+    run.emit(
+        Row(
+            "docker",
+            "sqlite",
+            "live replicas down",
+            down_replicas,
+            "",
+            [(NONE, down_replicas)],
             note=note,
         )
     )
