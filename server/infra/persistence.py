@@ -76,12 +76,18 @@ def ledger_env(settings: Settings) -> dict[str, str]:
         "CIPHER_TOPIC": CIPHER_TOPIC,
         "CIPHER_KEY": cipher_key(settings),
     }
-    env.update(_persistence(settings, "events.sqlite"))
+    env.update(events_env(settings))
     if settings.postgres is None:
         # One ledgerd owns a SQLite data dir (see data_dir_lock), so the aggregate cache
         # sees every write: it need not re-read the store on each get.
         env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
     return env
+
+
+def events_env(settings: Settings) -> dict[str, str]:
+    """Where the events are, alone (no cipher): for reading or writing stored records as
+    they are, such as a backup does."""
+    return _persistence(settings, "events.sqlite")
 
 
 def views_env(settings: Settings) -> dict[str, str]:
