@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 
 import click
 from eventsourcing.persistence import PersistenceError
@@ -146,3 +147,63 @@ def _rebuild(container: Container) -> tuple[int, float]:
     started = time.perf_counter()
     count = rebuild(container.ledger, container.views)
     return int(count), time.perf_counter() - started
+
+
+# --- backup and restore (server/backup; docs/operations.md) ---
+
+BACKUP_TIMEOUT_SECONDS = 60.0
+
+
+@main.command("backup")
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="The backup file to write (replaced atomically if it exists).",
+)  # fmt: skip
+@click.option(
+    "--timeout", type=click.FloatRange(min=0), default=BACKUP_TIMEOUT_SECONDS, show_default=True,
+    help="Seconds to wait for the projections' tree to cover the snapshot.",
+)  # fmt: skip
+def backup_command(out: Path, timeout: float) -> None:
+    """Back up the whole log, with a checkpoint signed over it, while ledgerd serves."""
+    from server.backup import take_backup
+
+    settings = _settings()
+    try:
+        summary = take_backup(
+            settings, out, version=package_version(), backend=backend_name(settings),
+            timeout=timeout,
+        )  # fmt: skip
+    except (LedgerError, PersistenceError, OSError) as error:
+        click.echo(f"ledgerd: backup failed: {error}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    bounds = summary.bounds
+    click.echo(
+        f"backed up {bounds.count} events (log positions {bounds.first}-{bounds.last}) to "
+        f"{summary.path}, {summary.size} bytes, in {summary.seconds:.2f} s; "
+        f"checkpoint {summary.checkpoint.describe()}"
+    )
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--key", default=None,
+    help="Public key (or a file holding it) the backup's checkpoint must be signed by; "
+    "default: the configured signing key's.",
+)  # fmt: skip
+def restore_command(file: Path, key: str | None) -> None:
+    """Restore a backup into an empty ledger, verified against its signed checkpoint."""
+    from server.backup import public_key, restore_backup
+
+    settings = _settings()
+    try:
+        summary = restore_backup(settings, file, public_key(settings, key))
+    except (LedgerError, PersistenceError, OSError) as error:
+        click.echo(f"ledgerd: restore refused: {error}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    header = summary.header
+    click.echo(
+        f"restored {header.count} events (log positions {header.first_position}-"
+        f"{header.last_position}) in {summary.seconds:.2f} s; verified against the checkpoint "
+        f"{summary.checkpoint.describe()} signed by {summary.key.to_text()}; projections rebuilt"
+    )

@@ -1,0 +1,209 @@
+"""``ledgerd restore``: a backup into an empty ledger, verified before anything serves.
+
+1. The header's checkpoint must be signed by the key the operator trusts: ``--key`` (a
+   public key line, or a file holding it) or else the public half of the configured
+   signing key. Never a key from the backup itself: whoever can swap the file could
+   sign a forged one with a key of their own.
+2. The events are written at their own log positions into the staged target
+   (:mod:`server.backup.targets`); each encrypted state must open with the configured
+   cipher key, and the file must end with a trailer matching what was read.
+3. The projections are rebuilt from the restored log (``projections rebuild``'s code,
+   which builds the Merkle tree), and the tree must hold exactly the checkpoint's events
+   with the checkpoint's root.
+
+Only then is the restore kept; any refusal leaves the target as empty as it was.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ledger.application import LedgerApplication
+from ledger.domain.secrecy import Mask
+from ledger.errors import FailedPrecondition, InvalidArgument
+from projections import LedgerViews, open_views, rebuild
+from server.backup.format import BackupReader, Header, Record
+from server.backup.stores import EventTable, StoredRecord
+from server.backup.targets import target_for
+from server.infra.cipher import LedgerCipher, audit_digest_key
+from server.infra.persistence import ledger_env, views_env
+from server.infra.settings import Settings
+from server.infra.signing import signing_key, signing_key_path
+from transparency import Checkpoint, PublicKey, VerificationError, parse_and_verify
+from transparency.verify import root_from_leaves
+
+BATCH = 5000
+LEAF_PAGE = 4096
+
+
+@dataclass(frozen=True)
+class RestoreSummary:
+    """What ``ledgerd restore`` put back, and what it verified against."""
+
+    header: Header
+    checkpoint: Checkpoint
+    key: PublicKey
+    seconds: float
+
+
+def public_key(settings: Settings, given: str | None) -> PublicKey:
+    """The key to verify against: ``given`` (a key line or a file holding one), else the
+    public half of the configured signing key, which must exist (it is never created)."""
+    if given:
+        path = Path(given)
+        text = path.read_text("ascii", errors="replace").strip() if path.is_file() else given
+        try:
+            return PublicKey.from_text(text.strip())
+        except VerificationError:
+            raise InvalidArgument(
+                "--key must be a public key line (name+id+key, as `ledgerd audit public-key` "
+                "prints) or a file holding one"
+            ) from None
+    path = signing_key_path(settings)
+    if not path.exists():
+        raise FailedPrecondition(
+            f"no key to verify the backup with: the signing key {path} does not exist; "
+            "put the ledger's key there (or set LEDGER_SIGNING_KEY), or give --key"
+        )
+    return signing_key(settings).public_key()
+
+
+def restore_backup(settings: Settings, path: Path, key: PublicKey) -> RestoreSummary:
+    """Restore the backup at ``path`` into the empty ledger of ``settings``."""
+    started = time.perf_counter()
+    reader = BackupReader(path)
+    try:
+        checkpoint = _checked_checkpoint(reader.header, key, settings)
+        cipher = _cipher_key(settings)
+        with target_for(settings) as target:
+            staged = replace(target.staged, cipher_key=cipher)
+            ledger = LedgerApplication(env=ledger_env(staged))
+            views: LedgerViews | None = None
+            try:
+                leaves = _copy_events(reader, ledger)
+                views = open_views(views_env(staged), mask=Mask(audit_digest_key(cipher)))
+                rebuild(ledger, views)
+                _verify(views, checkpoint, leaves)
+            finally:
+                if views is not None:
+                    views.close()
+                ledger.close()
+            target.commit()
+    finally:
+        reader.close()
+    return RestoreSummary(reader.header, checkpoint, key, time.perf_counter() - started)
+
+
+def _checked_checkpoint(header: Header, key: PublicKey, settings: Settings) -> Checkpoint:
+    try:
+        checkpoint = parse_and_verify(header.checkpoint, key)
+    except VerificationError as error:
+        raise FailedPrecondition(
+            f"the backup's checkpoint does not verify with the key {key.to_text()} ({error}): "
+            "refusing to restore it"
+        ) from None
+    if checkpoint.size != header.count or checkpoint.origin != header.origin:
+        raise FailedPrecondition(
+            f"the backup's signed checkpoint ({checkpoint.describe()}) is not of the "
+            f"{header.count} events the backup claims"
+        )
+    if checkpoint.origin != settings.log_origin:
+        raise FailedPrecondition(
+            f"the backup is of log {checkpoint.origin!r} but LEDGER_LOG_ORIGIN is "
+            f"{settings.log_origin!r}: restore with the log's own origin"
+        )
+    return checkpoint
+
+
+def _cipher_key(settings: Settings) -> str:
+    """The ledger's cipher key as configured; unlike ``ledgerd``, never a new one."""
+    if settings.cipher_key:
+        return settings.cipher_key
+    path = settings.cipher_key_file or settings.data_dir / "cipher.key"
+    if not path.is_file():
+        raise FailedPrecondition(
+            f"the restore needs the ledger's cipher key: put it in {path}, or set "
+            "LEDGER_CIPHER_KEY or LEDGER_CIPHER_KEY_FILE"
+        )
+    if path.stat().st_mode & 0o077:
+        raise InvalidArgument(f"{path} must be readable by its owner only (chmod 600)")
+    return path.read_text().strip()
+
+
+def _copy_events(reader: BackupReader, ledger: LedgerApplication) -> list[bytes]:
+    """Write every event of the backup at its position; the leaf hashes it claims."""
+    table = EventTable(ledger.recorder)
+    cipher = ledger.mapper.cipher
+    leaves: list[bytes] = []
+    previous = 0
+    for batch in reader.records(BATCH):
+        for record in batch:
+            if record.position <= previous:
+                raise InvalidArgument(
+                    f"the backup is damaged: position {record.position} follows {previous}"
+                )
+            previous = record.position
+            _check_decrypts(cipher, record)
+        table.insert([_stored(record) for record in batch])
+        leaves.extend(record.leaf for record in batch)
+    table.continue_after_restore()
+    return leaves
+
+
+def _check_decrypts(cipher: object, record: Record) -> None:
+    if not isinstance(cipher, LedgerCipher) or not record.state.startswith(LedgerCipher.MARK):
+        return  # a state stored before encryption was enabled
+    try:
+        cipher.decrypt(record.state)
+    except ValueError:
+        raise FailedPrecondition(
+            f"the event at log position {record.position} does not decrypt with the "
+            "configured cipher key (a wrong LEDGER_CIPHER_KEY, or an altered event): "
+            "refusing to restore"
+        ) from None
+
+
+def _stored(record: Record) -> StoredRecord:
+    return StoredRecord(
+        position=record.position,
+        originator_id=record.originator_id,
+        originator_version=record.originator_version,
+        topic=record.topic,
+        state=record.state,
+    )
+
+
+def _verify(views: LedgerViews, checkpoint: Checkpoint, claimed: Sequence[bytes]) -> None:
+    """The rebuilt tree must be the signed one: same size, same root."""
+    size = views.tree_size()
+    if size != checkpoint.size:
+        raise FailedPrecondition(
+            f"the restored log has {size} events but the signed checkpoint covers "
+            f"{checkpoint.size}: refusing to restore"
+        )
+    root = views.tree(size, lambda tree: tree.root()).root()
+    if root == checkpoint.root:
+        return
+    raise FailedPrecondition(
+        "the backup's events do not match its signed checkpoint"
+        + _first_bad(views, checkpoint, claimed)
+        + ": refusing to restore"
+    )
+
+
+def _first_bad(views: LedgerViews, checkpoint: Checkpoint, claimed: Sequence[bytes]) -> str:
+    """Where the restored events first differ from the signed ones, if the backup's leaf
+    hashes are the signed tree's (they hash to the signed root): else nothing can say."""
+    if root_from_leaves(claimed) != checkpoint.root:
+        return ""
+    positions = views.leaf_positions()
+    for start in range(0, len(claimed), LEAF_PAGE):
+        keys = [(0, leaf) for leaf in range(start, min(start + LEAF_PAGE, len(claimed)))]
+        rebuilt = views.tree_nodes(keys)
+        for _, leaf in keys:
+            if rebuilt.get((0, leaf)) != claimed[leaf]:
+                return f" (the first bad one is at log position {positions.position(leaf)})"
+    return ""
