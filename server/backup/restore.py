@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from eventsourcing.persistence import IntegrityError
+
 from ledger.application import LedgerApplication
 from ledger.domain.secrecy import Mask
 from ledger.errors import FailedPrecondition, InvalidArgument
@@ -85,7 +87,7 @@ def restore_backup(settings: Settings, path: Path, key: PublicKey) -> RestoreSum
             try:
                 leaves = _copy_events(reader, ledger)
                 views = open_views(views_env(staged), mask=Mask(audit_digest_key(cipher)))
-                rebuild(ledger, views)
+                _rebuild(ledger, views)
                 _verify(views, checkpoint, leaves)
             finally:
                 if views is not None:
@@ -134,36 +136,77 @@ def _cipher_key(settings: Settings) -> str:
 
 
 def _copy_events(reader: BackupReader, ledger: LedgerApplication) -> list[bytes]:
-    """Write every event of the backup at its position; the leaf hashes it claims."""
+    """Write every event of the backup at its position; the leaf hashes it claims.
+
+    A bad event is reported only once the whole file was read and found intact: a
+    damaged file is told as damaged, not as the first event the damage touched.
+    """
     table = EventTable(ledger.recorder)
     cipher = ledger.mapper.cipher
     leaves: list[bytes] = []
+    problem = ""
     previous = 0
     for batch in reader.records(BATCH):
         for record in batch:
-            if record.position <= previous:
-                raise InvalidArgument(
-                    f"the backup is damaged: position {record.position} follows {previous}"
-                )
+            if not problem and record.position <= previous:
+                problem = f"the backup's position {record.position} follows {previous}"
+            problem = problem or _undecryptable(cipher, record)
             previous = record.position
-            _check_decrypts(cipher, record)
-        table.insert([_stored(record) for record in batch])
+        if not problem:
+            try:
+                table.insert([_stored(record) for record in batch])
+            except IntegrityError as error:
+                problem = (
+                    f"the backup's events at log positions {batch[0].position}-"
+                    f"{batch[-1].position} collide in the event store ({error})"
+                )
         leaves.extend(record.leaf for record in batch)
+    if problem:
+        raise FailedPrecondition(f"{problem}: refusing to restore")
     table.continue_after_restore()
     return leaves
 
 
-def _check_decrypts(cipher: object, record: Record) -> None:
+def _undecryptable(cipher: object, record: Record) -> str:
+    """Why the configured cipher key does not open ``record``'s state, or nothing."""
     if not isinstance(cipher, LedgerCipher) or not record.state.startswith(LedgerCipher.MARK):
-        return  # a state stored before encryption was enabled
+        return ""  # a state stored before encryption was enabled
     try:
         cipher.decrypt(record.state)
     except ValueError:
-        raise FailedPrecondition(
+        return (
             f"the event at log position {record.position} does not decrypt with the "
-            "configured cipher key (a wrong LEDGER_CIPHER_KEY, or an altered event): "
-            "refusing to restore"
-        ) from None
+            "configured cipher key (a wrong LEDGER_CIPHER_KEY, or an altered event)"
+        )
+    return ""
+
+
+def _rebuild(ledger: LedgerApplication, views: LedgerViews) -> None:
+    """``projections rebuild`` on the restored log; an event it cannot read is named."""
+    try:
+        rebuild(ledger, views)
+    except Exception as error:
+        position = _first_unreadable(ledger, views.position())
+        raise FailedPrecondition(
+            f"the event at log position {position} cannot be read by this ledgerd "
+            f"({type(error).__name__}: {error}): refusing to restore"
+            if position
+            else f"the restored log does not rebuild ({type(error).__name__}: {error})"
+        ) from error
+
+
+def _first_unreadable(ledger: LedgerApplication, projected: int) -> int:
+    """The first event after ``projected`` that does not decode (0: none does not)."""
+    while page := ledger.recorder.select_notifications(
+        start=projected, limit=BATCH, inclusive_of_start=False
+    ):
+        for notification in page:
+            try:
+                ledger.mapper.to_domain_event(notification)
+            except Exception:
+                return notification.id
+        projected = page[-1].id
+    return 0
 
 
 def _stored(record: Record) -> StoredRecord:
