@@ -58,10 +58,13 @@ def views_dump(data_dir: Path, database_url: str = "") -> dict[str, list[tuple[A
         views.close()
 
 
-def tables(database_url: str) -> list[str]:
+def schema_objects(database_url: str) -> list[str]:
+    """The tables, sequences, types and functions of the database's public schema."""
     with psycopg.connect(database_url) as connection:
         rows = connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+            "UNION ALL SELECT typname FROM pg_type WHERE typnamespace = 'public'::regnamespace "
+            "UNION ALL SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
         ).fetchall()
     return sorted(row[0] for row in rows)
 
