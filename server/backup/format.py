@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -104,9 +104,11 @@ class BackupWriter:
         self._digest = hashlib.sha256()
         self._line({"format": FORMAT, "version": VERSION, **asdict(header)})
 
-    def write(self, record: Record) -> None:
-        self._line(record.to_json())
-        self.count += 1
+    def write(self, records: Sequence[Record]) -> None:
+        lines = b"".join(_line(record.to_json()) for record in records)
+        self._digest.update(lines)
+        self._file.write(lines)
+        self.count += len(records)
 
     def finish(self) -> int:
         """Write the trailer, make the file durable and put it in place; its size."""
@@ -128,7 +130,7 @@ class BackupWriter:
             self._temporary.unlink()
 
     def _line(self, data: dict[str, Any]) -> None:
-        line = json.dumps(data, separators=(",", ":")).encode() + b"\n"
+        line = _line(data)
         self._digest.update(line)
         self._file.write(line)
 
@@ -231,6 +233,10 @@ class BackupReader:
 
     def _truncated(self) -> InvalidArgument:
         return InvalidArgument(f"the backup {self.path} is truncated (it ends before its trailer)")
+
+
+def _line(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode() + b"\n"
 
 
 def _int(value: object) -> int:

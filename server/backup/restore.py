@@ -28,7 +28,7 @@ from ledger.domain.secrecy import Mask
 from ledger.errors import FailedPrecondition, InvalidArgument
 from projections import LedgerViews, open_views, rebuild
 from server.backup.format import BackupReader, Header, Record
-from server.backup.stores import EventTable, StoredRecord
+from server.backup.stores import EventTable, StoredRecord, leaf_hashes
 from server.backup.targets import target_for
 from server.infra.cipher import LedgerCipher, audit_digest_key
 from server.infra.persistence import ledger_env, views_env
@@ -244,9 +244,8 @@ def _first_bad(views: LedgerViews, checkpoint: Checkpoint, claimed: Sequence[byt
         return ""
     positions = views.leaf_positions()
     for start in range(0, len(claimed), LEAF_PAGE):
-        keys = [(0, leaf) for leaf in range(start, min(start + LEAF_PAGE, len(claimed)))]
-        rebuilt = views.tree_nodes(keys)
-        for _, leaf in keys:
-            if rebuilt.get((0, leaf)) != claimed[leaf]:
+        rebuilt = leaf_hashes(views, start, min(LEAF_PAGE, len(claimed) - start))
+        for leaf, hash_ in enumerate(rebuilt, start):
+            if hash_ != claimed[leaf]:
                 return f" (the first bad one is at log position {positions.position(leaf)})"
     return ""

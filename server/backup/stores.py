@@ -20,7 +20,12 @@ from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
+from projections import LedgerViews
+
 PAGE = 5000
+LEAVES = (
+    "SELECT idx, hash FROM {merkle_nodes} WHERE level = 0 AND idx >= ? AND idx < ? ORDER BY idx"
+)
 
 
 @dataclass(frozen=True)
@@ -146,3 +151,16 @@ class EventTable:
                 f"GREATEST(MAX(notification_id), 1), MAX(notification_id) IS NOT NULL) "
                 f"FROM {self.name}"
             )
+
+
+def leaf_hashes(views: LedgerViews, first: int, count: int) -> list[bytes]:
+    """The hashes of leaves ``first`` to ``first + count - 1`` of the projection's tree
+    (its level-0 nodes), read as a range: a backup wants every leaf, in order, where the
+    tree's own reads fetch the scattered nodes of a proof."""
+    datastore: Any = getattr(views, "datastore")  # noqa: B009 (the recorder's, untyped)
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute(views.dialect.sql(LEAVES), (first, first + count))
+        rows = cursor.fetchall()
+    if [int(row["idx"]) for row in rows] != list(range(first, first + count)):
+        raise LookupError(f"the Merkle tree lacks leaves among {first}..{first + count - 1}")
+    return [bytes(row["hash"]) for row in rows]

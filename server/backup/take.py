@@ -22,10 +22,10 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from ledger.application import LedgerApplication
-from ledger.errors import FailedPrecondition, InvalidArgument, Unavailable
+from ledger.errors import FailedPrecondition, Unavailable
 from projections import LedgerViews, open_views
 from server.backup.format import BackupWriter, Header, Record
-from server.backup.stores import Bounds, EventTable, StoredRecord
+from server.backup.stores import Bounds, EventTable, StoredRecord, leaf_hashes
 from server.infra.persistence import events_env, views_env
 from server.infra.settings import Settings
 from server.infra.signing import signing_key, signing_key_path
@@ -129,14 +129,15 @@ def _wait_for_tree(views: LedgerViews, bounds: Bounds, timeout: float) -> None:
 
 
 def _write_page(writer: BackupWriter, views: LedgerViews, page: list[StoredRecord]) -> None:
-    first = writer.count
-    wanted = [(0, leaf) for leaf in range(first, first + len(page))]
-    leaves = views.tree_nodes(wanted)
-    for offset, stored in enumerate(page):
-        leaf = leaves.get((0, first + offset))
-        if leaf is None:
-            raise InvalidArgument(f"the Merkle tree lacks the leaf of position {stored.position}")
-        writer.write(
+    try:
+        leaves = leaf_hashes(views, writer.count, len(page))
+    except LookupError:
+        raise FailedPrecondition(
+            "the projections' Merkle tree lacks leaves of the log: run "
+            "`ledgerd projections rebuild`, then back up again"
+        ) from None
+    writer.write(
+        [
             Record(
                 position=stored.position,
                 originator_id=stored.originator_id,
@@ -145,4 +146,6 @@ def _write_page(writer: BackupWriter, views: LedgerViews, page: list[StoredRecor
                 state=stored.state,
                 leaf=leaf,
             )
-        )
+            for stored, leaf in zip(page, leaves, strict=True)
+        ]
+    )
