@@ -16,6 +16,8 @@ Only then is the restore kept; any refusal leaves the target as empty as it was.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -104,8 +106,7 @@ def _checked_checkpoint(header: Header, key: PublicKey, settings: Settings) -> C
         checkpoint = parse_and_verify(header.checkpoint, key)
     except VerificationError as error:
         raise FailedPrecondition(
-            f"the backup's checkpoint does not verify with the key {key.to_text()} ({error}): "
-            "refusing to restore it"
+            f"the backup's checkpoint does not verify with the key {key.to_text()} ({error})"
         ) from None
     if checkpoint.size != header.count or checkpoint.origin != header.origin:
         raise FailedPrecondition(
@@ -122,17 +123,22 @@ def _checked_checkpoint(header: Header, key: PublicKey, settings: Settings) -> C
 
 def _cipher_key(settings: Settings) -> str:
     """The ledger's cipher key as configured; unlike ``ledgerd``, never a new one."""
-    if settings.cipher_key:
-        return settings.cipher_key
-    path = settings.cipher_key_file or settings.data_dir / "cipher.key"
-    if not path.is_file():
-        raise FailedPrecondition(
-            f"the restore needs the ledger's cipher key: put it in {path}, or set "
-            "LEDGER_CIPHER_KEY or LEDGER_CIPHER_KEY_FILE"
-        )
-    if path.stat().st_mode & 0o077:
-        raise InvalidArgument(f"{path} must be readable by its owner only (chmod 600)")
-    return path.read_text().strip()
+    where = "LEDGER_CIPHER_KEY"
+    key = settings.cipher_key
+    if not key:
+        path = settings.cipher_key_file or settings.data_dir / "cipher.key"
+        if not path.is_file():
+            raise FailedPrecondition(
+                f"the restore needs the ledger's cipher key: put it in {path}, or set "
+                "LEDGER_CIPHER_KEY or LEDGER_CIPHER_KEY_FILE"
+            )
+        if path.stat().st_mode & 0o077:
+            raise InvalidArgument(f"{path} must be readable by its owner only (chmod 600)")
+        where, key = str(path), path.read_text().strip()
+    with contextlib.suppress(ValueError):
+        if len(base64.b64decode(key, validate=True)) in (16, 24, 32):
+            return key
+    raise InvalidArgument(f"{where} does not hold an AES key (base64 of 16, 24 or 32 bytes)")
 
 
 def _copy_events(reader: BackupReader, ledger: LedgerApplication) -> list[bytes]:
@@ -162,7 +168,7 @@ def _copy_events(reader: BackupReader, ledger: LedgerApplication) -> list[bytes]
                 )
         leaves.extend(record.leaf for record in batch)
     if problem:
-        raise FailedPrecondition(f"{problem}: refusing to restore")
+        raise FailedPrecondition(problem)
     table.continue_after_restore()
     return leaves
 
@@ -189,7 +195,7 @@ def _rebuild(ledger: LedgerApplication, views: LedgerViews) -> None:
         position = _first_unreadable(ledger, views.position())
         raise FailedPrecondition(
             f"the event at log position {position} cannot be read by this ledgerd "
-            f"({type(error).__name__}: {error}): refusing to restore"
+            f"({type(error).__name__}: {error})"
             if position
             else f"the restored log does not rebuild ({type(error).__name__}: {error})"
         ) from error
@@ -224,8 +230,7 @@ def _verify(views: LedgerViews, checkpoint: Checkpoint, claimed: Sequence[bytes]
     size = views.tree_size()
     if size != checkpoint.size:
         raise FailedPrecondition(
-            f"the restored log has {size} events but the signed checkpoint covers "
-            f"{checkpoint.size}: refusing to restore"
+            f"the restored log has {size} events but the signed checkpoint covers {checkpoint.size}"
         )
     root = views.tree(size, lambda tree: tree.root()).root()
     if root == checkpoint.root:
@@ -233,7 +238,6 @@ def _verify(views: LedgerViews, checkpoint: Checkpoint, claimed: Sequence[bytes]
     raise FailedPrecondition(
         "the backup's events do not match its signed checkpoint"
         + _first_bad(views, checkpoint, claimed)
-        + ": refusing to restore"
     )
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 import psycopg
+from eventsourcing.persistence import OperationalError
 
 from ledger.errors import FailedPrecondition
 from server.infra.persistence import (
@@ -176,16 +177,19 @@ class PostgresRestoreTarget(Target):
     @contextlib.contextmanager
     def _connect(self) -> Iterator[psycopg.Connection[tuple[str, str]]]:
         t = self.target
-        with psycopg.connect(
-            host=t.host,
-            port=t.port,
-            user=t.user,
-            password=t.password,
-            dbname=t.dbname,
-            connect_timeout=int(POSTGRES_CONNECT_TIMEOUT),
-            autocommit=True,
-        ) as connection:
-            yield connection
+        try:
+            with psycopg.connect(
+                host=t.host,
+                port=t.port,
+                user=t.user,
+                password=t.password,
+                dbname=t.dbname,
+                connect_timeout=int(POSTGRES_CONNECT_TIMEOUT),
+                autocommit=True,
+            ) as connection:
+                yield connection
+        except psycopg.Error as error:
+            raise OperationalError(f"the database {t.dbname}: {error}") from error
 
 
 def _fsync_dir(path: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.fill import fill
 from ledger_api.v1 import ledger_pb2 as pb
 from server.infra.cipher import KEY_BYTES
 from tests.integration.backup.support import (
@@ -25,7 +26,7 @@ from tests.integration.backup.support import (
     ledger_env,
     restore,
 )
-from tests.integration.recovery.support import connected
+from tests.integration.recovery.support import connected, run_ledgerd
 from tests.integration.server.helpers import create_app, deploy
 from tests.support.ledgerd import LedgerdProcess
 from transparency import generate_key
@@ -138,7 +139,7 @@ def test_an_edited_event_is_refused_naming_its_position(copy: Path, target: Path
 
     assert line.endswith(
         "the backup's events do not match its signed checkpoint "
-        f"(the first bad one is at log position {position}): refusing to restore"
+        f"(the first bad one is at log position {position})"
     )
 
 
@@ -150,9 +151,7 @@ def test_an_edited_event_whose_leaf_hash_was_forged_too_is_refused(
 
     line = refused(target, copy)
 
-    assert line.endswith(
-        "the backup's events do not match its signed checkpoint: refusing to restore"
-    )
+    assert line.endswith("the backup's events do not match its signed checkpoint")
 
 
 def test_an_event_of_a_type_this_ledgerd_does_not_know_is_refused_naming_its_position(
@@ -217,3 +216,32 @@ def test_a_refused_restore_into_a_new_data_dir_leaves_no_dir(copy: Path, tmp_pat
 
     assert code == 1
     assert not target.exists()
+
+
+def test_a_backup_waits_for_the_projections_tree_and_gives_up_after_its_timeout(
+    tmp_path: Path,
+) -> None:
+    fill(tmp_path / "ledger", events=50, apps=2)  # written without the projections running
+    out = tmp_path / "ledger.backup"
+
+    result = run_ledgerd(
+        ledger_env(tmp_path / "ledger"), "backup", "--out", str(out), "--timeout", "0.2"
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.strip().endswith(
+        "within 0.2 s: start ledgerd (it catches up) or run `ledgerd projections rebuild`, "
+        "then back up again"
+    )
+    assert files(tmp_path) == ["ledger"]  # no backup file, not even a partial one
+
+
+def test_a_backup_without_the_signing_key_is_refused(source: Path, tmp_path: Path) -> None:
+    shutil.copytree(source / "ledger", tmp_path / "ledger")
+    (tmp_path / "ledger" / "signing.key").unlink()
+
+    result = run_ledgerd(ledger_env(tmp_path / "ledger"), "backup", "--out", str(tmp_path / "b"))
+
+    assert result.returncode == 1
+    assert "signing.key does not exist: back up where ledgerd's key is" in result.stderr
+    assert not (tmp_path / "ledger" / "signing.key").exists()
