@@ -1,14 +1,17 @@
-"""``ledgerd backup`` of a SQLite ledger while ``ledgerd`` serves writes, restored and served.
+"""``ledgerd backup`` of a ledger while ``ledgerd`` serves writes, restored and served.
 
 Writers keep changing an app's env through the gRPC API; the backup is taken meanwhile
 by the real ``ledgerd backup`` (a second process beside the serving one), restored by
-``ledgerd restore`` into an empty data dir holding only the kept keys, and served again.
+``ledgerd restore`` into an empty data dir holding only the kept keys (and, on
+PostgreSQL, a fresh database), and served again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from ledger_api.v1 import ledger_pb2 as pb
 from tests.integration.backup.support import (
@@ -23,6 +26,7 @@ from tests.integration.cli.runner import Ledgerctl
 from tests.integration.recovery.support import connected, events, run_ledgerd
 from tests.integration.server.helpers import create_app, deploy
 from tests.support.ledgerd import LedgerdProcess
+from tests.support.postgres import unique_database_name
 
 ACKNOWLEDGED_BEFORE_THE_BACKUP = 30
 
@@ -33,10 +37,21 @@ def public_key(env: dict[str, str]) -> str:
     return result.stdout.strip()
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_a_backup_taken_while_writes_go_on_restores_every_write_acknowledged_before_it(
-    tmp_path: Path, ledgerd_process: Callable[..., LedgerdProcess]
+    backend: str,
+    tmp_path: Path,
+    ledgerd_process: Callable[..., LedgerdProcess],
+    request: pytest.FixtureRequest,
 ) -> None:
-    source = ledger_env(tmp_path / "source")
+    source_url = target_url = ""
+    if backend == "postgres":
+        postgres = request.getfixturevalue("postgres_server")
+        source_url = postgres.create_database(unique_database_name("source"))
+        target_url = postgres.create_database(unique_database_name("target"))
+    source = ledger_env(tmp_path / "source", source_url)
     server = ledgerd_process(source)
     with connected(server) as client:
         create_app(client, "web")
@@ -50,7 +65,7 @@ def test_a_backup_taken_while_writes_go_on_restores_every_write_acknowledged_bef
         writers.wait_for(len(writers.snapshot()) + 10)  # still writing after the backup
     finally:
         writers.stop()
-    target = ledger_env(tmp_path / "restored")
+    target = ledger_env(tmp_path / "restored", target_url)
     keep_secrets(tmp_path / "source", tmp_path / "restored")
 
     code, output = restore(target, tmp_path / "ledger.backup")
