@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.sqlite import SQLiteFactory
 from eventsourcing.utils import Environment
 
 from ledger.application import LedgerApplication
 from ledger.errors import FailedPrecondition, Unavailable
-from projections import LedgerViews, open_views
+from projections import VIEWS_NAME, LedgerViews
+from projections.store import PostgresLedgerViews, SQLiteLedgerViews
 from server.backup.format import BackupWriter, Header, Record
 from server.backup.stores import Bounds, EventTable, StoredRecord, leaf_hashes
 from server.infra.persistence import events_env, views_env
@@ -72,7 +74,7 @@ def take_backup(
         Environment(LedgerApplication.name, {**events_env(settings), "CREATE_TABLE": "n"})
     )
     recorder = factory.application_recorder()
-    views = open_views({**views_env(settings), "CREATE_TABLE": "n"})
+    views = _served_views(settings)
     try:
         table = EventTable(recorder)
         with table.snapshot() as snapshot:
@@ -102,6 +104,23 @@ def take_backup(
         views.close()
         factory.close()
     return BackupSummary(out, bounds, checkpoint, size, time.perf_counter() - started)
+
+
+def _served_views(settings: Settings) -> LedgerViews:
+    """The views of the (maybe serving) ledger, opened to read only.
+
+    Not :func:`projections.open_views`: that one creates missing tables and empties
+    views it finds outdated, which on a served ledger is ``ledgerd``'s business alone.
+    """
+    env = {
+        **views_env(settings),
+        "CREATE_TABLE": "n",
+        f"{VIEWS_NAME.upper()}_SINGLE_ROW_TRACKING": "t",
+    }
+    factory: Any = InfrastructureFactory.construct(Environment(VIEWS_NAME, env))
+    kind = SQLiteLedgerViews if isinstance(factory, SQLiteFactory) else PostgresLedgerViews
+    views: LedgerViews = factory.tracking_recorder(kind)
+    return views
 
 
 def _check_ledger_exists(settings: Settings) -> None:
