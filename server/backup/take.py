@@ -11,6 +11,7 @@ signing key. No leaf is hashed here.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from server.backup.stores import Bounds, EventTable, StoredRecord, leaf_hashes
 from server.infra.persistence import events_env, views_env
 from server.infra.settings import Settings
 from server.infra.signing import signing_key, signing_key_path
-from transparency import Checkpoint, sign
+from transparency import Checkpoint, PrivateKey, sign
 
 POLL_SECONDS = 0.05
 
@@ -73,24 +74,15 @@ def take_backup(
     factory: Any = InfrastructureFactory.construct(
         Environment(LedgerApplication.name, {**events_env(settings), "CREATE_TABLE": "n"})
     )
-    recorder = factory.application_recorder()
-    views = _served_views(settings)
-    try:
-        table = EventTable(recorder)
-        with table.snapshot() as snapshot:
+    with contextlib.ExitStack() as closing:
+        closing.callback(factory.close)
+        views = _served_views(settings)
+        closing.callback(views.close)
+        with EventTable(factory.application_recorder()).snapshot() as snapshot:
             bounds = snapshot.bounds()
             _wait_for_tree(views, bounds, timeout)
-            root = views.tree(bounds.count, lambda tree: tree.root()).root()
-            checkpoint = Checkpoint(settings.log_origin, bounds.count, root, clock())
-            header = Header(
-                ledgerd=version,
-                backend=backend,
-                created=clock().isoformat(),
-                origin=settings.log_origin,
-                first_position=bounds.first,
-                last_position=bounds.last,
-                count=bounds.count,
-                checkpoint=sign(checkpoint, key),
+            header, checkpoint = _signed_header(
+                settings, key, views, bounds, version, backend, clock
             )
             writer = BackupWriter(out, header)
             try:
@@ -100,10 +92,32 @@ def take_backup(
             except BaseException:
                 writer.discard()
                 raise
-    finally:
-        views.close()
-        factory.close()
     return BackupSummary(out, bounds, checkpoint, size, time.perf_counter() - started)
+
+
+def _signed_header(
+    settings: Settings,
+    key: PrivateKey,
+    views: LedgerViews,
+    bounds: Bounds,
+    version: str,
+    backend: str,
+    clock: Callable[[], datetime],
+) -> tuple[Header, Checkpoint]:
+    """The header, with the projection tree's root at the snapshot's size signed now."""
+    root = views.tree(bounds.count, lambda tree: tree.root()).root()
+    checkpoint = Checkpoint(settings.log_origin, bounds.count, root, clock())
+    header = Header(
+        ledgerd=version,
+        backend=backend,
+        created=checkpoint.timestamp.isoformat(),
+        origin=settings.log_origin,
+        first_position=bounds.first,
+        last_position=bounds.last,
+        count=bounds.count,
+        checkpoint=sign(checkpoint, key),
+    )
+    return header, checkpoint
 
 
 def _served_views(settings: Settings) -> LedgerViews:
