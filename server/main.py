@@ -197,7 +197,9 @@ def restore_command(file: Path, key: str | None) -> None:
 
     settings = _settings()
     try:
-        summary = restore_backup(settings, file, public_key(settings, key))
+        summary = restore_backup(
+            settings, file, public_key(settings, key), version=package_version()
+        )
     except (LedgerError, PersistenceError, OSError) as error:
         click.echo(f"ledgerd: restore refused: {error}", err=True)
         raise SystemExit(EXIT_FAILURE) from None

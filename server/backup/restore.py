@@ -34,6 +34,7 @@ from server.backup.stores import EventTable, StoredRecord, leaf_hashes
 from server.backup.targets import target_for
 from server.infra.cipher import LedgerCipher, audit_digest_key
 from server.infra.persistence import ledger_env, views_env
+from server.infra.schema_check import check_event_types, check_log_schema
 from server.infra.settings import Settings
 from server.infra.signing import signing_key, signing_key_path
 from transparency import Checkpoint, PublicKey, VerificationError, parse_and_verify
@@ -75,8 +76,11 @@ def public_key(settings: Settings, given: str | None) -> PublicKey:
     return signing_key(settings).public_key()
 
 
-def restore_backup(settings: Settings, path: Path, key: PublicKey) -> RestoreSummary:
-    """Restore the backup at ``path`` into the empty ledger of ``settings``."""
+def restore_backup(
+    settings: Settings, path: Path, key: PublicKey, *, version: str
+) -> RestoreSummary:
+    """Restore the backup at ``path`` into the empty ledger of ``settings`` with this
+    ``ledgerd`` (``version``), which must be able to read the backed-up log."""
     started = time.perf_counter()
     reader = BackupReader(path)
     try:
@@ -88,6 +92,9 @@ def restore_backup(settings: Settings, path: Path, key: PublicKey) -> RestoreSum
             views: LedgerViews | None = None
             try:
                 leaves = _copy_events(reader, ledger)
+                # The rules ledgerd starts by: a log this version cannot read is refused.
+                check_log_schema(ledger, version)
+                check_event_types(ledger, 0, version)
                 views = open_views(views_env(staged), mask=Mask(audit_digest_key(cipher)))
                 _rebuild(ledger, views)
                 _verify(views, checkpoint, leaves)

@@ -161,7 +161,7 @@ def test_an_event_of_a_type_this_ledgerd_does_not_know_is_refused_naming_its_pos
 
     line = refused(target, copy)
 
-    assert f"the event at log position {position} cannot be read by this ledgerd" in line
+    assert f"does not know (AppDeleted, from position {position})" in line
 
 
 def test_an_altered_sealed_state_is_refused_naming_its_position(copy: Path, target: Path) -> None:
