@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import grpc
+import hypothesis
 import pytest
 
 from ledger_api.v1 import ledger_pb2_grpc
@@ -18,6 +19,12 @@ from tests.support.postgres import (
     find_pg_bin,
     unique_database_name,
 )
+
+# --- Hypothesis ---
+# Property tests assert behaviour, never speed: Hypothesis's default deadline (200 ms per
+# example) is a timed assertion that fails on a busy machine, so it is off.
+hypothesis.settings.register_profile("ledger", deadline=None)
+hypothesis.settings.load_profile("ledger")
 
 
 def _in_ci() -> bool:
