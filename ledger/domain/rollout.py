@@ -40,6 +40,8 @@ class StepKind(StrEnum):
     CONTAINER_REMOVED = "container_removed"
     SERVICE_UPDATED = "service_updated"  # a cluster's service given the release's spec
     UPDATE_STATE = "update_state"  # the cluster's own account of a rolling update changed
+    ENGINE_LOST = "engine_lost"  # the engine stopped answering: the runtime waits for it
+    ENGINE_RECONNECTED = "engine_reconnected"  # it answers again: the rollout carries on
 
     @property
     def failure(self) -> bool:
@@ -52,7 +54,7 @@ class StepKind(StrEnum):
         return self in _PROGRESS_STEPS
 
 
-_FAILURE_STEPS = frozenset({StepKind.CONTAINER_FAILED})
+_FAILURE_STEPS = frozenset({StepKind.CONTAINER_FAILED, StepKind.ENGINE_LOST})
 _PROGRESS_STEPS = frozenset(
     {
         StepKind.RECORDED,

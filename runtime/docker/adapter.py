@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
-from ledger.domain import Cause, CauseKind
+from ledger.domain import Cause
 from ledger.errors import Unavailable
 from ledger.manifest import Manifest
 from ledger.runtime import (
@@ -36,6 +36,7 @@ from runtime.docker.engine import ENGINE_ERRORS, ClientFactory, Engine
 from runtime.docker.health import HealthWaiter, Limits
 from runtime.docker.images import build_images, resolve_image
 from runtime.docker.oneoff import OneOffRunner
+from runtime.docker.outage import Outages
 from runtime.docker.placement import Placements
 from runtime.docker.ports import DEFAULT_PORTS, PortAllocator
 from runtime.docker.redact import Redactor
@@ -81,6 +82,7 @@ class DockerRuntime(Runtime):
         self.converger = Converger(self.containers, HealthWaiter(self.containers))
         self.oneoff = OneOffRunner(self.containers)
         self.placements = Placements(self.containers)
+        self.outages = Outages(self.engine)
 
     def resolve_image(self, reference: str) -> str:
         return resolve_image(self.engine, reference)
@@ -113,30 +115,38 @@ class DockerRuntime(Runtime):
             cancelled=progress.cancelled,
             deadline_text=f"the promotion's deadline ({plan.deadline_seconds} s)",
         )
-        try:
-            return self.converger.converge(plan.target, plan.promotion_id, progress, limits)
-        except ENGINE_ERRORS as error:
-            return Cause(CauseKind.RUNTIME_ERROR, self.engine.unreachable(error))
-        except Unavailable as error:
-            return Cause(CauseKind.RUNTIME_ERROR, str(error))
+        return self.outages.ride_out(
+            lambda: self.converger.converge(plan.target, plan.promotion_id, progress, limits),
+            limits,
+            progress,
+        )
 
     def _restore(self, plan: RolloutPlan, progress: Progress) -> Cause | None:
-        try:
-            if plan.previous is None:
-                self.converger.remove_others(plan.app, None, progress)
-                return None
-            budget = self._restore_budget(plan.previous.manifest)
+        previous = plan.previous
+        if previous is None:
+            budget = self._restore_budget(plan.target.manifest)
             limits = Limits(
                 deadline=time.monotonic() + budget,
                 cancelled=lambda: False,
-                deadline_text=f"the time allowed to restore v{plan.previous.version}"
-                f" ({budget:.0f} s)",
+                deadline_text=f"the time allowed to remove the app's containers ({budget:.0f} s)",
             )
-            return self.converger.converge(plan.previous, plan.promotion_id, progress, limits)
-        except ENGINE_ERRORS as error:
-            return Cause(CauseKind.RUNTIME_ERROR, self.engine.unreachable(error))
-        except Unavailable as error:
-            return Cause(CauseKind.RUNTIME_ERROR, str(error))
+
+            def remove_all() -> Cause | None:
+                self.converger.remove_others(plan.app, None, progress)
+                return None
+
+            return self.outages.ride_out(remove_all, limits, progress)
+        budget = self._restore_budget(previous.manifest)
+        limits = Limits(
+            deadline=time.monotonic() + budget,
+            cancelled=lambda: False,
+            deadline_text=f"the time allowed to restore v{previous.version} ({budget:.0f} s)",
+        )
+        return self.outages.ride_out(
+            lambda: self.converger.converge(previous, plan.promotion_id, progress, limits),
+            limits,
+            progress,
+        )
 
     def run_command(
         self, request: CommandRequest, output: CommandOutput, cancelled: Callable[[], bool]
@@ -177,6 +187,8 @@ class DockerRuntime(Runtime):
             keep = release.release_id if release is not None else None
             for container in self.containers.of_app(app):
                 if container.release == keep:
+                    if container.running:  # one started before restart policies were set
+                        self.containers.keep_running(container)
                     continue
                 log.info("reconcile: removing %s (%s)", container.name, container.state)
                 if container.running:

@@ -3,7 +3,8 @@
 Containers run detached with host networking, the release's env (plus ``$PORT`` for a
 replica of an HTTP service), and an init process as PID 1 (so SIGTERM reaches the app
 and a graceful stop is quick). What they are is in their labels (see ``labels``), never
-in our memory.
+in our memory. A replica that passed its health check has the restart policy
+``unless-stopped`` (see ``Containers.keep_running``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ from runtime.docker.labels import (
 from runtime.docker.ports import PortAllocator
 
 OUTPUT_LINES = 20
+# What a healthy replica is given so that the engine starts it again after it restarts
+# (or the host reboots), or after the process dies; a container the runtime stops (or
+# ``docker stop``/``kill`` by hand) stays stopped. See ``keep_running``.
+# Typed Any: the SDK's stubs know only "always" and "on-failure".
+RESTART_POLICY: Any = {"Name": "unless-stopped"}
 
 
 class StartFailed(Exception):
@@ -163,6 +169,16 @@ class Containers:
             self.engine.api.start(container.id)
         except docker.errors.APIError as error:
             raise StartFailed(_explanation(error)) from None
+
+    def keep_running(self, container: ContainerInfo) -> None:
+        """Have the engine start ``container`` again whenever it ends, except when stopped
+        on purpose: after an engine restart or a reboot the live release comes back.
+
+        Given only once a replica is healthy, never at creation: a new container that
+        exits or fails its health check must stay down for the rollout to see it fail
+        (an engine restarting it would hide the exit between two looks), and the
+        rollout's own stops mark a container stopped on purpose, so it never comes back."""
+        self.engine.api.update_container(container.id, restart_policy=RESTART_POLICY)
 
     def state(self, container: ContainerInfo) -> State:
         """The container's state now (a container gone from the engine counts as exited)."""

@@ -3,9 +3,10 @@
 A replica is a container of ours: its labels (see ``labels``) give its service, its
 index (the task's slot), its release and its port; the engine gives its state, and when
 it started or ended and how (one inspect per container). Every replica container the
-engine lists is shown, a stopped one too: containers run without a restart policy, so a
-replica that died after its rollout stays listed, exited with its exit code, until the
-next promotion removes it; that is what an operator looks for. Its output is not shown:
+engine lists is shown, a stopped one too: a healthy replica whose process dies is
+started again by the engine (restarting, then running), but one killed or stopped by
+hand stays listed, exited with its exit code, until the next promotion removes it; that
+is what an operator looks for. Its output is not shown:
 it may hold env values, which only steps and causes have masked.
 
 One engine runs everything, so every task's node is that engine's host name.

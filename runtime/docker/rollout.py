@@ -7,14 +7,17 @@ where the engine is. For each service of the release, in manifest order:
 1. the release's own containers that are not running (exited, dead, never started) are
    removed, those beyond ``scale`` are stopped, and the running ones are adopted: their
    health is checked again;
-2. the missing replicas are started one at a time: start one, wait until it is healthy,
-   then stop one container of that service from another release, so capacity never
-   drops below what ran before;
+2. the missing replicas are started one at a time: start one, wait until it is healthy
+   (then the engine is told to keep it running, see ``Containers.keep_running``), then
+   stop one container of that service from another release, so capacity never drops
+   below what ran before;
 3. the other releases' containers of that service that are left are stopped.
 
 When every service is done, every container of the app that does not belong to the
 release is removed. On a failure nothing is cleaned up: the caller restores the
-previous release with this same code, which then does the cleaning.
+previous release with this same code, which then does the cleaning. An engine lost in
+the middle raises the SDK's error; the adapter waits for the engine and runs the
+convergence again (see ``outage``).
 """
 
 from __future__ import annotations
@@ -162,6 +165,7 @@ class Converger:
         began = time.monotonic()
         cause = self.waiter.wait(container, service, limits, since)
         if cause is None:
+            self.containers.keep_running(container)
             took = time.monotonic() - began
             progress.step(
                 StepKind.CONTAINER_HEALTHY,
