@@ -25,6 +25,8 @@ ClientFactory = Callable[[], docker.APIClient]
 POOL_SIZE = 32
 # Seconds an ordinary engine request may take (builds and stops set their own).
 REQUEST_TIMEOUT = 60
+# Seconds a ping of an engine that may be down gets (see ``Engine.answers``).
+PING_TIMEOUT = 5
 
 # What the SDK raises when the engine cannot be reached or answers garbage.
 ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
@@ -41,6 +43,7 @@ class Engine:
         the default client construction altogether (it is called once, on first use)."""
         self.base_url = base_url
         self._factory = client_factory or self._default_client
+        self._probe_factory = client_factory or self._probe_client
         self._client: docker.APIClient | None = None
         self._lock = threading.Lock()
 
@@ -51,6 +54,9 @@ class Engine:
             timeout=REQUEST_TIMEOUT,
             max_pool_size=POOL_SIZE,
         )
+
+    def _probe_client(self) -> docker.APIClient:
+        return docker.APIClient(base_url=self.base_url, version="auto", timeout=PING_TIMEOUT)
 
     @property
     def api(self) -> docker.APIClient:
@@ -66,6 +72,23 @@ class Engine:
                 except ENGINE_ERRORS as error:
                     raise Unavailable(self.unreachable(error)) from error
             return self._client
+
+    def answers(self) -> bool:
+        """Whether the engine answers a ping on a connection of its own, now.
+
+        Not through the shared client: an engine shutting down still answers on the
+        connections it already had open while refusing new ones (its socket is gone), so
+        a ping over a pooled connection would say it is up when it is going down."""
+        try:
+            client = self._probe_factory()
+        except ENGINE_ERRORS:
+            return False
+        try:
+            return bool(client.ping())
+        except ENGINE_ERRORS:
+            return False
+        finally:
+            client.close()
 
     def unreachable(self, error: BaseException) -> str:
         """A one-line message for an engine that cannot be reached."""

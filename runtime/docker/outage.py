@@ -11,8 +11,9 @@ Instead the convergence is run again once the engine answers: it starts from the
 engine's actual state (it lists the app's containers by label, adopts the running ones,
 removes those that no longer run, starts what is missing), exactly as after a crash of
 ``ledgerd``. The wait is bounded by the convergence's own limits (the promotion's
-deadline and cancellation, or the restore's budget), polling the engine with a growing
-pause. An engine error while the engine still answers is not an outage: it ends the
+deadline and cancellation, or the restore's budget), pinging the engine on a connection
+of its own (see ``Engine.answers``) with a growing pause, which is not reset between two
+outages of one convergence. An engine error while the engine still answers is not an outage: it ends the
 convergence with a runtime error, as before.
 """
 
@@ -51,16 +52,17 @@ class Outages:
         """``converge()``'s result, run again after each outage of the engine; a
         ``runtime_error`` cause for an engine error that is not an outage (or after
         ``MOST_OUTAGES``), the limits' cause when they end a wait."""
-        for _ in range(MOST_OUTAGES):
+        pause = FIRST_PAUSE  # not reset between outages: an engine that keeps failing
+        for _ in range(MOST_OUTAGES):  # gets ever fewer attempts
             try:
                 return converge()
             except (*ENGINE_ERRORS, Unavailable) as error:
                 lost = self._message(error)
-                if not isinstance(error, CONNECTION_ERRORS) and self.answers():
+                if not isinstance(error, CONNECTION_ERRORS) and self.engine.answers():
                     return Cause(CauseKind.RUNTIME_ERROR, lost)
             progress.step(StepKind.ENGINE_LOST, f"{lost}; waiting for it")
             began = time.monotonic()
-            cause = self.wait(limits, lost)
+            cause, pause = self.wait(limits, lost, pause)
             if cause is not None:
                 return cause
             progress.step(
@@ -72,24 +74,18 @@ class Outages:
             CauseKind.RUNTIME_ERROR, f"the Docker engine was lost {MOST_OUTAGES} times: giving up"
         )
 
-    def wait(self, limits: Limits, lost: str) -> Cause | None:
-        """None once the engine answers; the limits' cause (deadline passed, cancelled) if
-        they end the wait first."""
-        pause = FIRST_PAUSE
-        while not self.answers():
+    def wait(self, limits: Limits, lost: str, pause: float) -> tuple[Cause | None, float]:
+        """(None once the engine answers, or the limits' cause, deadline passed or
+        cancelled, if they end the wait first; the next pause). It pauses before each
+        ping, the pause doubling up to ``LONGEST_PAUSE``."""
+        while True:
             interrupted = limits.interruption("")
             if interrupted is not None:
-                return replace(interrupted, message=f"{interrupted.message} while {lost}")
+                return replace(interrupted, message=f"{interrupted.message} while {lost}"), pause
             time.sleep(max(0.0, min(pause, limits.remaining())))
             pause = min(pause * 2, LONGEST_PAUSE)
-        return None
-
-    def answers(self) -> bool:
-        """Whether the engine answers a ping now."""
-        try:
-            return bool(self.engine.api.ping())
-        except (*ENGINE_ERRORS, Unavailable):
-            return False
+            if self.engine.answers():
+                return None, pause
 
     def _message(self, error: BaseException) -> str:
         if isinstance(error, Unavailable):
