@@ -187,6 +187,7 @@ async def one_round(c: Client, node: Any, n: int) -> dict[str, Any]:
         "orphans": orphans,
         "live": settled.active_release_id,
         "steps": [s.kind for s in end.steps],
+        "engine_lost": sorted({s.message for s in end.steps if s.kind == "engine_lost"}),
         "reason": end.reason,
     }
 
