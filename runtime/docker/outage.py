@@ -13,8 +13,8 @@ removes those that no longer run, starts what is missing), exactly as after a cr
 ``ledgerd``. The wait is bounded by the convergence's own limits (the promotion's
 deadline and cancellation, or the restore's budget), pinging the engine on a connection
 of its own (see ``Engine.answers``) with a growing pause, which is not reset between two
-outages of one convergence. An engine error while the engine still answers is not an outage: it ends the
-convergence with a runtime error, as before.
+outages of one convergence. An engine error while the engine still answers is not an
+outage: it ends the convergence with a runtime error, as before.
 """
 
 from __future__ import annotations
