@@ -36,6 +36,8 @@ T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
 SCALE = 3
 BACK_WITHIN = 30.0  # seconds the live containers get to run again once the engine answers
+# The HTTP app, listening only after $DELAY seconds (0 when unset).
+SLOW_APP = 'sleep "${DELAY:-0}"\n' + HTTP_APP
 
 
 def enter_namespace(path: str) -> None:
@@ -110,18 +112,19 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
 
 @pytest.fixture(scope="module")
 def image(node: Node, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The HTTP app, built on the private engine."""
+    """The HTTP app (healthy after ``$DELAY`` seconds), built on the private engine."""
     request = BuildRequest(
         app="engine-images",
         build_id=new_id(BUILD),
-        source=write_context(tmp_path_factory.mktemp("source"), HTTP_APP),
+        source=write_context(tmp_path_factory.mktemp("source"), SLOW_APP),
         manifest=Manifest((web(SCALE, QUICK),)),
     )
     return node.runtime.build(request, Log()).ids["web"]
 
 
-def version(app: str, image: str, number: int) -> ReleaseSpec:
-    return release(app, image, number, web(SCALE, QUICK))
+def version(app: str, image: str, number: int, delay: float = 0) -> ReleaseSpec:
+    env = {"VALUE": f"value of v{number}"} | ({"DELAY": f"{delay:g}"} if delay else {})
+    return release(app, image, number, web(SCALE, QUICK), env=env)
 
 
 def deployed(node: Node, image: str) -> ReleaseSpec:
@@ -205,6 +208,53 @@ def test_an_engine_down_past_the_deadline_fails_the_rollout_and_the_restore_brin
     assert restore.result(90) is None
     assert progress.kinds[-1] != StepKind.ENGINE_LOST
     assert StepKind.ENGINE_RECONNECTED in progress.kinds
+    assert set(running_of(node, first.app).values()) == {first.release_id}
+    assert len(node.containers(first.app)) == SCALE
+    assert node.values(first.app) == ["value of v1"] * SCALE
+
+
+def test_a_new_replica_the_engine_stopped_before_it_was_healthy_is_removed_and_started_again(
+    node: Node, image: str
+) -> None:
+    first = deployed(node, image)
+    second = version(first.app, image, 2, delay=1.5)  # not healthy when the engine goes
+    progress = Recorder()
+    rollout = node.run(lambda: node.runtime.roll_out(plan(second, first), progress))
+    wait_for_step(progress, StepKind.CONTAINER_STARTED)
+
+    node.stop_engine()
+    node.start_engine()
+
+    assert rollout.result(90) is None
+    kinds = progress.kinds
+    back = kinds.index(StepKind.ENGINE_RECONNECTED)
+    assert kinds[:back] == [StepKind.CONTAINER_STARTED, StepKind.ENGINE_LOST]
+    assert kinds[back + 1] == StepKind.CONTAINER_REMOVED
+    assert progress.messages(StepKind.CONTAINER_REMOVED)[0].startswith("web.1 removed (v2, ")
+    assert set(running_of(node, first.app).values()) == {second.release_id}
+    assert len(node.containers(first.app)) == SCALE
+    assert node.values(first.app) == ["value of v2"] * SCALE
+
+
+def test_a_rollout_cancelled_while_the_engine_is_down_ends_cancelled_without_waiting_for_it(
+    node: Node, image: str
+) -> None:
+    first = deployed(node, image)
+    second = version(first.app, image, 2)
+    promotion = plan(second, first)
+    progress = Recorder()
+    rollout = node.run(lambda: node.runtime.roll_out(promotion, progress))
+    wait_for_step(progress, StepKind.CONTAINER_STARTED)
+    node.stop_engine()
+    wait_for_step(progress, StepKind.ENGINE_LOST)
+
+    progress.cancel()
+
+    cause = rollout.result(30)  # the engine is still down
+    assert cause is not None and cause.kind == CauseKind.CANCELLED
+    assert "does not answer" in cause.message
+    node.start_engine()
+    assert node.run(lambda: node.runtime.restore(promotion, progress)).result(90) is None
     assert set(running_of(node, first.app).values()) == {first.release_id}
     assert len(node.containers(first.app)) == SCALE
     assert node.values(first.app) == ["value of v1"] * SCALE
