@@ -1,5 +1,5 @@
-"""DockerRuntime when its Docker Engine restarts: idle, in the middle of a rollout, and
-for longer than the promotion's deadline.
+"""DockerRuntime when its Docker Engine restarts: idle, in the middle of a rollout, for
+longer than the promotion's deadline, and while the rollout is cancelled.
 
 The engine is a private one (``tests.support.cluster``, one node): a ``dockerd`` of its
 own in a network namespace, which the test stops and starts at will; the machine's own
