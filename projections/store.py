@@ -20,9 +20,15 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    Tracking,
+    TrackingRecorder,
+)
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.utils import retry
 from psycopg.sql import SQL
 
 from ledger.domain.secrecy import HIDDEN, Mask
@@ -194,10 +200,26 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
             self.merkle.forget()
             raise
 
+    def forget_memory(self) -> None:
+        """Drop what is kept in memory of committed batches (the tree's right edge, its
+        recent nodes, the observers' copies): the database lost some of those batches
+        (a crash that lost acknowledged commits), so only the tables can say what holds."""
+        with self.merkle.lock:
+            self.merkle.forget()
+            self.node_cache.forget()
+        for observer in self.observers:
+            observer.emptied()
+
     # -- position -----------------------------------------------------------------------
 
     def position(self) -> int:
         return self.max_tracking_id(self.upstream) or 0
+
+    def tracked(self, application_name: str) -> tuple[int, object]:
+        """The tracking row's position, and which run of the database server answered
+        (None when it cannot change under a running process, as with a SQLite file): a
+        server that restarted may have lost commits it had acknowledged."""
+        return self.max_tracking_id(application_name) or 0, None
 
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         if self.waiter is not None:
@@ -291,6 +313,18 @@ class PostgresLedgerViews(LedgerViews, PostgresTrackingRecorder):
 
     def _track(self, cursor: Any, tracking: Tracking) -> None:
         self._insert_tracking(cursor, tracking)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def tracked(self, application_name: str) -> tuple[int, object]:
+        # The server's start time comes with the position, in the same round trip.
+        statement = (
+            f"SELECT MAX(notification_id) AS max, pg_postmaster_start_time() AS started "
+            f"FROM {self._tracking_table} WHERE application_name = %s"
+        )
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (application_name,))
+            row = cursor.fetchone()
+        return (row["max"] or 0, row["started"]) if row is not None else (0, None)
 
     def close(self) -> None:
         self.datastore.close()

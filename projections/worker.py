@@ -17,6 +17,12 @@ Several workers (processes) may share one views database. Exactly-once comes fro
 tracking row: a batch that another worker applied first fails with ``IntegrityError``
 and changes nothing; the worker re-reads the tracking position, still hands the events
 the other worker applied to its own listeners, and continues after them.
+
+A database may also *lose* commits it had acknowledged (a PostgreSQL crash with
+``synchronous_commit=off``, a failover to a lagging replica): past a failure, or a restart
+of the database server, the worker trusts nothing it holds in memory: it drops the fed
+events and resumes from the tracking row, going back if the views lost batches (see
+``docs/outages.md``, "Commits the database lost"). Until then it vouches for no position.
 """
 
 from __future__ import annotations
@@ -32,10 +38,10 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Recording, Tracking
 from eventsourcing.utils import TopicError
 
-from ledger.domain.base import event_type
 from ledger.views import EventView
 from projections.audit import Projectable, audit_entry, projectable
 from projections.decoding import EventDecoder
+from projections.fed import FedEvents
 from projections.store import LedgerViews
 
 log = logging.getLogger(__name__)
@@ -48,7 +54,7 @@ Explain = Callable[[BaseException], str | None]
 """A failure's one-line cause an operator can act on (disk full, database unreachable),
 without the error's text; None for others (logged with their traceback)."""
 MAX_BACKOFF = 5.0
-MAX_FED = 10_000  # fed events kept while the worker is behind; beyond, it reads the log
+LOOK_SECONDS = 1.0  # while idle, how often the tracking row is looked at (a restart)
 
 
 class ProjectionWorker:
@@ -84,9 +90,12 @@ class ProjectionWorker:
         self._processing = threading.Lock()
         self._thread: threading.Thread | None = None
         self._decode = EventDecoder(ledger_app.mapper)
-        self._fed: list[Projectable] = []
-        self._fed_lock = threading.Lock()
+        self._fed = FedEvents()
         self.position_listeners: list[PositionListener] = []
+        # Set by a failure: nothing in memory is trusted until the tracking row is read.
+        self._doubtful = False
+        self._server_run: object = None  # the database server's run, as the views saw it
+        self._looked_at = 0.0  # time.monotonic() of the last look at the tracking row
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -125,49 +134,31 @@ class ProjectionWorker:
 
     def feed(self, recordings: Sequence[Recording[Any]]) -> None:
         """Events this process just committed, with their positions (see the module doc)."""
-        items = [
-            Projectable(r.notification.id, event_type(r.notification.topic), r.domain_event,
-                        r.notification)
-            for r in recordings
-        ]  # fmt: skip
-        with self._fed_lock:
-            if len(self._fed) + len(items) > MAX_FED:
-                self._fed.clear()  # far behind: reading the log is as good
-            self._fed.extend(items)
+        self._fed.add(recordings)
         if not self._wake.is_set():  # setting it takes a lock even when it is set
             self._wake.set()
-
-    def _take_fed(self) -> list[Projectable]:
-        """The fed events that continue the log right after the cursor (at most a batch)."""
-        with self._fed_lock:
-            if not self._fed:
-                return []
-            fed = sorted((i for i in self._fed if i.position > self._cursor), key=_position)
-            taken: list[Projectable] = []
-            for item in fed:
-                if item.position != self._cursor + len(taken) + 1 or len(taken) == self.batch_size:
-                    break
-                taken.append(item)
-            self._fed = fed[len(taken) :]
-            return taken
 
     # -- read-your-writes -------------------------------------------------------------------
 
     @property
     def position(self) -> int:
-        """The last log position this worker knows to be projected."""
+        """The last log position this worker knows to be projected (0 while a failure
+        leaves it unsure what the views still hold: see the module doc)."""
         with self._changed:
-            return self._position
+            return self._known()
+
+    def _known(self) -> int:
+        return 0 if self._doubtful else self._position
 
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
         """Block until ``position`` is projected; False on timeout."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            if self._position >= position:
+            if self._known() >= position:
                 return True
         self.notify()
         with self._changed:
-            while self._position < position:
+            while self._known() < position:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -175,7 +166,8 @@ class ProjectionWorker:
                     self._changed.wait(remaining)
                 else:  # nobody will signal: look at the tracking row ourselves
                     self._changed.wait(min(remaining, self.poll_interval))
-                    self._position = max(self._position, self.views.position())
+                    if not self._doubtful:
+                        self._position = max(self._position, self.views.position())
             return True
 
     # -- processing -------------------------------------------------------------------------
@@ -237,44 +229,104 @@ class ProjectionWorker:
     def _step(self) -> tuple[int, int]:
         """Read and apply one batch: (events applied here, notifications read)."""
         with self._processing:
-            name = self.ledger.name
-            items = self._take_fed() or self._read_log()
-            if not items:
-                return 0, 0
-            tracked = self.views.max_tracking_id(name) or 0
-            if tracked < self._cursor:  # the views were reset (rebuild): follow them
-                self._cursor = tracked
-                with self._changed:
-                    self._position = tracked
-                return 0, self.batch_size
-            fresh = [item for item in items if item.position > tracked]
-            listening = bool(self.listeners)
-            entries: list[EventView] = []
-            if listening:  # what others projected already, our listeners still need
-                mask = self.views.mask
-                already = items[: len(items) - len(fresh)]
-                entries = [e for e in (audit_entry(item, mask) for item in already) if e]
-            if fresh:
-                tracking = Tracking(name, fresh[-1].position)
-                try:
-                    entries += self.views.apply_batch(fresh, tracking, with_views=listening)
-                except IntegrityError:
-                    now = self.views.max_tracking_id(name) or 0
-                    if now <= tracked:
-                        raise  # not a lost race: a real inconsistency
-                    log.info("positions up to %d were projected by another worker", now)
-                    return 0, self.batch_size
-            self._cursor = items[-1].position
+            try:
+                return self._apply_next()
+            except BaseException:
+                self._doubt()
+                raise
+
+    def _doubt(self) -> None:
+        """After a failure the database may have lost commits it acknowledged (see the
+        module doc): drop the fed events, and vouch for no position until the tracking
+        row is read again."""
+        self._fed.clear()
+        with self._changed:
+            self._doubtful = True
+
+    def _resync(self, tracked: int) -> None:
+        """Resume from what the tracking row says (``tracked``): back to it if the views
+        lost batches this worker had applied, and make the views forget what they keep
+        in memory of those. Events between the cursor and ``tracked`` (applied by another
+        worker) are still read and handed to the listeners, as in any step."""
+        if tracked < self._cursor:
+            log.warning(
+                "the views' database lost projected positions %d to %d (a crash that lost "
+                "acknowledged commits): projecting them again",
+                tracked + 1, self._cursor,
+            )  # fmt: skip
+            self._fed.clear()
+            self.views.forget_memory()
+            self._cursor = tracked
+        with self._changed:
+            self._position = self._cursor
+            self._doubtful = False
+            self._changed.notify_all()
+        self._announce()
+
+    def _tracked(self, name: str) -> tuple[int, bool]:
+        """The tracking row's position, and whether the worker resynchronised on it
+        because a failure, or a restart of the database server since the last look, may
+        have lost commits."""
+        tracked, server_run = self.views.tracked(name)
+        self._looked_at = time.monotonic()
+        restarted = server_run != self._server_run and self._server_run is not None
+        self._server_run = server_run
+        if restarted:
+            log.warning("the views' database server restarted: resuming from its tracking row")
+        if not restarted and not self._doubtful:
+            return tracked, False
+        self._doubt()
+        self._resync(tracked)
+        return tracked, True
+
+    def _apply_next(self) -> tuple[int, int]:
+        name = self.ledger.name
+        if self._doubtful:  # before taking fed events: they may be of lost commits
+            self._tracked(name)
+        items = self._fed.take(self._cursor, self.batch_size) or self._read_log()
+        if not items:
+            if time.monotonic() - self._looked_at >= LOOK_SECONDS:
+                self._tracked(name)  # a restarted server is noticed while idle too
+            return 0, 0
+        tracked, resynced = self._tracked(name)
+        if resynced:  # the items may be of commits the database lost: read the log again
+            return 0, self.batch_size
+        if tracked < self._cursor:  # the views were reset (rebuild): follow them
+            self._cursor = tracked
             with self._changed:
-                self._position = max(self._position, self._cursor)
-                self._changed.notify_all()
-            for listener in self.position_listeners:
-                try:
-                    listener(self._cursor)
-                except Exception:
-                    log.exception("position listener %r failed", listener)
-            self._deliver(entries)
-            return len(fresh), len(items)
+                self._position = tracked
+            return 0, self.batch_size
+        fresh = [item for item in items if item.position > tracked]
+        listening = bool(self.listeners)
+        entries: list[EventView] = []
+        if listening:  # what others projected already, our listeners still need
+            mask = self.views.mask
+            already = items[: len(items) - len(fresh)]
+            entries = [e for e in (audit_entry(item, mask) for item in already) if e]
+        if fresh:
+            tracking = Tracking(name, fresh[-1].position)
+            try:
+                entries += self.views.apply_batch(fresh, tracking, with_views=listening)
+            except IntegrityError:
+                now = self.views.max_tracking_id(name) or 0
+                if now <= tracked:
+                    raise  # not a lost race: a real inconsistency
+                log.info("positions up to %d were projected by another worker", now)
+                return 0, self.batch_size
+        self._cursor = items[-1].position
+        with self._changed:
+            self._position = max(self._position, self._cursor)
+            self._changed.notify_all()
+        self._announce()
+        self._deliver(entries)
+        return len(fresh), len(items)
+
+    def _announce(self) -> None:
+        for listener in self.position_listeners:
+            try:
+                listener(self._cursor)
+            except Exception:
+                log.exception("position listener %r failed", listener)
 
     def _read_log(self) -> list[Projectable]:
         notifications = self.ledger.recorder.select_notifications(
@@ -291,7 +343,3 @@ class ProjectionWorker:
                 listener(entries)
             except Exception:
                 log.exception("projection listener %r failed", listener)
-
-
-def _position(item: Projectable) -> int:
-    return item.position
