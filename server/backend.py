@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from ledger.commands import Outcome
 from ledger.domain import Meta
-from ledger.errors import DiskFull, Unauthenticated, Unavailable
+from ledger.errors import DiskFull, NotFound, Unauthenticated, Unavailable
 from ledger.ids import check_request_id
 from ledger.policy import Principal
 from ledger.queries import Queries
@@ -119,6 +119,27 @@ class Backend:
         outcome = await self.run(handler, command, meta)
         await self.caught_up(outcome.position)
         return outcome
+
+    async def written(self, position: int, read: Callable[[], Awaitable[T]]) -> T:
+        """``read()`` of what the command recorded at ``position`` (its answer).
+
+        The views had that position when :meth:`execute` returned, so NOT_FOUND would be
+        false: they lost it since (their database crashed and forgot its last commits,
+        see :mod:`projections.worker`), and the worker projects it again. That is waited
+        for once, as any read-your-writes wait; if the views still lack it, the caller is
+        told to retry with the same request id (UNAVAILABLE), never that it is not found.
+        """
+        try:
+            return await read()
+        except NotFound:
+            await self.caught_up(position)
+        try:
+            return await read()
+        except NotFound:
+            raise Unavailable(
+                f"the change was recorded at position {position} but the read model does not"
+                " show it yet: retry with the same request_id to read it"
+            ) from None
 
     async def caught_up(self, position: int) -> None:
         worker = self.container.worker

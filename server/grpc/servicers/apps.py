@@ -36,14 +36,14 @@ class AppsServicer(ServicerBase):
         meta = meta_of(principal_of(context), request.request_id)
         command = commands.CreateApp(name=request.name, deadline_seconds=request.deadline_seconds)
         outcome = await self.backend.execute(self.backend.service.create_app, command, meta)
-        return await self._app(outcome.app)
+        return await self.backend.written(outcome.position, lambda: self._app(outcome.app))
 
     @rpc
     async def UpdateApp(self, request: pb.UpdateAppRequest, context: Any) -> pb.App:
         meta = meta_of(principal_of(context), request.request_id)
         command = commands.UpdateApp(name=request.name, deadline_seconds=request.deadline_seconds)
         outcome = await self.backend.execute(self.backend.service.update_app, command, meta)
-        return await self._app(outcome.app)
+        return await self.backend.written(outcome.position, lambda: self._app(outcome.app))
 
     @rpc
     async def GetApp(self, request: pb.GetAppRequest, context: Any) -> pb.App:
@@ -101,7 +101,9 @@ class AppsServicer(ServicerBase):
                 description=metadata.description,
             )
             outcome = await self._build_from_source(source, meta, messages, context)
-        return await self._build(outcome.app, outcome.build_id)
+        return await self.backend.written(
+            outcome.position, lambda: self._build(outcome.app, outcome.build_id)
+        )
 
     async def _build_from_source(
         self, command: commands.BuildFromSource, meta: Meta, messages: Any, context: Any

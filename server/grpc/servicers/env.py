@@ -45,11 +45,15 @@ class EnvServicer(ServicerBase):
             changed=outcome.changed,
             removed=outcome.removed,
         )
-        queries = self.backend.queries
+        backend, queries = self.backend, self.backend.queries
         if outcome.release_id:
-            release = await self.backend.run(queries.release, "", outcome.release_id)
+            release = await backend.written(
+                outcome.position, lambda: backend.run(queries.release, "", outcome.release_id)
+            )
             response.release.CopyFrom(convert.release(release))
         if outcome.promotion_id:
-            promotion = await self.backend.run(queries.promotion, "", outcome.promotion_id)
+            promotion = await backend.written(
+                outcome.position, lambda: backend.run(queries.promotion, "", outcome.promotion_id)
+            )
             response.promotion.CopyFrom(convert.promotion_message(promotion))
         return response

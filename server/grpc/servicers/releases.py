@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger import commands
+from ledger.commands import Outcome
 from ledger.views import PromotionView, ReleaseView
 from ledger_api.v1 import ledger_pb2 as pb
 from server.backend import meta_of
@@ -96,7 +97,7 @@ class ReleasesServicer(ServicerBase):
             queue=request.queue,
         )
         outcome = await self.backend.execute(self.backend.service.promote, command, meta)
-        return await self._promotion(outcome.promotion_id)
+        return await self._promotion(outcome)
 
     @rpc
     async def RollbackRelease(
@@ -110,10 +111,13 @@ class ReleasesServicer(ServicerBase):
             deadline_seconds=int(request.deadline_seconds),
             queue=request.queue,
         )
-        outcome = await self.backend.execute(self.backend.service.rollback, command, meta)
-        release = await self.backend.run(self.backend.queries.release, "", outcome.release_id)
+        backend = self.backend
+        outcome = await backend.execute(backend.service.rollback, command, meta)
+        release = await backend.written(
+            outcome.position, lambda: backend.run(backend.queries.release, "", outcome.release_id)
+        )
         return pb.RollbackReleaseResponse(
-            release=convert.release(release), promotion=await self._promotion(outcome.promotion_id)
+            release=convert.release(release), promotion=await self._promotion(outcome)
         )
 
     @rpc
@@ -139,10 +143,14 @@ class ReleasesServicer(ServicerBase):
         meta = meta_of(principal_of(context), request.request_id)
         command = commands.CancelPromotion(app=request.app, promotion_id=request.id)
         outcome = await self.backend.execute(self.backend.service.cancel, command, meta)
-        return await self._promotion(outcome.promotion_id)
+        return await self._promotion(outcome)
 
-    async def _promotion(self, promotion_id: str) -> pb.Promotion:
-        view = await self.backend.run(self.backend.queries.promotion, "", promotion_id)
+    async def _promotion(self, outcome: Outcome) -> pb.Promotion:
+        """The promotion a command just recorded or changed."""
+        backend, promotion_id = self.backend, outcome.promotion_id
+        view = await backend.written(
+            outcome.position, lambda: backend.run(backend.queries.promotion, "", promotion_id)
+        )
         return convert.promotion_message(view)
 
 
