@@ -250,5 +250,5 @@ def bootstrap(settings: Settings, runtime: Runtime | None = None) -> Container:
         workflows=workflows,
         jobs=jobs,
         commands=commands,
-        poller=Poller(workflows, views),
+        poller=Poller(workflows, views, explain=failure_summary),
     )

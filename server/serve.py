@@ -17,6 +17,7 @@ from server.backend import Backend
 from server.bootstrap import Container, bootstrap
 from server.console.server import ConsoleServer
 from server.grpc.server import GrpcServer
+from server.infra.persistence import failure_summary
 from server.infra.settings import Settings
 from server.infra.tls import server_credentials
 
@@ -99,10 +100,23 @@ async def serve(
 
 
 async def _rescan(container: Container) -> None:
-    """With several ledgerd on one database: take over promotions a dead process left."""
+    """With several ledgerd on one database: take over promotions a dead process left.
+
+    A database unreachable (or its disk full) is logged in one line when it begins, not
+    with a traceback at every scan; anything else with its traceback each time."""
+    cause: str | None = None
     while True:
         await asyncio.sleep(RESCAN_SECONDS)
         try:
             await asyncio.to_thread(container.rescan)
-        except Exception:  # a database hiccup must not end the loop
-            log.exception("scanning promotions in flight failed")
+        except Exception as error:  # a database hiccup must not end the loop
+            known = failure_summary(error)
+            if known is None:
+                log.exception("scanning promotions in flight failed")
+            elif known != cause:
+                log.error("scanning promotions in flight paused: %s", known)
+            cause = known
+            continue
+        if cause is not None:
+            log.warning("scanning promotions in flight resumed")
+            cause = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from ledger.read_model import ReadModel
 from ledger.workflows.service import WorkflowService
@@ -19,14 +20,26 @@ from ledger.workflows.service import WorkflowService
 log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 PAGE = 200
+Explain = Callable[[BaseException], str | None]
+"""A failure's one-line cause an operator can act on (the database unreachable), without
+the error's text; None for others (logged with their traceback)."""
 
 
 class Poller:
-    """One background thread polling every workflow that asks for it."""
+    """One background thread polling every workflow that asks for it.
 
-    def __init__(self, service: WorkflowService, reader: ReadModel) -> None:
+    A known cause of failure (``explain``: the database is unreachable) is logged in one
+    line when it begins and once when polling works again, not with a traceback at every
+    tick; anything else with its traceback each time.
+    """
+
+    def __init__(
+        self, service: WorkflowService, reader: ReadModel, explain: Explain | None = None
+    ) -> None:
         self.service = service
         self.reader = reader
+        self.explain = explain
+        self._cause: str | None = None  # the known cause of the failure going on
         self._due: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -44,8 +57,20 @@ class Poller:
         while not self._stop.wait(TICK_SECONDS):
             try:
                 self.poll_due(time.monotonic())
-            except Exception:  # a database hiccup must not end polling
-                log.exception("polling repositories failed")
+            except Exception as error:  # a database hiccup must not end polling
+                self._failed(error)
+                continue
+            if self._cause is not None:
+                log.warning("polling repositories resumed")
+                self._cause = None
+
+    def _failed(self, error: Exception) -> None:
+        cause = self.explain(error) if self.explain is not None else None
+        if cause is None:
+            log.exception("polling repositories failed")
+        elif cause != self._cause:
+            log.error("polling repositories paused: %s", cause)
+        self._cause = cause
 
     def poll_due(self, now: float) -> None:
         """Poll each workflow whose time has come."""
