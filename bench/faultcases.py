@@ -54,6 +54,7 @@ async def outage(run: Campaign) -> None:
             await asyncio.sleep(LOAD_BEFORE)
             emit_outage(run, writers, secs, down, up, back)
         await settled(run, srv, writers, up)
+        emit_not_found(run, writers, srv)
         found, differ = await survived(srv, writers)
     finally:
         await writers.close()
@@ -90,6 +91,17 @@ async def settled(run: Campaign, srv: Ledgerd, writers: Writers, up: float) -> N
             )
         )
         await asyncio.to_thread(srv.restart)
+
+
+def emit_not_found(run: Campaign, writers: Writers, srv: Ledgerd) -> None:
+    """Calls answered NOT_FOUND: every writer's app and release exist, so each is a change
+    answered as missing though recorded (the views lost it when PostgreSQL crashed)."""
+    missing = [a for a in writers.attempts if a.outcome == "NOT_FOUND"]
+    resumed = [line for line in srv.problems() if "lost projected positions" in line]
+    note = f"views that lost projected batches, resumed from the tracking row: {resumed[:2]}"
+    row = Row("outage", "postgres", "calls answered NOT_FOUND", len(missing), "",
+              [(at_most(0, "0"), len(missing))], note=note)  # fmt: skip
+    run.emit(row)
 
 
 async def first_ok_after(writers: Writers, moment: float) -> float:
