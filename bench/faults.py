@@ -181,7 +181,7 @@ async def main_async(args: argparse.Namespace) -> int:
     print(f"seed {args.seed}; load average {os.getloadavg()[0]:.2f}", flush=True)
     t0 = time.perf_counter()
     if "postgres" in args.backends and {"kill", "outage"} & set(args.scenarios):
-        run.postgres = await asyncio.to_thread(Postgres().start)
+        run.postgres = await asyncio.to_thread(Postgres(durable=True).start)
     try:
         for backend in args.backends:
             if "kill" in args.scenarios:

@@ -199,11 +199,11 @@ class Ledgerd:
 class Postgres:
     """The tests' throwaway PostgreSQL server, with one fresh database per use."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
         sys.path.insert(0, str(ROOT))
         from tests.support.postgres import PostgresServer
 
-        self.server = PostgresServer()
+        self.server = PostgresServer(durable=durable)
 
     def start(self) -> Postgres:
         self.server.start()

@@ -44,6 +44,10 @@ class PostgresUnavailableError(RuntimeError):
         super().__init__(message)
 
 
+FAST_BUT_FORGETFUL = ("-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
+"""Server settings for speed: a crash of the server may lose its last commits."""
+
+
 class PostgresStartError(RuntimeError):
     """initdb or pg_ctl failed; the message carries their output and the server log."""
 
@@ -118,8 +122,12 @@ class PostgresServer:
     superuser is ``postgres``.
     """
 
-    def __init__(self, bin_dir: Path | None = None) -> None:
+    def __init__(self, bin_dir: Path | None = None, *, durable: bool = False) -> None:
+        """``durable``: fsync and synchronous commits on, as in production, so that a
+        crash of the server (``pg_ctl stop -m immediate``) loses no acknowledged commit;
+        off by default, where only speed matters (the tests never crash the server)."""
         self.bin_dir = bin_dir
+        self.durable = durable
         self.host = HOST
         self.port = 0
         self.base_dir: Path | None = None
@@ -253,9 +261,7 @@ class PostgresServer:
                 f"-p {self.port}",
                 f"-k {shlex.quote(str(sock_dir))}",
                 f"-c listen_addresses={self.host}",
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
+                *([] if self.durable else FAST_BUT_FORGETFUL),
                 "-c max_connections=300",
             ]
         )
