@@ -48,12 +48,18 @@ __all__ = [
 
 
 def open_views(
-    env: Mapping[str, str], upstream: str = "Ledger", mask: Mask | None = None
+    env: Mapping[str, str],
+    upstream: str = "Ledger",
+    mask: Mask | None = None,
+    *,
+    repair: bool = True,
 ) -> LedgerViews:
     """Construct the views the library's way (tables created if missing).
 
     ``env`` is an eventsourcing env (see :func:`views_env`); keys may be prefixed with
     ``LEDGERVIEWS_``. ``upstream`` is the name of the application whose log is projected.
+    ``repair``: empty views that lack the Merkle tree, for the worker to project again
+    (not for a reader beside a running ``ledgerd``, such as a scrub).
     """
     settings = dict(env)
     if settings.get("PERSISTENCE_MODULE", POPO) == POPO:
@@ -69,7 +75,7 @@ def open_views(
     else:
         raise ValueError(f"no views for persistence module {settings['PERSISTENCE_MODULE']}")
     views.upstream = upstream
-    if views.tree_is_missing():
+    if repair and views.tree_is_missing():
         # Made before the views kept the log's Merkle tree: project everything again.
         logging.getLogger(__name__).warning("the views lack the Merkle tree: rebuilding them")
         views.reset()

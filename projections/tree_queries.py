@@ -23,6 +23,7 @@ from transparency import MerkleTree, Node
 
 NodeKey = tuple[int, int]
 _PLACEHOLDER = bytes(32)
+LEAF_RANGE = "SELECT idx, hash FROM {merkle_nodes} WHERE level = 0 AND idx >= ? AND idx < ?"
 NODE_CACHE = 1 << 16  # nodes kept in memory, about 16 MB (covers the last ~32k leaves)
 
 
@@ -173,6 +174,12 @@ class TreeQueries(ABC):
                 found[(int(row["level"]), int(row["idx"]))] = bytes(row["hash"])
         self.node_cache.remember(found)
         return found
+
+    def leaf_hashes(self, first: int, end: int) -> dict[int, bytes]:
+        """The stored hashes of leaves ``first`` to ``end - 1`` (level 0), by index."""
+        with self._transaction(commit=False) as cursor:
+            cursor.execute(self.dialect.sql(LEAF_RANGE), (first, end))
+            return {int(row["idx"]): bytes(row["hash"]) for row in cursor.fetchall()}
 
     def leaf_positions(self) -> LeafPositions:
         """Where the leaves are in the log (see :mod:`projections.merkle`)."""
