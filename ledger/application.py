@@ -95,6 +95,9 @@ class LedgerApplication(Application[UUID]):
         self._scope_locks = [threading.Lock() for _ in range(SCOPE_LOCKS)]
         self.recorded: list[Recorded] = []
         self.command_timeout = command_timeout
+        # Asked before every command; one that raises refuses it (e.g. while the stored
+        # log no longer matches its Merkle tree: see server.infra.integrity).
+        self.write_guards: list[Callable[[], None]] = []
 
     def _save_processing(self, processing: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """Record collected events in one transaction: ``save`` without the collecting."""
@@ -169,7 +172,10 @@ class LedgerApplication(Application[UUID]):
         into starvation. Conflicts with other processes are still retried.
 
         The whole command, waiting for its turn included, runs within ``command_timeout``.
+        Each of ``write_guards`` may refuse the command first (by raising a LedgerError).
         """
+        for guard in self.write_guards:
+            guard()
         with budget.within(self.command_timeout):
             if not scope:
                 return self._execute(operation, request, meta, handler)

@@ -45,3 +45,8 @@ class Unauthenticated(LedgerError):
 
 class PermissionDenied(LedgerError):
     """A valid key whose role or apps do not allow the request."""
+
+
+class IntegrityCompromised(FailedPrecondition):
+    """A stored event no longer matches the log's Merkle tree: writes are refused until an
+    operator restores the ledger or a full scrub passes (reads keep working)."""

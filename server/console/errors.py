@@ -26,6 +26,7 @@ STATUS_OF: dict[type[errors.LedgerError], int] = {
     errors.NotFound: 404,
     errors.AlreadyExists: 409,
     errors.FailedPrecondition: 409,
+    errors.IntegrityCompromised: 409,  # writes refused until an operator acts
     errors.Conflict: 409,
     errors.Unavailable: 503,
     errors.DiskFull: 507,
