@@ -118,6 +118,41 @@ def public_key_command() -> None:
     click.echo(key.public_key().to_text())
 
 
+@audit.command("scrub")
+@click.option("--last", type=click.IntRange(min=1), help="Only the newest N events.")
+@click.option(
+    "--from", "first", type=click.IntRange(min=1), help="From this tree position (1: the first)."
+)
+@click.option("--to", "last_position", type=click.IntRange(min=1), help="Up to this position.")
+def scrub_command(last: int | None, first: int | None, last_position: int | None) -> None:
+    """Compare the stored events with the log's Merkle tree; exit 1 at the first mismatch.
+
+    Read-only and safe while ledgerd serves (it takes no lock). A mismatch is kept as the
+    ledger's integrity finding: every ledgerd of the ledger then refuses writes. A full
+    scrub (no option) that passes clears a standing finding.
+    """
+    settings = _settings()
+    if last is not None and (first is not None or last_position is not None):
+        click.echo("ledgerd: --last goes without --from and --to", err=True)
+        raise SystemExit(EXIT_SETTINGS)
+    try:
+        message, clean = _scrub(settings, last, first, last_position)
+    except (LedgerError, PersistenceError, OSError) as error:
+        click.echo(f"ledgerd: {error}", err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    click.echo(message, err=not clean)
+    if not clean:
+        raise SystemExit(EXIT_FAILURE)
+
+
+def _scrub(
+    settings: Settings, last: int | None, first: int | None, last_position: int | None
+) -> tuple[str, bool]:
+    from server.infra.scrubbing import scrub_and_report
+
+    return scrub_and_report(settings, last=last, first=first, last_position=last_position)
+
+
 @main.group()
 def projections() -> None:
     """Maintain the read models."""

@@ -33,6 +33,10 @@ log = logging.getLogger("ledgerd")
 SERVICE_NAME: str = ledger_pb2.DESCRIPTOR.services_by_name["Ledger"].full_name
 KEYS_SERVICE_NAME: str = ledger_pb2.DESCRIPTOR.services_by_name["Keys"].full_name
 HEALTH_SERVICE_NAME: str = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+# A health name of its own (no such gRPC service): SERVING while scrubs found the stored
+# log matching its Merkle tree, NOT_SERVING while a finding stands (writes are refused,
+# reads work, so the overall health and the Ledger service stay SERVING).
+INTEGRITY_NAME = "ledger.v1.Integrity"
 MAX_RECEIVE_BYTES = 4 * 1024 * 1024
 MAX_CONCURRENT_RPCS = 10_000
 
@@ -100,6 +104,11 @@ class GrpcServer:
         await self._server.start()
         for name in ("", SERVICE_NAME, KEYS_SERVICE_NAME):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def show_integrity(self, clean: bool) -> None:
+        """Report :data:`INTEGRITY_NAME` as SERVING (``clean``) or NOT_SERVING."""
+        status = health_pb2.HealthCheckResponse
+        await self.health.set(INTEGRITY_NAME, status.SERVING if clean else status.NOT_SERVING)
 
     async def stop(self, grace: float) -> None:
         """Refuse new calls, give calls in flight ``grace`` seconds, then stop."""

@@ -65,6 +65,8 @@ class Settings:
     # Longest a command waits for the database (its turn on its app included) before it is
     # refused as UNAVAILABLE; also each read's wait for a connection. Seconds.
     database_timeout: float = 5.0
+    scrub_at_start: int = 10_000  # newest events compared with the Merkle tree at start; 0: none
+    scrub_rate: int = 1000  # events per second the background scrub compares; 0: off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +100,8 @@ class Settings:
             rate_limit=rate_limit,
             rate_burst=_int(env, "LEDGER_RATE_BURST", max(2 * rate_limit, 1)),
             database_timeout=_seconds(env, "LEDGER_DATABASE_TIMEOUT", cls.database_timeout),
+            scrub_at_start=_count(env, "LEDGER_SCRUB_AT_START", cls.scrub_at_start),
+            scrub_rate=_count(env, "LEDGER_SCRUB_RATE", cls.scrub_rate),
         )
         settings.validate()
         return settings
