@@ -20,7 +20,7 @@ from ledger.application import LedgerApplication
 from ledger.building import Builder, BuildService
 from ledger.domain import Meta
 from ledger.domain.secrecy import Mask
-from ledger.errors import Unavailable
+from ledger.errors import IntegrityCompromised, Unavailable
 from ledger.keys import KeyService
 from ledger.oneoff import CommandService
 from ledger.promoter import LocalClaims, Promoter
@@ -122,8 +122,13 @@ class Container:
         check_event_types(self.ledger, self.views.position(), version or package_version())
         self.worker.start()
         self.started = True
-        outcome = self.service.record_rack_version(version or package_version(), SYSTEM)
-        position = max(outcome.position, create_first_admin_key(self.keys, self.settings.data_dir))
+        try:
+            recorded = self.service.record_rack_version(version or package_version(), SYSTEM)
+            position = recorded.position
+        except IntegrityCompromised as error:  # serve reads; the finding says what to do
+            log.warning("the version of this ledgerd is not recorded: %s", error)
+            position = self.ledger.head()
+        position = max(position, create_first_admin_key(self.keys, self.settings.data_dir))
         self.worker.notify()
         if not self.worker.wait_for(position, STARTUP_CATCH_UP_TIMEOUT):
             raise Unavailable("the projections did not catch up with the log in time")

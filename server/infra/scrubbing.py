@@ -25,7 +25,7 @@ from projections import open_views
 from projections.decoding import EventDecoder
 from projections.scrub import LeafHasher, Outcome, Scrub, stored_leaf
 from projections.store import LedgerViews
-from server.infra.integrity import Integrity, finding_store
+from server.infra.integrity import Integrity, finding_store, refusal
 from server.infra.persistence import creating_tables, ledger_env, views_env
 from server.infra.settings import Settings
 
@@ -47,6 +47,9 @@ def scrub_of(ledger: Application[Any], views: Any) -> Scrub:
 def scrub_at_start(scrub: Scrub, integrity: Integrity, count: int) -> Outcome | None:
     """Scrub the newest ``count`` events (none for 0) and report what it found."""
     integrity.refresh()
+    standing = integrity.finding
+    if standing is not None:
+        log.error("%s", refusal(standing))
     if count <= 0:
         return None
     started = time.perf_counter()

@@ -75,6 +75,11 @@ def _database(process: LedgerdProcess) -> dict[str, str]:
     return {"LEDGER_DATABASE_URL": url} if url else {}
 
 
+def checkpoint_size(process: LedgerdProcess) -> int:
+    with connected(process) as client:
+        return int(client.GetCheckpoint(pb.GetCheckpointRequest()).size)
+
+
 def a_write_is_refused(client: LedgerStub) -> grpc.RpcError:
     return rpc_error(lambda: client.CreateApp(pb.CreateAppRequest(name="another")))
 
@@ -82,8 +87,7 @@ def a_write_is_refused(client: LedgerStub) -> grpc.RpcError:
 def test_a_clean_ledger_scrubs_ok_while_ledgerd_serves(ledgerd_process: StartLedgerd) -> None:
     process = ledgerd_process()
     some_history(process)
-    with connected(process) as client:
-        size = client.GetCheckpoint(pb.GetCheckpointRequest()).size
+    size = checkpoint_size(process)
 
     code, output = scrub(process)
 
@@ -139,6 +143,7 @@ def test_the_finding_survives_a_restart_and_a_passing_full_scrub_clears_it(
 ) -> None:
     process = ledgerd_process()
     some_history(process)
+    size = checkpoint_size(process)
     process.stop()
     damaged = first_release_position(process.data_dir)
     flip_a_byte(process.data_dir, damaged)
@@ -150,6 +155,7 @@ def test_the_finding_survives_a_restart_and_a_passing_full_scrub_clears_it(
     assert health(restarted, INTEGRITY) == NOT_SERVING
     with connected(restarted) as client:
         assert a_write_is_refused(client).code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert checkpoint_size(restarted) == size  # not even its start wrote an event
     assert scrub(restarted, "--last", "3")[0] == 0  # a partial scrub clears nothing
     assert health(restarted, INTEGRITY) == NOT_SERVING
     code, output = scrub(restarted)
