@@ -33,7 +33,7 @@ log = logging.getLogger("ledgerd.integrity")
 
 LEAF: LeafHasher = stored_leaf
 """How a scrub computes the leaf of a stored record: the projection's own leaf format."""
-STEPS_PER_SECOND = 10
+STEPS_PER_SECOND = 20  # short steps: a writer waits at most one for the GIL
 REFRESH_SECONDS = 1.0
 START = "the start scrub"
 BACKGROUND = "the background scrub"
@@ -97,15 +97,17 @@ class BackgroundScrub:
             self._thread = None
 
     def _run(self) -> None:
-        step = self.rate / STEPS_PER_SECOND
         owed = 0.0
-        refreshed = 0.0
+        refreshed = last = time.monotonic()
         while not self._stopping.wait(1 / STEPS_PER_SECOND):
+            now = time.monotonic()
+            # Paced by the clock, at most a second's worth at once (after a slow step).
+            owed = min(owed + self.rate * (now - last), float(max(self.rate, 1)))
+            last = now
             try:
-                if time.monotonic() - refreshed >= REFRESH_SECONDS:
+                if now - refreshed >= REFRESH_SECONDS:
                     self.integrity.refresh()
-                    refreshed = time.monotonic()
-                owed += step
+                    refreshed = now
                 if owed >= 1:
                     self.step(int(owed))
                     owed -= int(owed)
