@@ -10,7 +10,8 @@ A scrub walks a range of leaves in log order and stops at the first record that 
 matches: one whose hash differs from its leaf (topic, ids, version or state changed), one
 that no longer decodes, a leaf whose record is gone, or a record where the tree has no
 leaf (a log position PostgreSQL had skipped). Every leaf is computed by ONE injected
-:data:`LeafHasher`, so the comparison follows the leaf format wherever that is defined.
+:data:`LeafHasher` (built in :mod:`server.infra.scrubbing`), so the comparison follows the
+leaf format wherever that is defined.
 """
 
 from __future__ import annotations
@@ -19,26 +20,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
-from projections.merkle import LeafPositions, leaf_hash
+from projections.merkle import LeafPositions
 
-Event = DomainEventProtocol[Any]
-LeafHasher = Callable[[int, Notification, Event], bytes]
+LeafHasher = Callable[[int, Notification, Any], bytes]
 """(tree position, the stored record, the record decoded) -> the leaf hash it must have."""
-Decode = Callable[[Notification], Event]
+Decode = Callable[[Notification], Any]
+"""The stored record decoded (raises when it no longer decodes)."""
 PAGE = 1000  # leaves compared per query pair (one of the tree, one of the store)
 
 CHANGED = "its hash differs from the tree's leaf: its topic, ids, version or state changed"
 DELETED = "the tree has a leaf here but the store no longer has the record (deleted)"
 INSERTED = "the store has a record here but the tree has no leaf (inserted)"
 LEAFLESS = "the tree lacks this leaf: rebuild the projections, then scrub again"
-
-
-def stored_leaf(tree_position: int, stored: Notification, event: Event) -> bytes:
-    """Today's leaf: the stored record alone (the decoded event is not part of it)."""
-    return leaf_hash(tree_position, stored)
 
 
 class Tree(Protocol):

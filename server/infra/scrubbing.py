@@ -2,7 +2,7 @@
 and the read-only opening of a ledger for ``ledgerd audit scrub``.
 
 Every scrub compares through :func:`scrub_of`, the one place that says how a leaf is
-computed for a scrub (:data:`LEAF`). The background scrub walks the whole log in a loop,
+computed for a scrub. The background scrub walks the whole log in a loop,
 ``LEDGER_SCRUB_RATE`` events per second in small steps on a thread of its own, so that
 a write never waits behind it for long; it also reads the standing finding once a second,
 so a finding saved or cleared by ``ledgerd audit scrub`` (or another ``ledgerd``) shows.
@@ -18,30 +18,47 @@ from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
 
 from ledger.application import LedgerApplication
+from ledger.domain.secrecy import Mask
 from ledger.errors import NotFound
 from projections import open_views
+from projections.audit import Projectable, projectable
 from projections.decoding import EventDecoder
-from projections.scrub import LeafHasher, Outcome, Scrub, stored_leaf
+from projections.merkle import leaf_hash
+from projections.scrub import Outcome, Scrub
 from projections.store import LedgerViews
+from server.infra.cipher import audit_digest_key, cipher_key
 from server.infra.integrity import Integrity, finding_store, refusal
 from server.infra.persistence import creating_tables, ledger_env, views_env
 from server.infra.settings import Settings
 
 log = logging.getLogger("ledgerd.integrity")
 
-LEAF: LeafHasher = stored_leaf
-"""How a scrub computes the leaf of a stored record: the projection's own leaf format."""
 STEPS_PER_SECOND = 20  # short steps: a writer waits at most one for the GIL
 REFRESH_SECONDS = 1.0
 START = "the start scrub"
 BACKGROUND = "the background scrub"
 
 
-def scrub_of(ledger: Application[Any], views: Any) -> Scrub:
-    """A scrub of ``ledger``'s stored events against the tree in ``views``."""
-    return Scrub(views, ledger.recorder, EventDecoder(ledger.mapper), LEAF)
+def scrub_of(ledger: Application[Any], views: LedgerViews) -> Scrub:
+    """A scrub of ``ledger``'s stored events against the tree in ``views``.
+
+    The one place that says how a scrub decodes a record and computes its leaf: as the
+    projection does (:func:`projections.audit.projectable`, then
+    :func:`projections.merkle.leaf_hash` under the views' mask), so the leaf is the
+    projection's whatever its format."""
+    decoder = EventDecoder(ledger.mapper)
+    mask = views.mask
+
+    def decode(stored: Notification) -> Projectable:
+        return projectable(stored, decoder)
+
+    def leaf_of(tree_position: int, stored: Notification, item: Projectable) -> bytes:
+        return leaf_hash(tree_position, item, mask)
+
+    return Scrub(views, ledger.recorder, decode, leaf_of)
 
 
 def scrub_at_start(scrub: Scrub, integrity: Integrity, count: int) -> Outcome | None:
@@ -138,7 +155,9 @@ def opened(settings: Settings) -> Iterator[tuple[Scrub, Integrity]]:
     with creating_tables(settings):
         ledger = LedgerApplication(env=ledger_env(settings))
         try:
-            views = open_views(views_env(settings), repair=False)
+            # The ledger's own mask: the leaves digest secret values under it.
+            mask = Mask(audit_digest_key(cipher_key(settings)))
+            views = open_views(views_env(settings), mask=mask, repair=False)
         except BaseException:
             ledger.close()
             raise

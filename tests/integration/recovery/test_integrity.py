@@ -39,6 +39,8 @@ def some_history(process: LedgerdProcess) -> None:
     with connected(process) as client:
         create_app(client, "shop")
         build(client, "shop", "shop:1")
+        # A secret value: leaves that digest it must be computed under the ledger's mask.
+        client.UpdateEnv(pb.UpdateEnvRequest(app="shop", set={"TOKEN": "s3cret"}))
         build(client, "shop", "shop:2")
 
 

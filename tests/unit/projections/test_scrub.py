@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import Notification
 
-from projections.audit import Projectable
-from projections.merkle import LeafPositions, TreeTail
-from projections.scrub import CHANGED, DELETED, INSERTED, Scrub, stored_leaf
+from projections.merkle import LeafPositions
+from projections.scrub import CHANGED, DELETED, INSERTED, Scrub
+from transparency import event_leaf_hash
 
 
 def record(position: int) -> Notification:
@@ -25,16 +25,23 @@ def record(position: int) -> Notification:
     )
 
 
+def stored_leaf(tree_position: int, stored: Notification, event: Any) -> bytes:
+    """A leaf of the stored record alone (the comparison does not care which format)."""
+    originator = str(stored.originator_id)
+    version, topic = stored.originator_version, stored.topic
+    return event_leaf_hash(tree_position, originator, version, topic, stored.state)
+
+
 class Ledger:
     """A log of records and the tree projected from it (the tree keeps what it saw)."""
 
     def __init__(self, positions: Sequence[int]) -> None:
         self.records = {p: record(p) for p in positions}
-        event: Any = None
-        items = [Projectable(p, "AppCreated", event, self.records[p]) for p in positions]
-        tail, nodes, gaps = TreeTail().grow(items)
-        self.size = tail.size
-        self.leaves = {index: value for level, index, value in nodes if level == 0}
+        self.size = len(positions)
+        self.leaves = {
+            i: stored_leaf(i + 1, self.records[p], None) for i, p in enumerate(positions)
+        }
+        gaps = [(i, p) for i, p in enumerate(positions) if p != (positions[i - 1] if i else 0) + 1]
         self.positions = LeafPositions(tuple(gaps))
 
     # -- the tree's reads
