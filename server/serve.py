@@ -102,8 +102,8 @@ async def serve(
     scrubbing: BackgroundScrub | None = None
     try:
         # Before anything writes (the start records the version, resumes promotions): the
-        # standing finding, then a scrub of the newest events (about 0.6 s per 10,000,
-        # docs/operations.md), arm the write guard.
+        # standing finding, then a scrub of the newest events (its cost: docs/operations.md),
+        # arm the write guard.
         integrity, scrub = await asyncio.to_thread(
             guard_writes, container.ledger, container.views, settings
         )

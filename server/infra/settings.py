@@ -65,8 +65,8 @@ class Settings:
     # Longest a command waits for the database (its turn on its app included) before it is
     # refused as UNAVAILABLE; also each read's wait for a connection. Seconds.
     database_timeout: float = 5.0
-    scrub_at_start: int = 10_000  # newest events compared with the Merkle tree at start; 0: none
-    scrub_rate: int = 1000  # events per second the background scrub compares; 0: off
+    scrub_at_start: int = 5000  # newest events compared with the Merkle tree at start; 0: none
+    scrub_rate: int = 250  # events per second the background scrub compares; 0: off
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
