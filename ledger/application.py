@@ -10,13 +10,11 @@ re-run on fresh state, so nothing is ever silently merged or lost.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -25,7 +23,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import Environment
 
-from ledger import budget
+from ledger import budget, idempotency
 from ledger.commands import Outcome
 from ledger.commit import GroupCommit
 from ledger.domain import (
@@ -36,10 +34,9 @@ from ledger.domain import (
     Promotion,
     Rack,
     Release,
-    RequestRecord,
     Workflow,
 )
-from ledger.errors import Conflict, FailedPrecondition, LedgerError, NotFound, Unavailable
+from ledger.errors import Conflict, LedgerError, NotFound, Unavailable
 from ledger.ids import BUILD, JOB, PROMOTION, RELEASE, check_app_name, check_id
 from ledger.ownership import owned
 
@@ -163,9 +160,12 @@ class LedgerApplication(Application[UUID]):
 
         ``handler`` loads what it needs and returns its :class:`Decision`: the outcome
         and the aggregates it changed. A retried request (same request id, same request)
-        returns the original outcome and appends nothing: its request record is saved
-        with the changes, so the duplicate's save fails and the original is found.
-        The record is looked up only then, keeping the common path free of reads.
+        returns the original outcome, whole, and appends nothing: its request record is
+        saved with the changes, so the duplicate's save fails and the original is found.
+        The record is looked up only when the retry can show: the save failed, the
+        handler refused (the original's change is in its way) or found nothing left to
+        change (the original made it). The common path stays free of reads.
+        The same request id for a different request is refused (FailedPrecondition).
 
         Commands with the same ``scope`` (an app name) run one at a time in this
         process: they would only conflict on the app's stream and retry each other
@@ -192,7 +192,7 @@ class LedgerApplication(Application[UUID]):
 
     def _execute(self, operation: str, request: Any, meta: Meta, handler: Handler) -> Outcome:
         # Only a request id needs one (it is what a retry is compared with).
-        fingerprint = _fingerprint(operation, request) if meta.request_id else ""
+        fingerprint = idempotency.fingerprint(operation, request) if meta.request_id else ""
         for attempt in range(MAX_ATTEMPTS):
             try:
                 decision = handler()
@@ -204,9 +204,14 @@ class LedgerApplication(Application[UUID]):
                 return previous
             outcome, changed = decision.outcome, _with_events(decision.changed)
             if not changed:
+                # A retry of an applied request usually finds nothing left to change: its
+                # answer is the original's, not this no-op's (which lacks what was done).
+                previous = self._previous_outcome(meta.request_id, fingerprint)
+                if previous is not None:
+                    return previous
                 return replace(outcome, position=self.head())
             if meta.request_id:
-                changed.append(_record(meta, outcome, operation, fingerprint))
+                changed.append(idempotency.record(meta, outcome, operation, fingerprint))
             try:
                 recordings = self._commits.commit(changed)
             except IntegrityError:
@@ -228,23 +233,21 @@ class LedgerApplication(Application[UUID]):
             with contextlib.suppress(KeyError):
                 cache.get(aggregate.id, evict=True)
 
+    def answered(self, operation: str, request: Any, meta: Meta) -> Outcome | None:
+        """The original outcome of a request already applied (``meta.request_id``), or
+        None; a request id used for a different request is refused (FailedPrecondition).
+
+        For use cases that do work before :meth:`execute` whose result may differ on a
+        retry (asking a runtime or a repository): a retry is answered before it.
+        ``operation`` and ``request`` are what that use case gives :meth:`execute`.
+        """
+        if not meta.request_id:
+            return None
+        return self._previous_outcome(meta.request_id, idempotency.fingerprint(operation, request))
+
     def _previous_outcome(self, request_id: str, fingerprint: str) -> Outcome | None:
-        if not request_id:
-            return None
-        try:
-            record: RequestRecord = self.repository.get(
-                RequestRecord.create_id(request_id=request_id)
-            )
-        except AggregateNotFoundError:
-            return None
-        if record.fingerprint != fingerprint:
-            raise FailedPrecondition(
-                f"request_id {request_id} was already used for a different request"
-            )
-        result = dict(record.result)
-        for key in ("added", "changed", "removed"):
-            result[key] = tuple(result.get(key, ()))
-        return replace(Outcome(**result), position=self.head())
+        previous = idempotency.original(self.repository, request_id, fingerprint)
+        return None if previous is None else replace(previous, position=self.head())
 
     def head(self) -> int:
         """The position of the newest event in the log (0 when empty)."""
@@ -306,30 +309,3 @@ def _with_events(aggregates: tuple[Aggregate, ...]) -> list[Aggregate]:
     """Each aggregate once, in the order first named, if it has events to save."""
     unique = {id(aggregate): aggregate for aggregate in aggregates}
     return [aggregate for aggregate in unique.values() if aggregate.pending_events]
-
-
-def _record(meta: Meta, outcome: Outcome, operation: str, fingerprint: str) -> RequestRecord:
-    result = asdict(outcome)
-    result.pop("position")
-    for key in ("added", "changed", "removed"):
-        result[key] = list(result[key])
-    return RequestRecord(
-        app=outcome.app,
-        actor=meta.actor,
-        request_id=meta.request_id,
-        operation=operation,
-        fingerprint=fingerprint,
-        result=result,
-    )
-
-
-def _fingerprint(operation: str, request: Any) -> str:
-    body = json.dumps([operation, _plain(request)], sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
-
-
-def _plain(request: Any) -> Any:
-    try:
-        return asdict(request)
-    except TypeError:
-        return request

@@ -6,7 +6,8 @@ gRPC API and the web console, so no rule is written twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -118,3 +119,27 @@ class Outcome:
     key_id: str = ""
     job_id: str = ""
     workflow: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        """What a request record keeps of this outcome: all of it but the position (a
+        retry is answered with the log's head then), as JSON-ready values."""
+        result = asdict(self)
+        result.pop("position")
+        return {
+            key: list(value) if isinstance(value, tuple) else value for key, value in result.items()
+        }
+
+    @classmethod
+    def from_record(cls, result: dict[str, Any]) -> Outcome:
+        """The outcome a request record kept (see :meth:`to_record`), to answer a retry
+        exactly as the original was answered.
+
+        Fields this version does not know (a record written by a newer one) are left out
+        rather than refusing the retry; lists are tuples again."""
+        known = {item.name for item in fields(cls)} - {"position"}
+        kept: dict[str, Any] = {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in result.items()
+            if key in known
+        }
+        return cls(**kept)

@@ -43,7 +43,10 @@ class BuildService:
 
         Nothing is built, so the build is created, started and succeeded in the same
         transaction as its release: the release runs the image as the one service ``web``.
+        A retry is answered before the runtime is asked about the image again.
         """
+        if (original := self.ledger.answered("CreateBuild", command, meta)) is not None:
+            return original
         _check_description(command.description)
         image = command.image.strip()
         if not image or len(image) > MAX_IMAGE or not all(_in_reference(c) for c in image):

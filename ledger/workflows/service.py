@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import replace
 from typing import Protocol
 from uuid import UUID
 
@@ -185,7 +184,12 @@ class WorkflowService:
         return Accepted(outcome.job_id, record.outcome, position=outcome.position)
 
     def run(self, command: RunWorkflow, meta: Meta) -> Outcome:
-        """A job by hand, of a commit or of a branch's head as the repository has it now."""
+        """A job by hand, of a commit or of a branch's head as the repository has it now.
+
+        A retry is answered before the repository is asked again: its head may have moved
+        (or be unreachable) since, and the original job is the answer all the same."""
+        if (original := self.ledger.answered("RunWorkflow", command, meta)) is not None:
+            return original
         workflow = self.ledger.workflow(command.name)
         workflow.check_live()
         branch = check_branch(command.branch or workflow.settings.branch)
@@ -214,7 +218,7 @@ class WorkflowService:
             job, changed = triggering.queue_deploy(self.ledger, workflow, delivery, meta)
             return Decision(Outcome(app="", job_id=job.job_id, workflow=command.name), changed)
 
-        outcome = self.ledger.execute("RunWorkflow", replace(command, commit=sha), meta, handle)
+        outcome = self.ledger.execute("RunWorkflow", command, meta, handle)
         self._started(outcome.job_id, [])
         return outcome
 
