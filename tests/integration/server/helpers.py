@@ -76,3 +76,12 @@ def all_events(client: LedgerStub) -> list[pb.Event]:
 
 def new_request_id() -> str:
     return str(uuid.uuid4())
+
+
+def skip_a_log_position(client: LedgerStub, app: str) -> None:
+    """Make PostgreSQL skip a log position: a promotion that ended, requested again with
+    its request id, decides a new promotion whose save fails on the request's record."""
+    release_id = build(client, app, f"{app}:gap").release_id
+    request = pb.PromoteReleaseRequest(app=app, release_id=release_id, request_id=new_request_id())
+    wait_promotion(client, app, client.PromoteRelease(request).id)
+    client.PromoteRelease(request)
