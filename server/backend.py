@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from ledger import budget
 from ledger.commands import Outcome
 from ledger.domain import Meta
 from ledger.errors import DiskFull, NotFound, Unauthenticated, Unavailable
@@ -42,6 +43,7 @@ T = TypeVar("T")
 C = TypeVar("C")
 
 CATCH_UP_TIMEOUT = 10.0
+ANSWER_MARGIN = 0.1  # of a command's bound, left for its answer to travel back
 FAILURE_CHECK_SECONDS = 0.25  # how often a read-your-writes wait looks at the worker's error
 
 
@@ -63,6 +65,9 @@ class Backend:
         self._loads: SharedReads[tuple[str, bool], HotApp] = SharedReads()
         self._lookups: SharedReads[str, Principal | None] = SharedReads()
         self.public_url = container.settings.public_url  # the console's, once it is bound
+        # A command is answered within LEDGER_DATABASE_TIMEOUT of its arrival, whatever it
+        # waited for: the thread pool, its turn, the database, the read model.
+        self.answer_within = max(container.settings.database_timeout - ANSWER_MARGIN, 0.1)
 
     def hook_url(self, workflow: str) -> str:
         """Where git hosts send a workflow's deliveries ('' when no console serves them)."""
@@ -115,9 +120,12 @@ class Backend:
     async def execute(
         self, handler: Callable[[C, Meta], Outcome], command: C, meta: Meta
     ) -> Outcome:
-        """Run a use case, then wait until the projections include what it wrote."""
-        outcome = await self.run(handler, command, meta)
-        await self.caught_up(outcome.position)
+        """Run a use case, then wait until the projections include what it wrote; both
+        within :attr:`answer_within` of now (UNAVAILABLE past it: a change recorded by
+        then is read by a retry with the same request id)."""
+        deadline = time.monotonic() + self.answer_within
+        outcome = await self.run(_within, deadline, handler, command, meta)
+        await self.caught_up(outcome.position, deadline)
         return outcome
 
     async def written(self, position: int, read: Callable[[], Awaitable[T]]) -> T:
@@ -141,26 +149,31 @@ class Backend:
                 " show it yet: retry with the same request_id to read it"
             ) from None
 
-    async def caught_up(self, position: int) -> None:
+    async def caught_up(self, position: int, deadline: float | None = None) -> None:
+        """Wait until the views include ``position``, until ``deadline`` (monotonic clock)
+        or for :data:`CATCH_UP_TIMEOUT`; UNAVAILABLE if they do not by then."""
+        timeout = CATCH_UP_TIMEOUT if deadline is None else max(deadline - time.monotonic(), 0)
         worker = self.container.worker
         if worker.running:
             worker.notify()
-            reached = await self._projected(position)
+            reached = await self._projected(position, timeout)
         else:  # another process projects: poll the tracking row
-            reached = await self.run(worker.wait_for, position, CATCH_UP_TIMEOUT)
+            reached = await self.run(worker.wait_for, position, timeout)
         if not reached:
             raise Unavailable(
                 f"the change was recorded at position {position} but the read model "
                 "is behind: retry with the same request_id to read it"
             )
 
-    async def _projected(self, position: int) -> bool:
+    async def _projected(self, position: int, timeout: float) -> bool:
         """Wait for the worker; give up early, naming it, when the disk of the views is full
         or their database is unreachable (the worker retries at once when notified, so a
         freed disk or a database back is seen within a step)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + CATCH_UP_TIMEOUT
+        deadline = loop.time() + timeout
         worker, started = self.container.worker, time.monotonic()
+        if worker.position >= position:
+            return True
         while (remaining := deadline - loop.time()) > 0:
             if await self.positions.wait_for(position, min(remaining, FAILURE_CHECK_SECONDS)):
                 return True
@@ -186,6 +199,15 @@ class Backend:
         if self.positions.projected in worker.position_listeners:
             worker.position_listeners.remove(self.positions.projected)
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _within(
+    deadline: float, handler: Callable[[C, Meta], Outcome], command: C, meta: Meta
+) -> Outcome:
+    """``handler(command, meta)`` with the request's deadline as its budget (the ledger's
+    own budget per command applies too: the earlier wins)."""
+    with budget.until(deadline):
+        return handler(command, meta)
 
 
 def meta_of(principal: Principal, request_id: str = "") -> Meta:
