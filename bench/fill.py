@@ -23,6 +23,7 @@ from pathlib import Path
 from ledger.commands import CreateApp, CreateBuild, CreateKey, PromoteRelease, UpdateEnv
 from ledger.domain import Meta
 from ledger.domain.promotion import PromotionStatus
+from ledger.errors import NotFound
 from server.bootstrap import Container, bootstrap
 from server.infra.settings import Settings
 
@@ -46,7 +47,7 @@ def _fill(c: Container, events: int, apps: int) -> int:
         return Meta(actor="bench@fill", request_id=f"fill-{time.time_ns()}-{next(requests)}")
 
     names = [f"fill{n:03d}" for n in range(apps)]
-    if not c.ledger.recorder.max_notification_id():
+    if _new(c, names[0]):  # (a new ledger's log is not empty: ledgerd's start records)
         c.service.record_rack_version("bench-fill", meta())
         c.keys.create_key(CreateKey(name="fill-admin", role="admin"), meta())
         for name in names:
@@ -69,6 +70,15 @@ def _fill(c: Container, events: int, apps: int) -> int:
         for name, promotion_id in ids:
             _settle(c, name, promotion_id)
     raise AssertionError("unreachable")
+
+
+def _new(c: Container, app: str) -> bool:
+    """Whether this fill has not created its apps yet."""
+    try:
+        c.ledger.app(app)
+    except NotFound:
+        return True
+    return False
 
 
 def _settle(c: Container, app: str, promotion_id: str) -> None:

