@@ -161,8 +161,9 @@ class Backend:
             reached = await self.run(worker.wait_for, position, timeout)
         if not reached:
             raise Unavailable(
-                f"the change was recorded at position {position} but the read model "
-                "is behind: retry with the same request_id to read it"
+                f"the change was recorded at position {position} but the read model (the"
+                " views' database) did not show it in time: retry with the same request_id"
+                " to read it"
             )
 
     async def _projected(self, position: int, timeout: float) -> bool:
@@ -177,22 +178,28 @@ class Backend:
         while (remaining := deadline - loop.time()) > 0:
             if await self.positions.wait_for(position, min(remaining, FAILURE_CHECK_SECONDS)):
                 return True
-            # Only a failure since this wait began counts: one from before (the disk was
-            # full, the database down, a moment ago) may be over already.
-            error = worker.error if worker.failed_at >= started else None
-            if error is not None and disk_full(error):
-                raise DiskFull(
-                    f"the ledger's disk is full: the change was recorded at position {position}"
-                    " but the read model cannot be written; reads still work (without it), and"
-                    " once space is freed, retry with the same request_id to read it"
-                )
-            if error is not None and unreachable(error):
-                raise Unavailable(
-                    f"the change was recorded at position {position} but the ledger's database"
-                    " became unreachable before the read model had it: retry with the same"
-                    " request_id to read it"
-                )
+            self._refuse_if_failing(position, started)
+        self._refuse_if_failing(position, started)  # the time ran out: say why, if known
         return False
+
+    def _refuse_if_failing(self, position: int, since: float) -> None:
+        """Raise what keeps the worker from projecting ``position``, if it failed since
+        ``since``: only a failure since the wait began counts (one from before, the disk was
+        full or the database down a moment ago, may be over already)."""
+        worker = self.container.worker
+        error = worker.error if worker.failed_at >= since else None
+        if error is not None and disk_full(error):
+            raise DiskFull(
+                f"the ledger's disk is full: the change was recorded at position {position}"
+                " but the read model cannot be written; reads still work (without it), and"
+                " once space is freed, retry with the same request_id to read it"
+            )
+        if error is not None and unreachable(error):
+            raise Unavailable(
+                f"the change was recorded at position {position} but the ledger's database"
+                " became unreachable before the read model had it: retry with the same"
+                " request_id to read it"
+            )
 
     def close(self) -> None:
         worker = self.container.worker
