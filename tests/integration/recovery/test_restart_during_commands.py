@@ -14,8 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +27,17 @@ from tests.support.ledgerd import LedgerdProcess
 
 StartLedgerd = Callable[..., LedgerdProcess]
 LEDGERCTL = [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
+
+
+def wait_until_active(client: Any, release_id: str, seconds: float = 30.0) -> bool:
+    """Whether the release becomes the app's active one within ``seconds`` (it ends rather
+    than hangs)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if client.GetRelease(pb.GetReleaseRequest(app="shop", id=release_id)).active:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def free_address() -> str:
@@ -73,4 +86,6 @@ def test_a_command_sent_as_ledgerd_stops_is_retried_until_it_is_back_and_applied
         else:
             assert len(events(client, "shop", ("BuildCreated",))) == 1
             releases = client.ListReleases(pb.ListReleasesRequest(app="shop")).releases
-            assert [r.version for r in releases] == [1] and releases[0].active
+            assert [r.version for r in releases] == [1]
+            # deploy without --wait returns once the promotion is recorded, not done
+            assert wait_until_active(client, releases[0].id)
