@@ -25,11 +25,7 @@ import psycopg
 from eventsourcing.persistence import OperationalError
 
 from ledger.errors import FailedPrecondition
-from server.infra.persistence import (
-    POSTGRES_CONNECT_TIMEOUT,
-    DataDirLock,
-    creating_tables,
-)
+from server.infra.persistence import DataDirLock, connect, creating_tables
 from server.infra.settings import PostgresTarget, Settings
 
 LEDGER_FILES = ("events.sqlite", "views-v")  # name prefixes of a ledger's SQLite files
@@ -178,15 +174,7 @@ class PostgresRestoreTarget(Target):
     def _connect(self) -> Iterator[psycopg.Connection[tuple[str, str]]]:
         t = self.target
         try:
-            with psycopg.connect(
-                host=t.host,
-                port=t.port,
-                user=t.user,
-                password=t.password,
-                dbname=t.dbname,
-                connect_timeout=int(POSTGRES_CONNECT_TIMEOUT),
-                autocommit=True,
-            ) as connection:
+            with connect(t) as connection:
                 yield connection
         except psycopg.Error as error:
             raise OperationalError(f"the database {t.dbname}: {error}") from error

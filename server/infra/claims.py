@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import psycopg
 
+from server.infra.persistence import connect
 from server.infra.settings import PostgresTarget
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,7 @@ class PostgresClaims:
     @contextmanager
     def claim(self, promotion_id: str) -> Iterator[bool]:
         try:
-            connection = psycopg.connect(
-                host=self.target.host,
-                port=self.target.port,
-                user=self.target.user,
-                password=self.target.password,
-                dbname=self.target.dbname,
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                autocommit=True,
-            )
+            connection = connect(self.target, CONNECT_TIMEOUT_SECONDS)
         except psycopg.Error as error:
             log.warning("cannot claim promotion %s: %s", promotion_id, error)
             yield False  # the next scan tries again

@@ -12,7 +12,7 @@ import fcntl
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, Any
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -21,7 +21,7 @@ from ledger.errors import Unavailable
 from projections.sql import SCHEMA_VERSION
 from server.infra.cipher import CIPHER_TOPIC, cipher_key
 from server.infra.outage import FACTORY_TOPIC, TIMEOUT_KEY, UNREACHABLE, DatabaseUnreachable
-from server.infra.settings import Settings
+from server.infra.settings import PostgresTarget, Settings
 
 # What SQLite ("database or disk is full"), PostgreSQL (SQLSTATE 53100, "No space left on
 # device") and the OS say when the disk is full.
@@ -154,6 +154,22 @@ class DataDirLock:
             self._file = None
 
 
+def connect(
+    target: PostgresTarget, timeout: int = int(POSTGRES_CONNECT_TIMEOUT)
+) -> psycopg.Connection[tuple[Any, ...]]:
+    """A connection of its own (autocommit) to the ledger's PostgreSQL database, outside the
+    library's pools: for session-level advisory locks and administrative statements."""
+    return psycopg.connect(
+        host=target.host,
+        port=target.port,
+        user=target.user,
+        password=target.password,
+        dbname=target.dbname,
+        connect_timeout=timeout,
+        autocommit=True,
+    )
+
+
 @contextmanager
 def creating_tables(settings: Settings) -> Iterator[None]:
     """Let one process at a time create its tables in a shared PostgreSQL database.
@@ -170,15 +186,7 @@ def creating_tables(settings: Settings) -> Iterator[None]:
         yield
         return
     try:
-        connection = psycopg.connect(
-            host=target.host,
-            port=target.port,
-            user=target.user,
-            password=target.password,
-            dbname=target.dbname,
-            connect_timeout=int(POSTGRES_CONNECT_TIMEOUT),
-            autocommit=True,
-        )
+        connection = connect(target)
     except psycopg.Error as error:
         raise OperationalError(f"could not connect to create tables: {error}") from error
     with connection:  # the lock goes with the session when the connection closes
