@@ -146,6 +146,9 @@ class TestDockerRuntime(FailureContract, CommandContract):
         request = command(adapter.release(1), "sh", "-c", 'echo "port=[$PORT]"; sleep 60')
         running = CommandRun(adapter.runtime, request)
         wait_until(lambda: "port=" in running.output.text or running.done.is_set())
+        # The engine marks the container running only after its process has started, so
+        # the process's first output can arrive before the engine's listing says so.
+        wait_until(lambda: [c.running for c in adapter.one_offs()] != [False])
 
         [container] = adapter.one_offs()
         labels = adapter.runtime.engine.api.inspect_container(container.id)["Config"]["Labels"]
