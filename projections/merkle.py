@@ -115,24 +115,40 @@ class TreeTail:
         """The tail after appending ``items``, the nodes to insert and the gap rows
         (``mask`` digests the secret values of the audit records; ``data`` has the
         canonical data texts already made, by log position)."""
-        made = data or {}
-        leaves: list[bytes] = []
+        leaves = leaf_hashes(items, self.size, mask, data)
+        return self.grow_by([item.position for item in items], leaves)
+
+    def grow_by(
+        self, positions: Sequence[int], leaves: Sequence[bytes]
+    ) -> tuple[TreeTail, list[Node], list[Gap]]:
+        """:meth:`grow` with the leaves hashed already (the events at log ``positions``,
+        the first of them leaf ``self.size``)."""
         gaps: list[Gap] = []
         previous = self.last_position
-        for offset, item in enumerate(items):
-            stored = item.stored
-            if stored is None:
-                raise ValueError("the Merkle tree needs the stored record of every event")
-            leaf = self.size + offset
-            if item.position != previous + 1:
-                gaps.append((leaf, item.position))
-            previous = item.position
-            leaves.append(leaf_hash(leaf + 1, item, mask, made.get(item.position)))
-        nodes = new_nodes(self, self.size, leaves)
+        for offset, position in enumerate(positions):
+            if position != previous + 1:
+                gaps.append((self.size + offset, position))
+            previous = position
+        nodes = new_nodes(self, self.size, list(leaves))
         edge = dict(self.edge)
         for level, index, value in nodes:
             edge[level] = (index, value)
         return TreeTail(self.size + len(leaves), previous, edge), nodes, gaps
+
+
+def leaf_hashes(
+    items: Sequence[Projectable],
+    first_leaf: int,
+    mask: Mask = HIDDEN,
+    data: Mapping[int, str] | None = None,
+) -> list[bytes]:
+    """The leaves of ``items``, the first of them leaf ``first_leaf`` (``data``: the
+    canonical data texts the projection made already, by log position)."""
+    made = data or {}
+    return [
+        leaf_hash(first_leaf + offset + 1, item, mask, made.get(item.position))
+        for offset, item in enumerate(items)
+    ]
 
 
 def leaf_hash(
@@ -214,7 +230,36 @@ class MerkleWriter:
             tail = load_tail(cursor, dialect)
             if first <= tail.last_position:
                 raise IntegrityError(f"the Merkle tree has log position {first} already")
-        grown, nodes, gaps = tail.grow(items, mask, data)
+        self._insert(cursor, dialect, *tail.grow(items, mask, data))
+
+    def append_leaves(
+        self,
+        cursor: Any,
+        dialect: sql.Dialect,
+        positions: Sequence[int],
+        leaves: Sequence[bytes],
+        first_leaf: int,
+    ) -> None:
+        """:meth:`append` for leaves hashed elsewhere (a rebuild's other processes), the
+        first of them leaf ``first_leaf``: ``IntegrityError`` when the tree is not of that
+        size (another worker appended) or has the first position already."""
+        if not positions:
+            return
+        tail = self._tail
+        if tail is None or positions[0] != tail.last_position + 1:
+            tail = load_tail(cursor, dialect)
+        if positions[0] <= tail.last_position or tail.size != first_leaf:
+            raise IntegrityError(f"the Merkle tree has log position {positions[0]} already")
+        self._insert(cursor, dialect, *tail.grow_by(positions, leaves))
+
+    def _insert(
+        self,
+        cursor: Any,
+        dialect: sql.Dialect,
+        grown: TreeTail,
+        nodes: list[Node],
+        gaps: list[Gap],
+    ) -> None:
         cursor.executemany(dialect.sql(INSERT_NODE), nodes)
         if gaps:
             cursor.executemany(dialect.sql(INSERT_GAP), gaps)

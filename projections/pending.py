@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from eventsourcing.persistence import IntegrityError
 
+from ledger.domain.secrecy import HIDDEN, Mask
+from ledger.views import EventView
 from projections import sql
-from projections.projector import Change, Insert
+from projections.audit import Projectable
+from projections.projector import AUDIT_COLUMNS, Change, Insert, project
 
 RowKey = tuple[str, tuple[object, ...]]
 
@@ -61,3 +66,25 @@ class PendingWrites:
             ((sql.insert if is_insert else sql.update)(table, columns), rows_)
             for (table, is_insert, columns), rows_ in batches.items()
         ]
+
+
+def project_batch(
+    items: Sequence[Projectable], with_views: bool, mask: Mask = HIDDEN
+) -> tuple[PendingWrites, list[EventView], dict[int, str]]:
+    """A batch's writes, its audit entries (if ``with_views``), and each audited event's
+    data text (by log position), which the tree's leaves sign (see
+    :mod:`projections.merkle`). A pure function of the events: a rebuild runs it in other
+    processes."""
+    pending = PendingWrites()
+    views: list[EventView] = []
+    data: dict[int, str] = {}
+    for item in items:
+        changes, audit_row, view = project(item, with_views, mask)
+        for change in changes:
+            pending.add(change)
+        if audit_row is not None:
+            pending.append("events", AUDIT_COLUMNS, audit_row)
+            data[item.position] = str(audit_row[-1])
+        if view is not None:
+            views.append(view)
+    return pending, views, data

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -36,9 +36,9 @@ from ledger.views import EventView
 from projections import rows, sql
 from projections.audit import Projectable
 from projections.merkle import MerkleWriter
-from projections.pending import PendingWrites
-from projections.projector import AUDIT_COLUMNS, project
+from projections.pending import PendingWrites, project_batch
 from projections.queries import ReadQueries
+from projections.rebuild_pool import PreparedPage
 from projections.tree_queries import NodeCache, TreeQueries
 
 UPSTREAM = "Ledger"  # LedgerApplication.name: the tracking row we read and write
@@ -161,21 +161,22 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
     def _project(
         self, items: Sequence[Projectable], with_views: bool
     ) -> tuple[PendingWrites, list[EventView], dict[int, str]]:
-        """The batch's writes, its audit entries, and each audited event's data text (by
-        log position), which the tree's leaves sign (see :mod:`projections.merkle`)."""
-        pending = PendingWrites()
-        views: list[EventView] = []
-        data: dict[int, str] = {}
-        for item in items:
-            changes, audit_row, view = project(item, with_views, self.mask)
-            for change in changes:
-                pending.add(change)
-            if audit_row is not None:
-                pending.append("events", AUDIT_COLUMNS, audit_row)
-                data[item.position] = str(audit_row[-1])
-            if view is not None:
-                views.append(view)
-        return pending, views, data
+        return project_batch(items, with_views, self.mask)
+
+    def apply_prepared(self, page: PreparedPage, tracking: Tracking) -> None:
+        """:meth:`apply_bulk` for a page whose writes and leaves were made elsewhere (by
+        :func:`~projections.rebuild_pool.prepare`, in another process): the same rows and
+        nodes, in one transaction with ``tracking``; ``IntegrityError`` as there."""
+
+        def grow(cursor: Any) -> None:
+            self.merkle.append_leaves(
+                cursor, self.dialect, page.positions, page.leaves, page.first_leaf
+            )
+
+        with self.merkle.lock:
+            self._write(page.statements, tracking, grow)
+            size, _ = self.merkle.committed()
+            self.node_cache.saw_size(size)
 
     def _commit(
         self,
@@ -186,16 +187,28 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
     ) -> None:
         """One transaction: the tracking row, ``pending`` and the tree's growth by ``items``.
         The caller holds ``merkle.lock`` and calls ``merkle.committed()`` after."""
+
+        def grow(cursor: Any) -> None:
+            self.merkle.append(cursor, self.dialect, items, self.mask, data)
+
+        self._write(pending.statements(), tracking, grow)
+
+    def _write(
+        self,
+        statements: Sequence[tuple[str, Sequence[tuple[object, ...]]]],
+        tracking: Tracking,
+        grow: Callable[[Any], None],
+    ) -> None:
         try:
             with self._transaction(commit=True) as cursor:
                 self._track(cursor, tracking)
-                for statement, rows_ in pending.statements():
+                for statement, rows_ in statements:
                     translated = self.dialect.sql(statement)
                     if len(rows_) == 1:
                         cursor.execute(translated, rows_[0])
                     else:
                         cursor.executemany(translated, rows_)
-                self.merkle.append(cursor, self.dialect, items, self.mask, data)
+                grow(cursor)
         except BaseException:
             self.merkle.forget()
             raise

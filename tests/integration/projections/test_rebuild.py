@@ -1,5 +1,6 @@
 """The bulk rebuild (pages of events, one transaction each) gives the live projection's rows,
-on SQLite and PostgreSQL, and a rebuild cut short and run again gives them too."""
+on SQLite and PostgreSQL, whether this process or worker processes prepare the pages, and a
+rebuild cut short and run again gives them too."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ from ledger.commands import (
 )
 from ledger.domain import Meta, StepStatus
 from ledger.keys import KeyService
-from projections import LedgerViews, ProjectionWorker
+from projections import LedgerViews, ProjectionWorker, rebuild_pool
 from projections.audit import Projectable
 from projections.rebuild import rebuild
+from projections.rebuild_pool import PreparedPage
 from tests.integration.projections.conftest import ALICE, Ledger
 from tests.integration.projections.test_build_logs import build_from_source
 from tests.integration.projections.test_exactly_once import head, items
@@ -189,4 +191,52 @@ def test_a_page_that_another_worker_applied_first_is_skipped_not_applied_twice(
     applied = rebuild(ledger.app, views, page=PAGE)
 
     assert applied == len(log) - len(overtaken)
+    assert views.dump() == live
+
+
+def test_a_rebuild_prepared_in_worker_processes_gives_exactly_the_rows_of_the_live_projection(
+    ledger: Ledger, views: LedgerViews, tmp_path: Path
+) -> None:
+    live = live_projection(ledger, views, tmp_path / "sources")
+
+    applied = rebuild(ledger.app, views, page=PAGE, workers=2, parallel_from=0)
+
+    assert applied == len(items(ledger))
+    assert views.dump() == live
+    assert views.position() == head(ledger)
+
+
+def test_pages_prepared_in_worker_processes_skip_what_another_worker_applied_first(
+    ledger: Ledger, views: LedgerViews, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = live_projection(ledger, views, tmp_path / "sources")
+    rival, log = ledger.open_views(), items(ledger)
+    overtaken = log[PAGE : 2 * PAGE + 2]  # the second page and a little more
+    apply_prepared = views.apply_prepared
+
+    def rival_first(page: PreparedPage, tracking: Tracking) -> None:
+        if page.positions[0] == overtaken[0].position:
+            rival.apply_batch(overtaken, Tracking(ledger.app.name, overtaken[-1].position))
+        apply_prepared(page, tracking)
+
+    monkeypatch.setattr(views, "apply_prepared", rival_first)
+
+    applied = rebuild(ledger.app, views, page=PAGE, workers=2, parallel_from=0)
+
+    assert applied == len(log) - len(overtaken)
+    assert views.dump() == live
+
+
+def test_a_short_log_is_rebuilt_without_starting_worker_processes(
+    ledger: Ledger, views: LedgerViews, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = live_projection(ledger, views, tmp_path / "sources")
+
+    def no_pool(*args: object) -> None:
+        raise AssertionError("worker processes started for a short log")
+
+    monkeypatch.setattr(rebuild_pool, "pool", no_pool)
+
+    rebuild(ledger.app, views, page=PAGE, workers=2)
+
     assert views.dump() == live
