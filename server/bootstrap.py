@@ -52,6 +52,8 @@ from server.infra.persistence import (
 from server.infra.schema_check import check_event_types, check_log_schema
 from server.infra.settings import Settings
 from server.infra.signing import signing_key
+from server.metrics.registry import Metrics
+from server.metrics.status import Sources
 
 log = logging.getLogger("ledgerd")
 
@@ -110,6 +112,7 @@ class Container:
     jobs: JobRunner
     commands: CommandService
     poller: Poller
+    metrics: Metrics
     started: bool = field(default=False)
 
     @property
@@ -256,4 +259,20 @@ def bootstrap(settings: Settings, runtime: Runtime | None = None) -> Container:
         jobs=jobs,
         commands=commands,
         poller=Poller(workflows, views, explain=failure_summary),
+        metrics=make_metrics(settings, ledger, views, broadcaster),
     )
+
+
+def make_metrics(
+    settings: Settings, ledger: LedgerApplication, views: LedgerViews, broadcaster: Broadcaster
+) -> Metrics:
+    """The registry /metrics shows; the integrity checks join it once serving."""
+    info = {
+        "version": package_version(),
+        "backend": backend_name(settings),
+        "runtime": settings.runtime,
+    }
+    sources = Sources(
+        head=ledger.head, projected=views.position, streams=broadcaster.open_streams, info=info
+    )
+    return Metrics(views, sources)

@@ -81,6 +81,8 @@ async def _serve(settings: Settings) -> None:
     def announce(server: Ledgerd) -> None:
         if server.console is not None:  # before the ready line, which tools wait for
             click.echo(f"ledgerd console on {server.console.url}", err=True)
+        if server.metrics is not None:
+            click.echo(f"ledgerd metrics on {server.metrics.url} (no auth)", err=True)
         click.echo(
             f"ledgerd {package_version()} listening on {server.address} "
             f"({backend_name(settings)}, runtime {settings.runtime}"

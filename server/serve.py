@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 import grpc
 
+from ledger.runtime import Runtime
 from server.backend import Backend
 from server.bootstrap import Container, bootstrap
-from server.console.server import ConsoleServer
+from server.console.server import ConsoleServer, MetricsServer
 from server.grpc.server import GrpcServer
 from server.infra.integrity import Finding, Integrity
 from server.infra.persistence import failure_summary
@@ -43,6 +44,9 @@ class Ledgerd:
         self.api = GrpcServer(self.backend, settings, credentials)
         # The web console: the same backend, on a port of its own.
         self.console = ConsoleServer(settings, self.backend) if settings.console_listen else None
+        # /metrics alone on an address of its own (else on the console's port, or off).
+        listen = settings.metrics_listen
+        self.metrics = MetricsServer(listen, self.backend) if listen else None
 
     @property
     def port(self) -> int:
@@ -59,6 +63,8 @@ class Ledgerd:
         if self.console is not None:  # a busy console port fails the start, before serving
             await self.console.start()
             self.backend.public_url = self.backend.public_url or self.console.url
+        if self.metrics is not None:
+            await self.metrics.start()
         await self.api.start()
         return self.port
 
@@ -85,6 +91,8 @@ class Ledgerd:
         self.container.broadcaster.close()  # ends watch streams and the console's live pages
         if self.console is not None:
             await self.console.stop()
+        if self.metrics is not None:
+            await self.metrics.stop()
         await stopping
         self.container.worker.remove_listener(self.backend.authenticator.on_events)
         await asyncio.to_thread(self.backend.close)
@@ -95,10 +103,13 @@ async def serve(
     stop: asyncio.Event,
     ready: Callable[[Ledgerd], None] = lambda server: None,
     grace: float = DEFAULT_GRACE_SECONDS,
+    runtime: Runtime | None = None,
 ) -> None:
-    """Bootstrap, start, serve until ``stop`` is set, then shut down gracefully."""
+    """Bootstrap, start, serve until ``stop`` is set, then shut down gracefully.
+
+    ``runtime``: instead of the one the settings name (tests script one that fails)."""
     credentials = server_credentials(settings)  # bad TLS files: fail before anything runs
-    container = bootstrap(settings)
+    container = bootstrap(settings, runtime)
     scrubbing: BackgroundScrub | None = None
     try:
         # Before anything writes (the start records the version, resumes promotions): the
@@ -114,6 +125,7 @@ async def serve(
         # Also with a rate of 0: it reads the standing finding that a command may clear.
         scrubbing = BackgroundScrub(scrub, integrity, settings.scrub_rate)
         scrubbing.start()
+        container.metrics.watch_integrity(integrity, scrubbing)
         ready(server)
         rescanning = asyncio.create_task(_rescan(container)) if settings.postgres else None
         await stop.wait()

@@ -21,11 +21,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from server.console import filters
+from server.console import filters, metrics
 from server.console.context import Console
 from server.console.errors import handlers
 from server.console.pages import PAGES
 from server.hooks.endpoint import HookEndpoint
+from server.infra.settings import METRICS_KEY
 
 HOOKS_PREFIX = "/hooks/"
 
@@ -68,6 +69,9 @@ def create_app(console: Console) -> Any:
         routes.extend(page.routes)
     # Webhooks: signed by the git host, so no session and no CSRF token (see server.hooks).
     routes.extend(HookEndpoint(console.backend).routes)
+    # For Prometheus: a bearer token, no session, no CSRF token (a GET changes nothing).
+    if console.backend.container.settings.metrics == METRICS_KEY:
+        routes.extend(metrics.keyed_routes(console.backend))
     app = Starlette(routes=routes, exception_handlers=handlers(console))
     app.state.console = console
     protected = asgi_csrf(

@@ -24,6 +24,7 @@ from ledger_api.v1 import ledger_pb2, ledger_pb2_grpc
 from server.backend import Backend
 from server.grpc.interceptor import AuthInterceptor
 from server.grpc.limits import RateLimiter, RateLimitInterceptor
+from server.grpc.metrics import MetricsInterceptor
 from server.grpc.servicers import KeysServicer, LedgerServicer
 from server.grpc.watch_wire import register_ledger
 from server.infra.settings import Settings
@@ -75,8 +76,10 @@ class GrpcServer:
         self._server = grpc.aio.server(
             options=server_options(settings.max_message_bytes),
             maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
-            # Authentication first: the rate limit charges the key it authenticated.
+            # Metrics outermost (refused calls count too); authentication before the rate
+            # limit, which charges the key it authenticated.
             interceptors=[
+                MetricsInterceptor(backend.container.metrics.requests),
                 AuthInterceptor(backend),
                 RateLimitInterceptor(RateLimiter(settings.rate_limit, settings.rate_burst)),
             ],

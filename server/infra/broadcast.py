@@ -22,13 +22,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
 from ledger.views import EventView
 
 DEFAULT_QUEUE_BATCHES = 256  # chunks a watcher may have queued before it is cut
 CHUNK_EVENTS = 100  # at most this many events per chunk (a response packs several)
+# Who a subscription streams to, counted apart in ``Broadcaster.open_by_stream`` (/metrics).
+WATCH = "watch"  # gRPC WatchEvents
+BUILD_LOGS = "build_logs"  # gRPC StreamBuildLogs
+CONSOLE = "console"  # the console's live pages
+STREAMS = (WATCH, BUILD_LOGS, CONSOLE)
 
 Batch = Sequence[EventView]
 
@@ -63,8 +68,9 @@ def chunked(events: Batch, size: int = CHUNK_EVENTS) -> list[Chunk]:
 class Subscription:
     """One watcher's view of the live log: a bounded queue of shared chunks."""
 
-    def __init__(self, app: str, max_batches: int) -> None:
+    def __init__(self, app: str, max_batches: int, stream: str = WATCH) -> None:
         self.app = app
+        self.stream = stream
         self.max_batches = max_batches
         self.overflowed = False
         self.closed = False
@@ -143,6 +149,7 @@ class Broadcaster:
         self.chunk_events = chunk_events
         self.head = 0
         self.watchers = 0  # subscriptions open now
+        self.open_by_stream: Counter[str] = Counter()  # the same, by who they stream to
         self._loop: asyncio.AbstractEventLoop | None = None
         self._by_app: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
@@ -178,12 +185,13 @@ class Broadcaster:
             self._scheduled = False
             self.head = max(self.head, head)
 
-    def subscribe(self, app: str = "") -> Subscription:
-        subscription = Subscription(app, self.max_batches)
+    def subscribe(self, app: str = "", stream: str = WATCH) -> Subscription:
+        subscription = Subscription(app, self.max_batches, stream)
         if self._closed:
             subscription.close()
         self._by_app.setdefault(app, set()).add(subscription)
         self.watchers += 1
+        self.open_by_stream[stream] += 1
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -191,8 +199,13 @@ class Broadcaster:
         if watchers is not None and subscription in watchers:
             watchers.remove(subscription)
             self.watchers -= 1
+            self.open_by_stream[subscription.stream] -= 1
             if not watchers:
                 del self._by_app[subscription.app]
+
+    def open_streams(self) -> dict[str, int]:
+        """Subscriptions open now, by who they stream to (every kind, zeros included)."""
+        return {stream: self.open_by_stream[stream] for stream in STREAMS}
 
     def watcher_count(self) -> int:
         return self.watchers

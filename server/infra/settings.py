@@ -16,6 +16,9 @@ REGISTRY = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 MIN_MESSAGE_BYTES = 128 * 1024
 MAX_SECONDS = 3600
 LOG_ORIGIN = re.compile(r"[!-*,-~]{1,100}")  # printable ASCII but space and '+' (a key name)
+LISTEN_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):([0-9]{1,5})")
+METRICS_KEY = "key"  # /metrics on the console's port, for a deploy key's bearer token
+METRICS_OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -67,16 +70,20 @@ class Settings:
     database_timeout: float = 5.0
     scrub_at_start: int = 5000  # newest events compared with the Merkle tree at start; 0: none
     scrub_rate: int = 250  # events per second the background scrub compares; 0: off
+    # /metrics: "key" (on the console's port, bearer token of a deploy key), "off", or a
+    # host:port serving only /metrics there, without auth (a private network's address).
+    metrics: str = METRICS_KEY
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         rate_limit = _count(env, "LEDGER_RATE_LIMIT", cls.rate_limit)
+        console_listen = _console_listen(env.get("LEDGER_CONSOLE_LISTEN", cls.console_listen))
         settings = cls(
             data_dir=Path(env.get("LEDGER_DATA", ".ledger")),
             database_url=env.get("LEDGER_DATABASE_URL", ""),
             listen=env.get("LEDGER_LISTEN", cls.listen),
-            console_listen=_console_listen(env.get("LEDGER_CONSOLE_LISTEN", cls.console_listen)),
+            console_listen=console_listen,
             public_url=env.get("LEDGER_PUBLIC_URL", "").strip(),
             runtime=env.get("LEDGER_RUNTIME", cls.runtime),
             promotion_deadline_seconds=_int(env, "LEDGER_PROMOTION_DEADLINE", 600),
@@ -102,6 +109,7 @@ class Settings:
             database_timeout=_seconds(env, "LEDGER_DATABASE_TIMEOUT", cls.database_timeout),
             scrub_at_start=_count(env, "LEDGER_SCRUB_AT_START", cls.scrub_at_start),
             scrub_rate=_count(env, "LEDGER_SCRUB_RATE", cls.scrub_rate),
+            metrics=_metrics(env.get("LEDGER_METRICS", ""), console_on=bool(console_listen)),
         )
         settings.validate()
         return settings
@@ -136,6 +144,32 @@ class Settings:
                 "LEDGER_RATE_LIMIT must be 0 (unlimited) or more, LEDGER_RATE_BURST at least 1"
             )
 
+        self._validate_metrics()
+
+    def _validate_metrics(self) -> None:
+        if self.metrics == METRICS_KEY and not self.console_listen:
+            raise InvalidArgument(
+                "LEDGER_METRICS=key serves /metrics on the console's port, which is off:"
+                " set LEDGER_CONSOLE_LISTEN, or LEDGER_METRICS to off or a host:port"
+            )
+        if self.metrics in (METRICS_KEY, METRICS_OFF):
+            return
+        found = LISTEN_ADDRESS.fullmatch(self.metrics)
+        if found is None or int(found.group(2)) > 65535:
+            raise InvalidArgument(
+                "LEDGER_METRICS must be key, off, or a host:port to serve /metrics on"
+                " without auth (like 127.0.0.1:9464)"
+            )
+        if found.group(2) != "0" and self.metrics in (self.listen, self.console_listen):
+            raise InvalidArgument(
+                "LEDGER_METRICS must be an address of its own, not the API's or the console's"
+            )
+
+    @property
+    def metrics_listen(self) -> str:
+        """The address serving /metrics alone, without auth ('' when it is not served so)."""
+        return "" if self.metrics in (METRICS_KEY, METRICS_OFF) else self.metrics
+
     @property
     def postgres(self) -> PostgresTarget | None:
         """The PostgreSQL server to use, or None for the embedded SQLite default."""
@@ -157,6 +191,17 @@ def _console_listen(raw: str) -> str:
     """``host:port`` of the console; ``off`` (or empty) turns it off."""
     value = raw.strip()
     return "" if value.lower() in ("", "off", "none") else value
+
+
+def _metrics(raw: str, *, console_on: bool) -> str:
+    """``key``, ``off`` or a ``host:port``; unset: ``key`` with the console, else ``off``."""
+    value = raw.strip()
+    if not value:
+        return METRICS_KEY if console_on else METRICS_OFF
+    lowered = value.lower()
+    if lowered in (METRICS_KEY, METRICS_OFF, "none"):
+        return METRICS_OFF if lowered == "none" else lowered
+    return value
 
 
 def _path(env: Mapping[str, str], key: str) -> Path | None:

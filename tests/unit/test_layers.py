@@ -39,6 +39,10 @@ FORBIDDEN: dict[str, set[str]] = {
     "server/grpc": {"server.console", "cli"},
     "server/console": {"server.grpc", "grpc", "cli"},
     "server/infra": {"server.grpc", "server.console", "server.bootstrap", "server.backend", "cli"},
+    "server/metrics": {
+        "server.grpc", "server.console", "server.bootstrap", "server.backend", "cli", "grpc",
+        "starlette",
+    },
     "server": {"cli"},
     "cli": {"ledger", "projections", "runtime", "server"},
     "transparency": {"ledger", "projections", "runtime", "server", "cli", "ledger_api"},

@@ -28,6 +28,7 @@ from ledger.views import EventView
 from server.console.context import Console
 from server.console.errors import SIGNED_OUT_EVENT
 from server.console.pages.common import app_header, signed_in
+from server.infra.broadcast import CONSOLE
 
 HEARTBEAT_SECONDS = 5.0
 RECHECK_SECONDS = 5.0
@@ -49,7 +50,7 @@ async def stream(
     """Messages for the events of ``app`` ('' for all) that pass ``relevant``, until the
     client leaves, the server stops, or the session ends."""
     broadcaster = console.backend.broadcaster
-    subscription = broadcaster.subscribe(app)
+    subscription = broadcaster.subscribe(app, CONSOLE)
     checked = time.monotonic()
     try:
         yield f"retry: {RETRY_MS}\n\n"

@@ -20,6 +20,7 @@ from server.grpc.errors import rpc
 from server.grpc.interceptor import principal_of
 from server.grpc.paging import page_request, paginate, str_cursor
 from server.grpc.servicers.base import ServicerBase, rendered
+from server.infra.broadcast import BUILD_LOGS
 
 UPLOAD_BUFFER = 1024 * 1024  # source bytes gathered before one write off the event loop
 LOG_PAGE = 200
@@ -172,7 +173,7 @@ class AppsServicer(ServicerBase):
         if request.from_seq < 0:
             raise InvalidArgument("from_seq must not be negative")
         broadcaster = self.backend.broadcaster
-        subscription = broadcaster.subscribe(view.app)
+        subscription = broadcaster.subscribe(view.app, BUILD_LOGS)
         sent = request.from_seq
         try:
             while True:
