@@ -28,6 +28,7 @@ from types import TracebackType
 
 import grpc
 
+from ledger.runtime import Runtime
 from server.bootstrap import Container
 from server.infra.settings import Settings
 from server.serve import Ledgerd, serve
@@ -56,8 +57,9 @@ def admin_token(database_url: str, data_dir: Path) -> str:
 class InProcessLedgerd:
     """A ``ledgerd`` served from a background thread with its own event loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
         self.settings = settings
+        self.runtime = runtime  # None: the one the settings name
         self.address = ""
         self.console_url = ""  # http://127.0.0.1:<port>/ when the console is on
         self.server: Ledgerd | None = None
@@ -129,7 +131,7 @@ class InProcessLedgerd:
             self.console_url = server.console.url if server.console is not None else ""
             self._ready.set()
 
-        await serve(self.settings, self._stop, ready, grace=0.5)
+        await serve(self.settings, self._stop, ready, grace=0.5, runtime=self.runtime)
 
 
 class LedgerdProcess:
