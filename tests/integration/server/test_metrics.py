@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -321,3 +323,26 @@ def test_a_revoked_key_can_no_longer_scrape(settings: Settings) -> None:
 
     assert allowed.status == 200
     assert refused.status == 401
+
+
+def test_ledgerd_refuses_to_start_on_a_bad_metrics_setting_in_one_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "LEDGER_DATA": str(tmp_path / "ledger"),
+        "LEDGER_LISTEN": "127.0.0.1:0",
+        "LEDGER_METRICS": "everyone",
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", "from server.main import main; main()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode != 0
+    assert started.stderr.splitlines() == [
+        "ledgerd: LEDGER_METRICS must be key, off, or a host:port to serve /metrics on"
+        " without auth (like 127.0.0.1:9464)"
+    ]
+    assert not (tmp_path / "ledger").exists()
