@@ -3,8 +3,8 @@
 ``/metrics`` reports how many promotions, builds and rollbacks the *ledger* holds, not
 what one process happened to see: a restart must not reset them, and every ``ledgerd``
 of one PostgreSQL ledger must answer the same totals. So a scrape reads them here, in one
-read transaction of five grouped queries whose cost grows with the number of rows
-scanned, not with what is sent back (a few rows per app).
+read transaction of four grouped queries (one scan of each table read) whose cost grows
+with the number of rows scanned, not with what is sent back (a few rows per app).
 
 Durations are histograms: each bucket's count is summed in SQL (``<= bound``), so the
 buckets come back cumulative, the way the Prometheus format wants them.
@@ -56,25 +56,23 @@ class DeliveryTotals:
     active: list[ActiveRelease]
 
 
-def _histogram_query(table: str, bounds: Sequence[float]) -> str:
-    """Per app: count, summed duration and one cumulative count per bound, of ended rows
-    (a row that never started is timed from its creation)."""
+def _totals_query(table: str, bounds: Sequence[float]) -> str:
+    """Per app and status, in one scan: rows, ended rows, their summed duration and one
+    cumulative count per bound (a row that never started is timed from its creation; an
+    unended row's duration is NULL, so no bucket and no sum takes it)."""
     duration = "(ended_at - COALESCE(started_at, created_at))"
     buckets = "".join(
         f", SUM(CASE WHEN {duration} <= {int(bound * SECOND_US)} THEN 1 ELSE 0 END) AS le{i}"
         for i, bound in enumerate(bounds)
     )
     return (
-        f"SELECT app, COUNT(*) AS count, SUM({duration}) AS total{buckets}"
-        f" FROM {{{table}}} WHERE ended_at IS NOT NULL GROUP BY app"
+        "SELECT app, status, COUNT(*) AS count, COUNT(ended_at) AS ended,"
+        f" SUM({duration}) AS total{buckets} FROM {{{table}}} GROUP BY app, status"
     )
 
 
-_BY_STATUS = "SELECT app, status, COUNT(*) AS count FROM {{{table}}} GROUP BY app, status"
-PROMOTIONS_BY_STATUS = _BY_STATUS.format(table="promotions")
-BUILDS_BY_STATUS = _BY_STATUS.format(table="builds")
-PROMOTION_DURATIONS = _histogram_query("promotions", PROMOTION_BUCKETS)
-BUILD_DURATIONS = _histogram_query("builds", BUILD_BUCKETS)
+PROMOTION_TOTALS = _totals_query("promotions", PROMOTION_BUCKETS)
+BUILD_TOTALS = _totals_query("builds", BUILD_BUCKETS)
 ROLLBACKS = "SELECT app, COUNT(*) AS count FROM {releases} WHERE reason = 'rollback' GROUP BY app"
 ACTIVE_RELEASES = (
     "SELECT a.name AS app, a.active_release_id AS release_id, r.version AS version"
@@ -99,11 +97,13 @@ class MetricQueries(ABC):
                 cursor.execute(self.dialect.sql(statement))
                 return list(cursor.fetchall())
 
+            promotions = fetch(PROMOTION_TOTALS)
+            builds = fetch(BUILD_TOTALS)
             return DeliveryTotals(
-                promotions=_by_status(fetch(PROMOTIONS_BY_STATUS)),
-                promotion_durations=_durations(fetch(PROMOTION_DURATIONS), PROMOTION_BUCKETS),
-                builds=_by_status(fetch(BUILDS_BY_STATUS)),
-                build_durations=_durations(fetch(BUILD_DURATIONS), BUILD_BUCKETS),
+                promotions=_by_status(promotions),
+                promotion_durations=_durations(promotions, PROMOTION_BUCKETS),
+                builds=_by_status(builds),
+                build_durations=_durations(builds, BUILD_BUCKETS),
                 rollbacks={row["app"]: int(row["count"]) for row in fetch(ROLLBACKS)},
                 active=[
                     ActiveRelease(row["app"], row["release_id"], int(row["version"]))
@@ -117,12 +117,16 @@ def _by_status(found: list[Any]) -> dict[tuple[str, str], int]:
 
 
 def _durations(found: list[Any], bounds: Sequence[float]) -> list[Durations]:
+    """The histograms of each app, summed over its statuses (rows per app and status)."""
+    by_app: dict[str, tuple[list[int], int, int]] = {}
+    for row in found:
+        if not row["ended"]:
+            continue
+        buckets, count, total = by_app.setdefault(row["app"], ([0] * len(bounds), 0, 0))
+        for i in range(len(bounds)):
+            buckets[i] += int(row[f"le{i}"] or 0)
+        by_app[row["app"]] = (buckets, count + int(row["ended"]), total + int(row["total"] or 0))
     return [
-        Durations(
-            app=row["app"],
-            buckets=tuple(int(row[f"le{i}"] or 0) for i in range(len(bounds))),
-            count=int(row["count"]),
-            total_seconds=int(row["total"] or 0) / SECOND_US,
-        )
-        for row in found
+        Durations(app, tuple(buckets), count, total / SECOND_US)
+        for app, (buckets, count, total) in by_app.items()
     ]

@@ -166,6 +166,9 @@ def test_grpc_calls_are_counted_by_method_and_code_refused_ones_included(
     with grpc.insecure_channel(server.address) as anonymous:
         error = rpc_error(lambda: LedgerStub(anonymous).ListApps(pb.ListAppsRequest()))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    with server.channel() as channel:
+        missing = rpc_error(lambda: LedgerStub(channel).GetApp(pb.GetAppRequest(name="nope")))
+    assert missing.code() == grpc.StatusCode.NOT_FOUND
 
     answer = scrape(metrics_url(server), server.token)
 
@@ -173,6 +176,7 @@ def test_grpc_calls_are_counted_by_method_and_code_refused_ones_included(
     assert (
         answer.value("ledger_grpc_requests_total", method="ListApps", code="UNAUTHENTICATED") == 1.0
     )
+    assert answer.value("ledger_grpc_requests_total", method="GetApp", code="NOT_FOUND") == 1.0
     assert answer.value("ledger_grpc_request_duration_seconds_count", method="CreateApp") == 2.0
     assert answer.value("ledger_grpc_requests_created", method="CreateApp", code="OK") is None
 
