@@ -26,13 +26,15 @@ from ledger.views import (
 )
 from projections import rows, sql
 from projections.keys import key_view
+from projections.metric_queries import MetricQueries
 from projections.workflow_queries import WorkflowReadQueries
 
 
-class ReadQueries(WorkflowReadQueries, ABC):
+class ReadQueries(WorkflowReadQueries, MetricQueries, ABC):
     """The read model's queries; the store supplies transactions, dialect and position.
 
-    Those of workflows, jobs and deliveries are in :class:`WorkflowReadQueries`.
+    Those of workflows, jobs and deliveries are in :class:`WorkflowReadQueries`; the
+    totals ``/metrics`` reports in :class:`MetricQueries`.
     """
 
     dialect: sql.Dialect

@@ -36,7 +36,6 @@ from ledger.views import EventView
 from projections import rows, sql
 from projections.audit import Projectable
 from projections.merkle import MerkleWriter
-from projections.metric_queries import MetricQueries
 from projections.pending import PendingWrites, project_batch
 from projections.queries import ReadQueries
 from projections.rebuild_pool import PreparedPage
@@ -65,7 +64,7 @@ class CommitObserver(Protocol):
         """Every view was emptied (a rebuild follows)."""
 
 
-class LedgerViews(ReadQueries, TreeQueries, MetricQueries, TrackingRecorder, ABC):
+class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
     """Projection tables with exactly-once tracking, and the read model over them.
 
     The tables include the log's Merkle tree (:mod:`projections.merkle`), extended by
