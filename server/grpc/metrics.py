@@ -4,8 +4,9 @@ It comes first in the server's interceptor list, so it wraps the others: calls r
 by authentication or the rate limit count too, with the code they were refused with.
 The code is the one the call ended with: the context's (set by ``abort``, whether the
 error translation of :mod:`server.grpc.errors` or an interceptor aborted), OK when none
-was set, UNKNOWN for an exception that escaped, CANCELLED when the client left. gRPC
-health checking and reflection are not counted (probes would drown the API's calls).
+was set, UNKNOWN for an exception that escaped, CANCELLED when the call was cancelled or
+its response stream closed before its end (the client left). gRPC health checking and
+reflection are not counted (probes would drown the API's calls).
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ class MetricsInterceptor(WrappingInterceptor):
 
 def ended_with(context: Any, error: BaseException | None) -> str:
     """The name of the status code a call ended with."""
-    if isinstance(error, asyncio.CancelledError):
-        return str(grpc.StatusCode.CANCELLED.name)
     code = context.code()
     if isinstance(code, grpc.StatusCode):
         return str(code.name)
+    if isinstance(error, asyncio.CancelledError | GeneratorExit):  # closed before its end
+        return str(grpc.StatusCode.CANCELLED.name)
     return str((grpc.StatusCode.OK if error is None else grpc.StatusCode.UNKNOWN).name)
 
 

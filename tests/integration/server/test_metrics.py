@@ -207,19 +207,20 @@ def test_an_open_watch_stream_is_counted_until_it_ends(
 
     assert watching.value("ledger_watchers", stream="watch") == 1.0
     assert watching.value("ledger_watchers", stream="console") == 0.0
-    assert eventually_watchers(server, 0.0)
+    ended = settled(server, "ledger_watchers", {"stream": "watch"}, 0.0)
+    assert ended.value("ledger_grpc_requests_total", method="WatchEvents", code="CANCELLED") == 1
 
 
-def eventually_watchers(server: InProcessLedgerd, expected: float) -> bool:
-    """Whether the watch streams counted reach ``expected`` (a cancel ends the stream
-    on the server a moment later)."""
+def settled(server: InProcessLedgerd, name: str, labels: dict[str, str], expected: float) -> Scrape:
+    """The first scrape where ``name`` reaches ``expected`` (a cancel ends the stream on
+    the server a moment later); the test fails if it does not within the bound."""
     deadline = time.monotonic() + SETTLE_SECONDS
-    while time.monotonic() < deadline:
+    while True:
         answer = scrape(metrics_url(server), server.token)
-        if answer.value("ledger_watchers", stream="watch") == expected:
-            return True
+        if answer.value(name, **labels) == expected:
+            return answer
+        assert time.monotonic() < deadline, f"{name} {labels} is {answer.value(name, **labels)}"
         time.sleep(0.05)
-    return False
 
 
 def test_a_restart_keeps_the_delivery_totals(settings: Settings, tmp_path: Path) -> None:
