@@ -15,6 +15,16 @@ from ledger.errors import Conflict, FailedPrecondition, NotFound
 from ledger.ids import aggregate_id, check_app_name
 
 
+def env_diff(
+    old: Mapping[str, str], new: Mapping[str, str]
+) -> tuple[list[str], list[str], list[str]]:
+    """The keys added, changed and removed from ``old`` to ``new``, each sorted."""
+    added = sorted(key for key in new if key not in old)
+    changed = sorted(k for k, v in new.items() if k in old and old[k] != v)
+    removed = sorted(key for key in old if key not in new)
+    return added, changed, removed
+
+
 class EnvReason(StrEnum):
     """Why the env head changed: a person's edit, or a release made active."""
 
@@ -160,12 +170,20 @@ class App(Automation, Aggregate):
                 f"env of {self.name} is at version {self.env_version}, "
                 f"not {expected_version}: re-read it and try again"
             )
+        env = self.env_after(set_values=set_values, unset=unset, replace=replace)
+        return self._record_env(meta, env, EnvReason.SET, description)
+
+    def env_after(
+        self, *, set_values: Mapping[str, str], unset: Sequence[str], replace: bool
+    ) -> dict[str, str]:
+        """The env head an edit would make (nothing recorded): what a preview shows is
+        what applying records. NOT_FOUND for a key to unset that is not set."""
         missing = sorted(key for key in unset if key not in self.env)
         if missing:
             raise NotFound(f"{', '.join(missing)} not set in the env of {self.name}")
         env = {} if replace else {k: v for k, v in self.env.items() if k not in unset}
         env.update(set_values)
-        return self._record_env(meta, env, EnvReason.SET, description)
+        return env
 
     def follow_env(
         self, meta: Meta, env: Mapping[str, str], description: str
@@ -178,9 +196,7 @@ class App(Automation, Aggregate):
     ) -> App.EnvChanged | None:
         """Record the head becoming ``env``: the keys added, changed and removed, and the
         values of the added and changed ones."""
-        added = sorted(key for key in env if key not in self.env)
-        changed = sorted(k for k, v in env.items() if k in self.env and self.env[k] != v)
-        removed = sorted(key for key in self.env if key not in env)
+        added, changed, removed = env_diff(self.env, env)
         if not (added or changed or removed):
             return None
         self.trigger_event(
