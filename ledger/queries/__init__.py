@@ -11,18 +11,20 @@ One part per family, as the API's servicer is assembled:
 
 - :mod:`~ledger.queries.apps`: apps and what is in flight, the apps a key may list;
 - :mod:`~ledger.queries.releases`: releases, their env, diffs, the active release as of;
-- :mod:`~ledger.queries.env`: the env head and its history;
+- :mod:`~ledger.queries.env`: the env head, its history, what an edit would change;
 - :mod:`~ledger.queries.activity`: builds with their logs, promotions with their steps;
 - :mod:`~ledger.queries.history`: the audit timeline;
+- :mod:`~ledger.queries.actions`: the timeline as user actions (the grouping rule);
 - :mod:`~ledger.queries.time_travel`: what was live at a moment or a log position;
 - :mod:`~ledger.queries.keys`: deploy keys;
 - :mod:`~ledger.queries.workflows`: workflows, their jobs and the deliveries they accepted;
 - :mod:`~ledger.queries.tasks`: where an app's tasks run (asked of the runtime, live).
 """
 
+from ledger.queries.actions import Action, ActionPage
 from ledger.queries.activity import ActivityQueries, BuildLog
 from ledger.queries.apps import AppQueries, AppSummary
-from ledger.queries.env import EnvQueries, EnvState
+from ledger.queries.env import EnvPreview, EnvQueries, EnvState
 from ledger.queries.history import EventPage, EventQuery, HistoryQueries
 from ledger.queries.keys import KeyQueries
 from ledger.queries.releases import Comparison, Picked, ReleaseDetail, ReleaseQueries
@@ -46,11 +48,14 @@ class Queries(
 
 
 __all__ = [
+    "Action",
+    "ActionPage",
     "AppAt",
     "AppSummary",
     "BuildLog",
     "Comparison",
     "Deliveries",
+    "EnvPreview",
     "EnvState",
     "EventPage",
     "EventQuery",

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from ledger.errors import InvalidArgument
 from ledger.ids import check_app_name
+from ledger.queries.actions import ActionPage, page_of
 from ledger.queries.base import QueriesBase
 from ledger.views import EventView
 
@@ -26,6 +27,7 @@ MAX_TYPES = 50
 MAX_ACTOR = 200
 BATCH = 200  # events fetched per query while an actor filter leaves the page short
 SCAN_LIMIT = 2000  # events scanned per call at most (actor filter)
+ACTION_EVENTS = 400  # events read for one page of actions
 
 
 def check_event_types(types: Iterable[str]) -> tuple[str, ...]:
@@ -108,6 +110,14 @@ class HistoryQueries(QueriesBase):
                 return EventPage(found, 0)
             if scanned >= SCAN_LIMIT:
                 return EventPage(found, cursor, scanned)
+
+    def actions(self, query: EventQuery, size: int = 25) -> ActionPage:
+        """Up to ``size`` user actions among the events matching ``query``, newest first
+        (grouped by :mod:`ledger.queries.actions`; a page never ends inside an action
+        among the :data:`ACTION_EVENTS` events it reads)."""
+        page = self.history(query, ACTION_EVENTS)
+        found = page_of(page.events, size, page.older)
+        return ActionPage(found.actions, found.older, page.scanned)
 
     def events(
         self,

@@ -1,11 +1,15 @@
-"""The History tab of an app and the global history: the audit timeline, newest first.
+"""The History tab of an app and the global history: the audit timeline, newest first,
+one line per user action (grouped by :mod:`ledger.queries.actions`), each expanding into
+its events.
 
 Both read the log as ``ListEvents`` does and are admitted by its rule (READ_LOG): the
 tab names its app; the global page concerns every app unless filtered to one, which only
 keys of every app may read (an app-limited key is refused with the rule's reason, and
 may filter by one of its apps instead). Filters and paging are in the URL (see
-:mod:`~server.console.pages.history_query`); without any, the rows are a live region
-that re-renders as events arrive. Release diffs and time travel, reached from the rows,
+:mod:`~server.console.pages.history_query`): filters select events, and the lines group
+the events selected; a page holds up to ``PAGE_SIZE`` actions and never ends inside one
+(``Queries.actions``). Without filters the lines are a live region that re-renders as
+events arrive. Release diffs and time travel, reached from the rows,
 are in :mod:`~server.console.pages.history_diff` and
 :mod:`~server.console.pages.history_travel`; their routes are served from here.
 """
@@ -26,30 +30,30 @@ from ledger.queries.history import SCAN_LIMIT
 from ledger.views import AppView
 from server.console.pages import history_diff, history_travel
 from server.console.pages.common import app_context, app_header, signed_in
+from server.console.pages.history_actions import Line, lines
 from server.console.pages.history_query import (
     PAGE_SIZE,
     EventFilter,
     field_text,
     parse_filter,
 )
-from server.console.pages.history_rows import Row, rows
 
 APPS_IN_FILTER = 200  # apps offered by the global page's app filter
 
 
 @dataclass(frozen=True)
 class HistoryPage:
-    """What a History page shows: its rows and where the next (older) page starts."""
+    """What a History page shows: its lines and where the next (older) page starts."""
 
-    rows: list[Row]
+    lines: list[Line]
     older: str  # the URL of the older page, '' when this is the last
     scanned: int  # events scanned when the actor filter stopped short (0: it did not)
 
 
 def load(queries: Queries, chosen: EventFilter, path: str) -> HistoryPage:
-    page = queries.history(chosen.event_query, PAGE_SIZE)
+    page = queries.actions(chosen.event_query, PAGE_SIZE)
     older = f"{path}?{chosen.query(before=page.older)}" if page.older else ""
-    return HistoryPage(rows(queries, page.events), older, page.scanned)
+    return HistoryPage(lines(queries, page.actions), older, page.scanned)
 
 
 def filter_context(chosen: EventFilter, path: str, page: HistoryPage) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from ledger.queries import EventQuery
 from server.console.pages.apps import parse_moment
 from server.console.pages.common import query_number
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25  # actions per page (one line each)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """The History tab and the global history, in a real browser: the audit timeline newest
-first, its filters in the URL, live updates, and who may read which log.
+first as one line per user action (expanding into its events), its filters in the URL,
+paging by action, live updates, and who may read which log.
 
 Data is arranged through the gRPC API (as the admin, or as another key to get another
 actor) with the helpers of tests/support/console.py.
@@ -16,7 +17,7 @@ from playwright.sync_api import Page, expect
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
 from tests.support.auth import bearer, create_key
-from tests.support.console import image_build, promote, set_env
+from tests.support.console import image_build, promote, set_env, settle
 
 SECRET = "s3cr3t-Value-9f2c71e4"
 
@@ -30,47 +31,98 @@ def actor_of(channel: grpc.Channel, token: str = "") -> str:
     return f"{key.name} ({key.id})"
 
 
-def rows(page: Page) -> list[dict[str, str]]:
-    """The History table's rows as shown: position, type and actor of each."""
-    found: list[dict[str, str]] = page.locator("#events tbody tr").evaluate_all(
-        """rows => rows.map(row => ({
-            position: row.dataset.position, type: row.dataset.type,
-            actor: row.querySelector('.actor').textContent.trim()}))"""
+def lines(page: Page) -> list[dict[str, str]]:
+    """The History lines as shown: kind, first and last position, title, actor, outcome."""
+    found: list[dict[str, str]] = page.locator("#actions > li").evaluate_all(
+        """lines => lines.map(line => ({
+            kind: line.dataset.kind, first: line.dataset.first, last: line.dataset.last,
+            title: line.querySelector('summary .title').textContent.trim(),
+            actor: line.querySelector('summary .actor').getAttribute('title'),
+            outcome: line.querySelector('summary .outcome').textContent.trim()}))"""
     )
     return found
+
+
+def a_day_of_actions(api: LedgerStub, admin_channel: grpc.Channel) -> tuple[str, str]:
+    """Eight things people did to app shop (each one line): create it, build and deploy,
+    change the env (which deploys), build and deploy again, roll back, create a key.
+    Returns the releases of the two builds."""
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    first = image_build(api, "shop", "shop:1").release_id
+    promote(api, "shop", first)
+    changed = api.UpdateEnv(pb.UpdateEnvRequest(app="shop", set={"GREETING": SECRET}, promote=True))
+    settle(api, "shop", changed.promotion.id)
+    second = image_build(api, "shop", "shop:2").release_id
+    promote(api, "shop", second)
+    rolled = api.RollbackRelease(pb.RollbackReleaseRequest(app="shop", release_id=first))
+    settle(api, "shop", rolled.promotion.id)
+    create_key(admin_channel, "ci", "deployer", "shop")
+    return first, second
 
 
 # -- the History tab ------------------------------------------------------------------------
 
 
-def test_the_history_tab_lists_an_env_change_and_a_promotion_with_their_actors_newest_first(
+def test_a_day_of_actions_reads_as_one_line_per_action_newest_first(
     admin_page: Page, api: LedgerStub, admin_channel: grpc.Channel
 ) -> None:
-    api.CreateApp(pb.CreateAppRequest(name="shop"))
-    set_env(api, "shop", GREETING="hello")
-    release = image_build(api, "shop", "shop:1").release_id
-    _, ci = create_key(admin_channel, "ci", "deployer", "shop")
-    promote(api, "shop", release, token=ci)
+    _, second = a_day_of_actions(api, admin_channel)
 
     admin_page.goto("/apps/shop/history")
 
-    env_row = admin_page.locator("#events tr[data-type=EnvChanged]")
-    expect(env_row.locator(".actor")).to_have_text(actor_of(admin_channel))
-    expect(env_row.locator(".summary")).to_have_text("env v1: added GREETING")
-    requested = admin_page.locator("#events tr[data-type=PromotionRequested]")
-    expect(requested.locator(".actor")).to_have_text(actor_of(admin_channel, ci))
-    expect(requested.locator(".summary")).to_contain_text(f"of release {release}: requested")
-    expect(requested.get_by_role("link", name="promotion")).to_have_attribute(
+    shown = lines(admin_page)
+    assert [line["kind"] for line in shown] == [
+        "rollback", "deploy", "build", "env", "deploy", "build", "AppCreated",
+    ]  # fmt: skip
+    assert {line["actor"] for line in shown} == {actor_of(admin_channel)}
+    assert {line["outcome"] for line in shown} == {"succeeded", "recorded"}
+    assert shown[1]["title"] == f"Deploy {second}"
+    assert shown[3]["title"] == "Env change v1: added GREETING · deploys"
+    assert shown[0]["title"] == "Rollback to v1"
+    expect(admin_page.locator("#actions > li").first.locator(".version")).to_have_text("v4")
+    assert SECRET not in admin_page.content()
+
+
+def test_the_key_created_that_day_is_a_line_of_the_global_history(
+    admin_page: Page, api: LedgerStub, admin_channel: grpc.Channel
+) -> None:
+    a_day_of_actions(api, admin_channel)
+
+    admin_page.goto("/history")
+
+    newest = admin_page.locator("#actions > li").first
+    expect(newest).to_have_attribute("data-kind", "KeyCreated")
+    expect(newest.locator("summary .title")).to_have_text("Key created: ci (deployer)")
+    expect(admin_page.locator("#actions > li[data-app=shop]")).to_have_count(7)
+
+
+def test_a_line_expands_into_its_events_with_ledgerds_steps_and_the_request_id(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    release = image_build(api, "shop", "shop:1").release_id
+    request = pb.PromoteReleaseRequest(app="shop", release_id=release, request_id="deploy-1")
+    settle(api, "shop", api.PromoteRelease(request).id)
+    admin_page.goto("/apps/shop/history")
+    deploy = admin_page.locator("#actions > li[data-kind=deploy]")
+    steps = deploy.locator("tr[data-type=PromotionStarted]")
+    expect(steps).to_be_hidden()
+
+    deploy.locator(":scope > details > summary").click()
+
+    expect(steps).to_be_visible()
+    expect(steps.locator(".actor")).to_have_text("ledgerd")
+    expect(deploy.locator("tr[data-type=ReleaseActivated]")).to_be_visible()
+    expect(deploy.locator("tr[data-type=PromotionSettled]")).to_be_visible()
+    expect(deploy.locator(".action-facts .request")).to_have_text("request deploy-1")
+    expect(deploy.get_by_role("link", name="promotion").first).to_have_attribute(
         "href", re.compile(r"^/apps/shop/promotions/P")
     )
-    shown = rows(admin_page)
-    positions = [int(row["position"]) for row in shown]
-    assert positions == sorted(positions, reverse=True)
-    assert shown[0]["type"] == "PromotionSettled"
-    assert shown[-1]["type"] == "AppCreated"
+    kinds = deploy.locator("tr[data-type]").evaluate_all("rows => rows.map(r => r.dataset.type)")
+    assert kinds[0] == "PromotionRequested" and kinds[-1] == "PromotionSettled"
 
 
-def test_filtering_by_type_shows_only_that_type_and_the_url_carries_the_filter(
+def test_filtering_by_type_groups_only_the_events_of_that_type_and_the_url_carries_it(
     admin_page: Page, api: LedgerStub
 ) -> None:
     api.CreateApp(pb.CreateAppRequest(name="shop"))
@@ -83,12 +135,12 @@ def test_filtering_by_type_shows_only_that_type_and_the_url_carries_the_filter(
     admin_page.get_by_role("button", name="Filter").click()
 
     expect(admin_page).to_have_url(re.compile(r"/apps/shop/history\?.*types=EnvChanged"))
-    expect(admin_page.locator("#events tbody tr")).to_have_count(2)
-    expect(admin_page.locator("#events tbody tr[data-type=EnvChanged]")).to_have_count(2)
+    expect(admin_page.locator("#actions > li")).to_have_count(2)
+    expect(admin_page.locator("#actions > li[data-kind=env]")).to_have_count(2)
     expect(admin_page.get_by_label("Event types")).to_have_values(["EnvChanged"])
 
 
-def test_filtering_by_actor_keeps_only_that_keys_events(
+def test_filtering_by_actor_keeps_only_that_keys_actions(
     admin_page: Page, api: LedgerStub, admin_channel: grpc.Channel
 ) -> None:
     api.CreateApp(pb.CreateAppRequest(name="shop"))
@@ -101,40 +153,42 @@ def test_filtering_by_actor_keeps_only_that_keys_events(
     admin_page.get_by_role("button", name="Filter").click()
 
     expect(admin_page).to_have_url(re.compile(r"actor=ci-bot"))
-    expect(admin_page.locator("#events tbody tr")).to_have_count(1)
-    expect(admin_page.locator("#events tbody tr .actor")).to_have_text(actor_of(admin_channel, ci))
+    expect(admin_page.locator("#actions > li")).to_have_count(1)
+    expect(admin_page.locator("#actions > li summary .actor")).to_have_attribute(
+        "title", actor_of(admin_channel, ci)
+    )
 
 
-def test_the_older_link_pages_back_through_the_timeline(admin_page: Page, api: LedgerStub) -> None:
+def test_the_older_link_pages_back_by_action(admin_page: Page, api: LedgerStub) -> None:
     api.CreateApp(pb.CreateAppRequest(name="shop"))
     for count in range(55):
         set_env(api, "shop", COUNT=str(count))
     admin_page.goto("/apps/shop/history")
-    expect(admin_page.locator("#events tbody tr")).to_have_count(50)
-    last_shown = int(
-        admin_page.locator("#events tbody tr").last.get_attribute("data-position") or 0
-    )
+    expect(admin_page.locator("#actions > li")).to_have_count(25)
+    oldest_shown = int(lines(admin_page)[-1]["first"])
 
     admin_page.get_by_role("link", name="Older").click()
 
-    expect(admin_page).to_have_url(re.compile(rf"before={last_shown}"))
-    expect(admin_page.locator("#events tbody tr")).to_have_count(6)  # 5 env changes, AppCreated
-    assert max(int(row["position"]) for row in rows(admin_page)) < last_shown
+    expect(admin_page).to_have_url(re.compile(rf"before={oldest_shown}"))
+    expect(admin_page.locator("#actions > li")).to_have_count(25)
+    assert max(int(line["last"]) for line in lines(admin_page)) < oldest_shown
+    admin_page.get_by_role("link", name="Older").click()
+    expect(admin_page.locator("#actions > li")).to_have_count(6)  # 5 env changes, AppCreated
     expect(admin_page.get_by_role("link", name="Older")).to_have_count(0)
 
 
-def test_an_event_recorded_while_the_page_is_open_appears_at_the_top(
+def test_an_action_recorded_while_the_page_is_open_appears_at_the_top(
     admin_page: Page, api: LedgerStub
 ) -> None:
     api.CreateApp(pb.CreateAppRequest(name="shop"))
     admin_page.goto("/apps/shop/history")
-    first = admin_page.locator("#events tbody tr").first
-    expect(first).to_have_attribute("data-type", "AppCreated")
+    first = admin_page.locator("#actions > li").first
+    expect(first).to_have_attribute("data-kind", "AppCreated")
 
     set_env(api, "shop", FRESH="1")
 
-    expect(first).to_have_attribute("data-type", "EnvChanged")
-    expect(first.locator(".summary")).to_have_text("env v1: added FRESH")
+    expect(first).to_have_attribute("data-kind", "env")
+    expect(first.locator("summary .title")).to_have_text("Env change v1: added FRESH")
 
 
 def test_env_values_never_appear_in_the_history_page(admin_page: Page, api: LedgerStub) -> None:
@@ -144,10 +198,11 @@ def test_env_values_never_appear_in_the_history_page(admin_page: Page, api: Ledg
     set_env(api, "shop", API_TOKEN=SECRET + "-rotated")
 
     admin_page.goto("/apps/shop/history")
-    admin_page.locator("#events details").first.click()  # the full data, opened
+    build = admin_page.locator("#actions > li[data-kind=build]")
+    build.locator(":scope > details > summary").click()
+    build.locator("tr[data-type=ReleaseCreated] details summary").click()  # the full data
 
-    expect(admin_page.locator("#events tr[data-type=ReleaseCreated]")).to_have_count(2)
-    expect(admin_page.locator("#events pre.data").first).to_contain_text("API_TOKEN")
+    expect(build.locator("tr[data-type=ReleaseCreated] pre.data")).to_contain_text("API_TOKEN")
     assert SECRET not in admin_page.content()
 
 
@@ -158,8 +213,8 @@ def test_a_reader_sees_its_own_apps_history(page_as: Callable[..., Page], api: L
 
     page.goto("/apps/shop/history")
 
-    expect(page.locator("#events tr[data-type=EnvChanged]")).to_be_visible()
-    expect(page.locator("#events tr[data-type=AppCreated]")).to_be_visible()
+    expect(page.locator("#actions > li[data-kind=env]")).to_be_visible()
+    expect(page.locator("#actions > li[data-kind=AppCreated]")).to_be_visible()
 
 
 def test_a_reader_is_refused_another_apps_history(
@@ -199,10 +254,10 @@ def test_the_global_history_shows_every_apps_events_to_an_auditor(
 
     page.goto("/history")
 
-    expect(page.locator("#events tr[data-app=shop][data-type=AppCreated]")).to_be_visible()
-    expect(page.locator("#events tr[data-app=blog][data-type=AppCreated]")).to_be_visible()
+    expect(page.locator("#actions > li[data-app=shop][data-kind=AppCreated]")).to_be_visible()
+    expect(page.locator("#actions > li[data-app=blog][data-kind=AppCreated]")).to_be_visible()
     page.get_by_label("App").select_option("blog")
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"/history\?app=blog"))
-    expect(page.locator("#events tr[data-app=shop]")).to_have_count(0)
-    expect(page.locator("#events tr[data-app=blog]")).to_have_count(1)
+    expect(page.locator("#actions > li[data-app=shop]")).to_have_count(0)
+    expect(page.locator("#actions > li[data-app=blog]")).to_have_count(1)
