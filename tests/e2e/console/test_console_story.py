@@ -102,11 +102,14 @@ def test_a_newcomer_does_the_seed_story_in_the_console_without_the_cli(
     finish_promotion(page)
     assert live_version(page) == "2"
 
-    # Apply Changes in the env editor: a release (v3) from the active build, promoted.
+    # Add a key in the env editor, preview, Apply Changes: a release (v3) from the active
+    # build, promoted.
     open_tab(page, "Environment")
-    page.get_by_role("link", name="Reveal values").click()
-    page.get_by_label("Environment (KEY=VALUE lines)").fill("DATABASE_URL=postgres://db/shop\n")
-    page.get_by_role("button", name="Apply Changes").first.click()
+    page.locator("#env-add").get_by_label("Key").fill("DATABASE_URL")
+    page.locator("#env-add").get_by_label("Value").fill("postgres://db/shop")
+    page.locator("#env-add").get_by_role("button", name="Preview").click()
+    expect(page.locator("#env-diff-preview tr[data-change=added]")).to_have_count(1)
+    page.get_by_role("button", name="Apply Changes").click()
     finish_promotion(page)
     assert live_version(page) == "3"
 
@@ -122,9 +125,11 @@ def test_a_newcomer_does_the_seed_story_in_the_console_without_the_cli(
 
     # The history tells it all, and time travel shows v2 live after the deploy.
     open_tab(page, "History")
-    history = page.locator("#events")
+    history = page.locator("#actions")
     expect(history.locator("tr[data-type='PromotionSucceeded']")).to_have_count(4)
-    deployed = history.locator("tr[data-type='ReleaseActivated']").last
+    first_deploy = history.locator("li[data-kind=deploy]").last
+    first_deploy.locator(":scope > details > summary").click()
+    deployed = first_deploy.locator("tr[data-type='ReleaseActivated']")
     deployed.get_by_role("link", name="what was live here").click()
     expect(page.locator("#live-release")).to_be_visible()
     expect(page.locator("h2", has_text="Live then")).to_contain_text("v2")

@@ -64,7 +64,8 @@ REQUESTS: dict[Action, Request] = {
     ),
     Action.CHANGE_ENV: lambda page, world, app: post(
         page,
-        f"/apps/{app}/env/key",
+        f"/apps/{app}/env/apply",
+        form="key",
         key="COLOUR",
         value=f"c{next(_unique)}",
         op="set",

@@ -75,7 +75,9 @@ def test_a_release_is_compared_with_its_parent_from_the_history_row(
     derived = set_env(api, "shop", FEATURE="on").release.id
     admin_page.goto("/apps/shop/history?types=ReleaseCreated")
 
-    admin_page.locator("#events tbody tr").first.get_by_role("link", name="diff").click()
+    newest = admin_page.locator("#actions > li").first
+    newest.locator(":scope > details > summary").click()
+    newest.locator(".action-facts").get_by_role("link", name="diff").click()
 
     expect(admin_page).to_have_url(re.compile(rf"/apps/shop/diff\?to={derived}$"))
     expect(admin_page.locator("#build-change")).to_contain_text("Same build")
