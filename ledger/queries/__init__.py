@@ -21,11 +21,11 @@ One part per family, as the API's servicer is assembled:
 - :mod:`~ledger.queries.tasks`: where an app's tasks run (asked of the runtime, live).
 """
 
-from ledger.queries.actions import Action, ActionPage
+from ledger.queries.actions import Action
 from ledger.queries.activity import ActivityQueries, BuildLog
 from ledger.queries.apps import AppQueries, AppSummary
 from ledger.queries.env import EnvPreview, EnvQueries, EnvState
-from ledger.queries.history import EventPage, EventQuery, HistoryQueries
+from ledger.queries.history import ActionPage, EventPage, EventQuery, HistoryQueries
 from ledger.queries.keys import KeyQueries
 from ledger.queries.releases import Comparison, Picked, ReleaseDetail, ReleaseQueries
 from ledger.queries.tasks import TaskQueries

@@ -20,7 +20,8 @@ The grouping rule, in one place (the History pages and any later reader use it):
 
 Rules 1-4 are links between events: an action is a connected set of linked events. Only
 the events given are grouped: a filtered view groups what it selected, and an action
-whose events lie partly outside them shows the part given (see :func:`page_of`).
+whose events lie partly outside them shows the part given (see
+:func:`ledger.queries.history.page_of`).
 """
 
 from __future__ import annotations
@@ -271,39 +272,3 @@ def action_of(events: Sequence[EventView]) -> Action:
         kind, label, app, actor, outcome, cause, tuple(events), release, build, promotion,
         env_version,
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ActionPage:
-    """A page of actions, newest first; ``older`` is where the next page reads from
-    (``before``; 0: there is none); ``scanned`` as in :class:`~ledger.queries.EventPage`."""
-
-    actions: list[Action]
-    older: int
-    scanned: int = 0
-
-
-def page_of(events: Sequence[EventView], size: int, more: int) -> ActionPage:
-    """The first ``size`` actions of ``events`` (newest first, as read), and where the
-    next page starts: never inside one of them.
-
-    ``more`` is where reading further would go on (0: ``events`` reach the log's start).
-    The page's boundary is the oldest event of its actions; every action with an event at
-    or above it is on the page too (so no event is skipped), and the next page reads from
-    there. An action longer than what was read (e.g. a promotion that ran while hundreds
-    of other events were recorded) shows the part read here and the rest on older pages.
-    """
-    found = actions(events)
-    if not found:
-        return ActionPage([], more)
-    taken = found[:size]
-    boundary = min(action.first for action in taken)
-    while True:  # take every action with an event at or above the boundary
-        taken = [a for a in found if a in taken or any(e.position >= boundary for e in a.events)]
-        lowest = min(action.first for action in taken)
-        if lowest == boundary:
-            break
-        boundary = lowest
-    if len(taken) == len(found):
-        return ActionPage(taken, more)
-    return ActionPage(taken, boundary)

@@ -1,4 +1,5 @@
-"""The audit timeline: events filtered by app, type, time and actor, a page at a time.
+"""The audit timeline: events filtered by app, type, time and actor, a page at a time,
+as events or as user actions (grouped by :mod:`ledger.queries.actions`).
 
 Filters are checked here, once for every entry point (ListEvents, the History pages).
 The log is indexed by app, type, time and position, not by actor, so the actor filter (a
@@ -12,13 +13,14 @@ scanned. One call stays cheap; no event is ever skipped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.errors import InvalidArgument
 from ledger.ids import check_app_name
-from ledger.queries.actions import ActionPage, page_of
+from ledger.queries.actions import Action
+from ledger.queries.actions import actions as actions_of
 from ledger.queries.base import QueriesBase
 from ledger.views import EventView
 
@@ -76,6 +78,41 @@ class EventPage:
     events: list[EventView]
     older: int
     scanned: int = 0
+
+
+@dataclass(frozen=True)
+class ActionPage:
+    """A page of actions, newest first; ``older`` is where the next page reads from
+    (``before``; 0: there is none); ``scanned`` as in :class:`~ledger.queries.EventPage`."""
+
+    actions: list[Action]
+    older: int
+    scanned: int = 0
+
+
+def page_of(events: Sequence[EventView], size: int, more: int) -> ActionPage:
+    """The first ``size`` actions of ``events`` (newest first, as read), and where the
+    next page starts: never inside one of them.
+
+    ``more`` is where reading further would go on (0: ``events`` reach the log's start).
+    The page's boundary is the oldest event of its actions; every action with an event at
+    or above it is on the page too (so no event is skipped), and the next page reads from
+    there. An action longer than what was read (e.g. a promotion that ran while hundreds
+    of other events were recorded) shows the part read here and the rest on older pages.
+    """
+    found = actions_of(events)
+    if not found:
+        return ActionPage([], more)
+    boundary = min(action.first for action in found[:size])
+    while True:  # take every action with an event at or above the boundary
+        taken = [action for action in found if action.last >= boundary]
+        lowest = min(action.first for action in taken)
+        if lowest == boundary:
+            break
+        boundary = lowest
+    if len(taken) == len(found):
+        return ActionPage(taken, more)
+    return ActionPage(taken, boundary)
 
 
 class HistoryQueries(QueriesBase):

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.queries.actions import Action, actions, page_of
+from ledger.queries.actions import Action, actions
+from ledger.queries.history import page_of
 from ledger.views import EventView
 
 ALICE = "alice (KALICE00001)"
