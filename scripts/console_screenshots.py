@@ -16,7 +16,7 @@ from pathlib import Path
 
 import docker
 import grpc
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -99,6 +99,24 @@ def story(channel: grpc.Channel) -> dict[str, str]:
         "from": env_release.id,
         "to": second.release_id,
     }
+
+
+def editor_and_actions(page: Page) -> None:
+    """The env editor with one key opened, the preview of its change (cancelled: nothing
+    is applied), and the History with its rollback line opened."""
+    page.goto("/apps/shop/env?edit=PAYMENT_KEY")
+    page.screenshot(path=DOCS / "console-env-edit.png")
+    page.get_by_label("Value of PAYMENT_KEY").fill("sk_live_456")
+    page.get_by_label("Why change PAYMENT_KEY").fill("rotate the payment key")
+    page.locator("tr.editing").get_by_role("button", name="Preview").click()
+    page.wait_for_load_state("load")
+    page.screenshot(path=DOCS / "console-env-preview.png")
+    page.get_by_role("link", name="Cancel").click()
+    page.goto("/apps/shop/history")
+    page.locator("#actions > li[data-kind=rollback] > details > summary").click()
+    page.screenshot(path=DOCS / "console-history-action.png", full_page=True)
+    for name in ("env-edit", "env-preview", "history-action"):
+        print(f"docs/console-{name}.png")
 
 
 def rollouts(scratch: Path, browser: Browser) -> None:
@@ -185,6 +203,7 @@ def main() -> int:
                     # Long pages (the history) are cut at the window: a README picture.
                     page.screenshot(path=DOCS / f"console-{name}.png")
                     print(f"docs/console-{name}.png")
+                editor_and_actions(page)
                 context.close()
                 rollouts(Path(scratch), browser)
     return 0

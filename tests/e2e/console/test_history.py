@@ -191,6 +191,21 @@ def test_an_action_recorded_while_the_page_is_open_appears_at_the_top(
     expect(first.locator("summary .title")).to_have_text("Env change v1: added FRESH")
 
 
+def test_a_line_opened_stays_open_when_an_event_arrives(admin_page: Page, api: LedgerStub) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    set_env(api, "shop", FIRST="1")
+    admin_page.goto("/apps/shop/history")
+    first = admin_page.locator("#actions > li[data-kind=env]").get_attribute("data-first")
+    change = admin_page.locator(f"#actions > li[data-first='{first}']")
+    change.locator(":scope > details > summary").click()
+    expect(change.locator("tr[data-type=EnvChanged]")).to_be_visible()
+
+    set_env(api, "shop", SECOND="2")
+
+    expect(admin_page.locator("#actions > li[data-kind=env]")).to_have_count(2)
+    expect(change.locator("tr[data-type=EnvChanged]")).to_be_visible()
+
+
 def test_env_values_never_appear_in_the_history_page(admin_page: Page, api: LedgerStub) -> None:
     api.CreateApp(pb.CreateAppRequest(name="shop"))
     set_env(api, "shop", API_TOKEN=SECRET)
