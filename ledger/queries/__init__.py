@@ -18,12 +18,15 @@ One part per family, as the API's servicer is assembled:
 - :mod:`~ledger.queries.time_travel`: what was live at a moment or a log position;
 - :mod:`~ledger.queries.keys`: deploy keys;
 - :mod:`~ledger.queries.workflows`: workflows, their jobs and the deliveries they accepted;
-- :mod:`~ledger.queries.tasks`: where an app's tasks run (asked of the runtime, live).
+- :mod:`~ledger.queries.tasks`: where an app's tasks run (asked of the runtime, live);
+- :mod:`~ledger.queries.deploy_metrics`: the DORA metrics (arithmetic in
+  :mod:`~ledger.queries.dora`).
 """
 
 from ledger.queries.actions import Action
 from ledger.queries.activity import ActivityQueries, BuildLog
 from ledger.queries.apps import AppQueries, AppSummary
+from ledger.queries.deploy_metrics import DeployMetricQueries
 from ledger.queries.env import EnvPreview, EnvQueries, EnvState
 from ledger.queries.history import ActionPage, EventPage, EventQuery, HistoryQueries
 from ledger.queries.keys import KeyQueries
@@ -34,6 +37,7 @@ from ledger.queries.workflows import Deliveries, WorkflowQueries
 
 
 class Queries(
+    DeployMetricQueries,  # derives from AppQueries (the apps a key may read)
     AppQueries,
     ReleaseQueries,
     EnvQueries,

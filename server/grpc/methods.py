@@ -106,6 +106,11 @@ def _resume(reader: ReadModel, request: Any) -> list[str]:
     return [request.app] if request.app else _workflow(reader, request)
 
 
+def _no_owner(reader: ReadModel, request: Any) -> list[str]:
+    """No app named: the query itself keeps to the apps the key may read."""
+    return []
+
+
 def _job(reader: ReadModel, request: Any) -> list[str]:
     view = reader.get_job(request.id) if is_id(JOB, request.id) else None
     return list(view.apps) if view is not None else []
@@ -155,6 +160,7 @@ METHODS: dict[str, Method] = {
     LEDGER + "RerunJob": Method(A.BUILD, WORKFLOW, owners=_job),
     LEDGER + "RunCommand": Method(A.RUN_COMMAND, Scope.FIELD),
     LEDGER + "ListTasks": Method(A.READ, Scope.FIELD),
+    LEDGER + "GetDeployMetrics": Method(A.READ, Scope.RESOURCE, owners=_no_owner),
     KEYS + "CreateKey": Method(A.MANAGE_KEYS),
     KEYS + "ListKeys": Method(A.MANAGE_KEYS),
     KEYS + "RevokeKey": Method(A.MANAGE_KEYS),

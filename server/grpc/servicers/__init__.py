@@ -10,6 +10,7 @@ from server.grpc.servicers.commands import CommandsServicer
 from server.grpc.servicers.env import EnvServicer
 from server.grpc.servicers.events import EventsServicer
 from server.grpc.servicers.keys import KeysServicer
+from server.grpc.servicers.metrics import MetricsServicer
 from server.grpc.servicers.releases import ReleasesServicer
 from server.grpc.servicers.tasks import TasksServicer
 from server.grpc.servicers.workflows import WorkflowsServicer
@@ -24,6 +25,7 @@ class LedgerServicer(
     WorkflowsServicer,
     CommandsServicer,
     TasksServicer,
+    MetricsServicer,
     ledger_pb2_grpc.LedgerServicer,
 ):
     """Every RPC of ``ledger.v1.Ledger`` on grpc.aio; the parts share one backend."""

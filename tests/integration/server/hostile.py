@@ -622,6 +622,15 @@ def unary_rpcs(seed: Seed) -> dict[str, Rpc]:
             mutating=True,
         ),
         "ListTasks": Rpc(st.builds(pb.ListTasksRequest, app=app_names())),
+        "GetDeployMetrics": Rpc(
+            st.builds(
+                pb.GetDeployMetricsRequest,
+                app=optional_app_names(),
+                period=st.one_of(st.sampled_from(["", "day", "week", "all"]), junk_text()),
+                days=int32s(),
+                until=st.none() | timestamps(),
+            )
+        ),
         # Builds.
         "GetBuild": Rpc(st.builds(pb.GetBuildRequest, app=optional_app_names(), id=ids(seed, b))),
         "ListBuilds": Rpc(

@@ -156,6 +156,12 @@ MORE_CALLS: dict[str, tuple[Action, Call]] = {
         Action.READ,
         lambda ledger, keys, world, app: ledger.ListTasks(pb.ListTasksRequest(app=app)),
     ),
+    "GetDeployMetrics": (
+        Action.READ,
+        lambda ledger, keys, world, app: ledger.GetDeployMetrics(
+            pb.GetDeployMetricsRequest(app=app)
+        ),
+    ),
 }
 """Other RPCs asking an action, by RPC: the action, and the call."""
 
