@@ -83,6 +83,10 @@ class LedgerClient(EventCalls, KeyCalls, WorkflowCalls):
         request = pb.ListTasksRequest(app=app)
         return list(self.transport.unary(self.stub.ListTasks, request, pb.ListTasksResponse).tasks)
 
+    def get_deploy_metrics(self, app: str, *, period: str, days: int) -> pb.DeployMetrics:
+        request = pb.GetDeployMetricsRequest(app=app, period=period, days=days)
+        return self.transport.unary(self.stub.GetDeployMetrics, request, pb.DeployMetrics)
+
     # ------------------------------------------------------------------ builds
 
     def create_build(self, app: str, *, image: str, description: str) -> pb.Build:

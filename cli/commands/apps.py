@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli import parsing, render, time_travel, views
+from cli import metrics, parsing, render, time_travel, views
 from cli.context import Session
 from cli.options import json_option, limit_option, pass_session
 from cli.tables import key_values, version, when
@@ -105,3 +105,28 @@ def _info_now(session: Session, app: pb.App) -> None:
         return views.app_block(app) + "\n\n" + key_values(pairs)
 
     session.emit(data, human)
+
+
+@apps.command("metrics")
+@json_option
+@click.argument("name", required=False, default="")
+@click.option(
+    "--period",
+    type=click.Choice(["day", "week", "all"]),
+    default="day",
+    show_default=True,
+    help="Cut the window into UTC days, weeks (from Monday), or show it whole.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="The window: the last N days (0: 30 for day, 84 for week, all time for all).",
+)
+@pass_session
+def apps_metrics(session: Session, name: str, period: str, days: int) -> None:
+    """Show the DORA metrics of the app NAME (without NAME: of every app the key may
+    read): deployment frequency, lead time, change failure rate, time to restore."""
+    found = session.client.get_deploy_metrics(name, period=period, days=days)
+    session.emit(metrics.as_json(found), lambda: metrics.human(found))
