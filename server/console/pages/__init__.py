@@ -5,6 +5,7 @@ from __future__ import annotations
 from server.console.pages import (
     apps,
     builds,
+    dora,
     env,
     history,
     jobs,
@@ -31,5 +32,6 @@ PAGES = (
     workflows,
     workflow_actions,
     jobs,
+    dora,
     live,
 )

@@ -20,6 +20,7 @@ TABS = (
     ("env", "Environment"),
     ("promotions", "Promotions"),
     ("history", "History"),
+    ("metrics", "Metrics"),
 )
 
 
