@@ -36,7 +36,7 @@ class Panel:
 
 
 def seconds_text(seconds: float) -> str:
-    """``0.04 s``, ``4.2 s``, ``12 s``, ``3 min``, ``2.5 h``, ``1.2 d``: short, for a figure or an axis."""
+    """``0.04 s``, ``4.2 s``, ``12 s``, ``3 min``, ``2.5 h``, ``1.2 d``: for a figure or an axis."""
     if seconds < 1:
         return f"{seconds:.2g} s" if seconds else "0 s"
     if seconds < 10:
