@@ -191,6 +191,7 @@ def main() -> int:
                 "history": "/apps/shop/history",
                 "diff": f"/apps/shop/diff?from={ids['from']}&to={ids['to']}",
                 "keys": "/keys",
+                "metrics": "/apps/shop/metrics?days=7",
             }
             with chromium(path) as browser:
                 context, page = new_page(browser, ledgerd.console_url)
