@@ -17,6 +17,7 @@ from ledger.views import (
     BuildLogView,
     BuildView,
     DeliveryView,
+    DeploymentView,
     EnvChangeView,
     EventView,
     JobView,
@@ -71,6 +72,12 @@ class ReadModel(Protocol):
         self, app: str, before_position: int = 0, limit: int = 50
     ) -> list[PromotionView]:
         """Newest first, without steps."""
+
+    def list_deployments(
+        self, app: str, before_position: int = 0, limit: int = 200
+    ) -> list[DeploymentView]:
+        """The app's promotions newest first (without steps), each with its release's
+        reason and creation and its build's creation and provenance, in one read."""
 
     def promotions_in_flight(self) -> list[PromotionView]:
         """Every promotion whose status is not terminal (for resuming after a crash)."""

@@ -247,3 +247,16 @@ class DeliveryView:
     job_id: str
     outcome: str
     time: datetime
+
+
+@dataclass(frozen=True)
+class DeploymentView:
+    """A promotion with what the deploy metrics need of the release it promoted (its
+    reason and creation) and of that release's build (its creation and provenance): ''
+    and None when the views do not know them."""
+
+    promotion: PromotionView
+    release_reason: str = ""
+    release_created_at: datetime | None = None
+    build_created_at: datetime | None = None
+    commit: dict[str, str] = field(default_factory=dict)

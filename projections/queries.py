@@ -17,6 +17,7 @@ from ledger.views import (
     AppView,
     BuildLogView,
     BuildView,
+    DeploymentView,
     EnvChangeView,
     EventView,
     KeyView,
@@ -25,6 +26,7 @@ from ledger.views import (
     ReleaseView,
 )
 from projections import rows, sql
+from projections.deployments import LIST_DEPLOYMENTS, deployment
 from projections.keys import key_view
 from projections.metric_queries import MetricQueries
 from projections.workflow_queries import WorkflowReadQueries
@@ -107,6 +109,12 @@ class ReadQueries(WorkflowReadQueries, MetricQueries, ABC):
     ) -> list[PromotionView]:
         found = self._rows(sql.LIST_PROMOTIONS, app, before_position or sql.BIG, limit)
         return [rows.promotion(row) for row in found]
+
+    def list_deployments(
+        self, app: str, before_position: int = 0, limit: int = 200
+    ) -> list[DeploymentView]:
+        found = self._rows(LIST_DEPLOYMENTS, app, before_position or sql.BIG, limit)
+        return [deployment(row) for row in found]
 
     def promotions_in_flight(self) -> list[PromotionView]:
         return [rows.promotion(row) for row in self._rows(sql.PROMOTIONS_IN_FLIGHT)]

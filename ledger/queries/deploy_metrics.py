@@ -1,10 +1,11 @@
 """Deploy metrics (DORA) of an app, or of every app a key may read.
 
-Reads the promotions read model (newest first, a page at a time) with the releases and
-builds they name, turns them into :class:`~ledger.queries.dora.Deployment` records, and
-leaves the arithmetic to :mod:`ledger.queries.dora`. Nothing here scans the log: the
-promotions view already has each promotion's status and times, the releases view the
-reason of a release (a rollback or not), the builds view its creation and provenance.
+Reads the promotions read model newest first, a page at a time, joined with the releases
+and builds they name (one read per page: ``ReadModel.list_deployments``), turns them into
+:class:`~ledger.queries.dora.Deployment` records, and leaves the arithmetic to
+:mod:`ledger.queries.dora`. Nothing here scans the log: the promotions view has each
+promotion's status and times, the releases view the reason of a release (a rollback or
+not), the builds view its creation and provenance.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ledger.queries.dora import (
     compute,
     window,
 )
-from ledger.views import BuildView, PromotionView, ReleaseView
+from ledger.views import DeploymentView
 
 PAGE = 200
 APPS_PAGE = 200
@@ -70,67 +71,60 @@ class DeployMetricQueries(AppQueries):
         activation). All time when the window is all time."""
         all_time = not days and period == Period.ALL
         bound = start
-        releases: dict[str, ReleaseView | None] = {}
-        builds: dict[str, BuildView | None] = {}
         found: list[Deployment] = []
         before = 0
         while True:
-            page = self.reader.list_promotions(app, before, PAGE)
+            page = self.reader.list_deployments(app, before, PAGE)
             for view in page:
-                if not all_time and view.created_at < bound and view.status == SUCCEEDED:
+                promotion = view.promotion
+                if not all_time and promotion.created_at < bound and promotion.status == SUCCEEDED:
                     return found
-                record = self._record(view, releases, builds)
-                if record is not None and record.ended_at < end:
-                    found.append(record)
-                    if record.status == SUCCEEDED and record.ended_at >= start:
-                        release = releases.get(record.release_id)
-                        if release is not None:
-                            bound = min(bound, release.created_at)
+                record = _record(view)
+                if record is None or record.ended_at >= end:
+                    continue
+                found.append(record)
+                if record.status == SUCCEEDED and record.ended_at >= start:
+                    bound = min(bound, view.release_created_at or bound)
             if len(page) < PAGE:
                 return found
-            before = page[-1].position
-
-    def _record(
-        self,
-        view: PromotionView,
-        releases: dict[str, ReleaseView | None],
-        builds: dict[str, BuildView | None],
-    ) -> Deployment | None:
-        if view.status not in ENDED or view.ended_at is None:
-            return None
-        if view.release_id not in releases:
-            releases[view.release_id] = self.reader.get_release(view.release_id)
-        release = releases[view.release_id]
-        change_at, base = None, ""
-        if release is not None and release.reason == ReleaseReason.BUILD:
-            if release.build_id not in builds:
-                builds[release.build_id] = self.reader.get_build(release.build_id)
-            change_at, base = _change(release, builds[release.build_id])
-        return Deployment(
-            app=view.app,
-            promotion_id=view.id,
-            release_id=view.release_id,
-            previous_release_id=view.previous_release_id,
-            status=view.status,
-            requested_at=view.created_at,
-            started_at=view.started_at,
-            ended_at=view.ended_at,
-            rollback=release is not None and release.reason == ReleaseReason.ROLLBACK,
-            change_at=change_at,
-            change_base=base,
-        )
+            before = page[-1].promotion.position
 
 
-def _change(release: ReleaseView, build: BuildView | None) -> tuple[datetime, str]:
+def _record(view: DeploymentView) -> Deployment | None:
+    """The promotion as the metrics see it; None while it has not ended."""
+    promotion = view.promotion
+    if promotion.status not in ENDED or promotion.ended_at is None:
+        return None
+    change_at, base = None, ""
+    if view.release_reason == ReleaseReason.BUILD:
+        change_at, base = _change(view)
+    return Deployment(
+        app=promotion.app,
+        promotion_id=promotion.id,
+        release_id=promotion.release_id,
+        previous_release_id=promotion.previous_release_id,
+        status=promotion.status,
+        requested_at=promotion.created_at,
+        started_at=promotion.started_at,
+        ended_at=promotion.ended_at,
+        rollback=view.release_reason == ReleaseReason.ROLLBACK,
+        change_at=change_at,
+        change_base=base,
+    )
+
+
+def _change(view: DeploymentView) -> tuple[datetime | None, str]:
     """When the change of a build's release began: the commit's time when the build's
-    provenance carries one (``committed_at``), else the build's creation."""
-    committed = (build.commit if build is not None else {}).get("committed_at", "")
+    provenance carries one (``committed_at``, with an offset), else the build's creation
+    (None when the views know no build)."""
+    committed = view.commit.get("committed_at", "")
     if committed:
         try:
-            moment = datetime.fromisoformat(committed)
+            moment: datetime | None = datetime.fromisoformat(committed)
         except ValueError:
             moment = None
         if moment is not None and moment.tzinfo is not None:
             return moment, "commit"
-    created = build.created_at if build is not None else release.created_at
-    return created, "build"
+    if view.build_created_at is None:
+        return None, ""
+    return view.build_created_at, "build"

@@ -217,8 +217,11 @@ def _failed(records: Sequence[Deployment], rollback_window: timedelta) -> set[st
     for index, record in enumerate(records):
         if record.status != SUCCEEDED:
             continue
-        after = [r for r in records[index + 1 :] if r.requested_at >= record.ended_at]
-        following = min(after, key=lambda r: r.requested_at, default=None)
+        # An app's promotions run one at a time: the next one asked for after this one
+        # ended is the first such in the order they ended.
+        following = next(
+            (r for r in records[index + 1 :] if r.requested_at >= record.ended_at), None
+        )
         if (
             following is not None
             and following.rollback
