@@ -117,11 +117,14 @@ class GitFetcher:
 
     def _read_commit(self, sha: str, home: Path, into: Path) -> Commit:
         """The checked-out commit's provenance, after making sure it is the one asked for."""
-        out = self._git(["log", "-1", "--format=%H%x00%an <%ae>%x00%B"], home, cwd=into)
-        checked_out, author, message = out.split("\x00", 2)
+        # %cI: the committer date in strict ISO 8601 (the deploy metrics' lead time base).
+        out = self._git(["log", "-1", "--format=%H%x00%an <%ae>%x00%cI%x00%B"], home, cwd=into)
+        checked_out, author, committed_at, message = out.split("\x00", 3)
         if checked_out != sha:
             raise FetchFailed(f"checked out {checked_out} instead of {sha}")
-        return Commit(sha=sha, author=author, message=message.rstrip("\n"))
+        return Commit(
+            sha=sha, author=author, message=message.rstrip("\n"), committed_at=committed_at
+        )
 
     def _git(
         self, args: Sequence[str], home: Path, credentials: str = "", cwd: Path | None = None

@@ -32,7 +32,8 @@ class Build(Aggregate):
 
     class Created(LedgerEvent, Aggregate.Created):
         """``commit``: provenance of a build from git (repository, ref, sha, author,
-        message; see :data:`COMMIT_FIELDS`), empty for other builds (v2)."""
+        message, and since deploy metrics committed_at when known), empty for other
+        builds (v2)."""
 
         TOPIC = "ledger:BuildCreated"
         class_version = 2

@@ -23,6 +23,7 @@ class Commit:
     sha: str
     author: str  # "Name <email>"
     message: str  # the full message, as committed
+    committed_at: str = ""  # the committer's date, RFC 3339 with its offset ('' unknown)
 
 
 class SourceFetcher(Protocol):

@@ -115,6 +115,8 @@ class JobSteps(JobRecorder):
             "author": commit.author[:200],
             "message": commit.message[:2000],
         }
+        if commit.committed_at:
+            provenance["committed_at"] = commit.committed_at[:40]
         first_line = commit.message.strip().splitlines()[0] if commit.message.strip() else ""
         self._end(
             job_id, meta, index, StepStatus.SUCCEEDED, f"{commit.sha[:12]} {first_line}"[:200]

@@ -9,6 +9,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -138,6 +139,7 @@ def test_fetch_checks_out_exactly_an_older_commit_with_its_provenance_and_no_git
     assert commit.sha == older
     assert commit.author == "Ada Lovelace <ada@example.com>"
     assert commit.message == message
+    assert datetime.fromisoformat(commit.committed_at).tzinfo is not None  # git's %cI
     assert (into / "app.txt").read_text() == "v1"
     assert (into / "old.txt").read_text() == "gone later"
     assert sorted(path.name for path in into.iterdir()) == ["app.txt", "old.txt"]

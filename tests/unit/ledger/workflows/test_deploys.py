@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from ledger.commands import PromoteRelease, RollbackRelease
 from ledger.domain import JobStatus, PromoteMode
 from ledger.workflows.commands import ResumeWorkflow
@@ -148,3 +150,18 @@ def test_a_rerun_builds_the_same_commit_again(world: World) -> None:
     again = world.ended(rerun.job_id)
     assert again.sha == first.sha and again.rerun_of == first.job_id
     assert again.status == JobStatus.SUCCEEDED
+
+
+def test_a_pushs_build_records_when_its_commit_was_made(world: World) -> None:
+    world.create()
+    before = datetime.now(UTC).replace(microsecond=0)
+
+    job = world.ended(world.push("1", "Add the checkout page").job_id)
+
+    release = world.ledger.release("shop", world.ledger.app("shop").active_release_id)
+    committed_at = datetime.fromisoformat(
+        world.ledger.build("shop", release.build_id).commit["committed_at"]
+    )
+    assert job.status == JobStatus.SUCCEEDED, job.cause
+    assert committed_at.tzinfo is not None
+    assert before <= committed_at <= datetime.now(UTC)
