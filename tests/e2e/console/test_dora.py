@@ -97,3 +97,15 @@ def test_a_bad_window_is_a_one_line_error_page(admin_page: Page, api: LedgerStub
 
     assert response is not None and response.status == 400
     expect(admin_page.locator("body")).to_contain_text("period must be day, week or all")
+
+
+def test_the_metrics_tab_of_an_app_the_key_may_not_read_is_refused(
+    page_as: Callable[..., Page], api: LedgerStub
+) -> None:
+    for app in ("shop", "blog"):
+        create_app(api, app)
+    page = page_as("reader", "blog")
+
+    response = page.goto("/apps/shop/metrics")
+
+    assert response is not None and response.status == 403
