@@ -10,6 +10,7 @@ not), the builds view its creation and provenance.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from ledger.domain.release import ReleaseReason
@@ -52,7 +53,8 @@ class DeployMetricQueries(AppQueries):
         for name in names:
             records += self._records(name, start, days, period, end)
         first = min((r.requested_at for r in records), default=None)
-        return compute(records, window(period, days, end, first), ROLLBACK_WINDOW)
+        measured = compute(records, window(period, days, end, first), ROLLBACK_WINDOW)
+        return replace(measured, apps=tuple(names))
 
     def _readable(self, principal: Principal) -> list[str]:
         names: list[str] = []

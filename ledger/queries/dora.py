@@ -161,7 +161,7 @@ class Metrics:
     time_to_restore: Figure  # seconds: median (p90)
     unrestored: int  # failures not restored by the window's end
     rollback_window: timedelta = ROLLBACK_WINDOW
-    apps: tuple[str, ...] = field(default=())
+    apps: tuple[str, ...] = field(default=())  # the apps measured
 
 
 def compute(

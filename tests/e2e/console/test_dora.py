@@ -109,3 +109,14 @@ def test_the_metrics_tab_of_an_app_the_key_may_not_read_is_refused(
     response = page.goto("/apps/shop/metrics")
 
     assert response is not None and response.status == 403
+
+
+def test_the_metrics_tab_follows_promotions_as_they_end(admin_page: Page, api: LedgerStub) -> None:
+    create_app(api, "shop")
+    deploy(api, "shop", "shop:1")
+    admin_page.goto("/apps/shop/metrics")
+    expect(admin_page.locator("#metric-frequency .detail")).to_have_text("1 successful promotion")
+
+    deploy(api, "shop", "shop:2")
+
+    expect(admin_page.locator("#metric-frequency .detail")).to_have_text("2 successful promotions")
