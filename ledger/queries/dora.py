@@ -1,6 +1,7 @@
 """The four DORA metrics, computed over plain records of ended promotions.
 
-Pure arithmetic: no read model, no clock. :mod:`ledger.queries.deploy_metrics` reads the
+Pure arithmetic: no read model, no clock; the window and its periods are
+:mod:`ledger.queries.dora_window`'s. :mod:`ledger.queries.deploy_metrics` reads the
 promotions (with their releases and builds) from the views into :class:`Deployment`
 records and hands them here. The definitions are those of ``docs/dora.md``:
 
@@ -25,30 +26,15 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 
-from ledger.errors import InvalidArgument
+from ledger.queries.dora_window import DEFAULT_DAYS as DEFAULT_DAYS
+from ledger.queries.dora_window import Period as Period
+from ledger.queries.dora_window import Window as Window
+from ledger.queries.dora_window import window as window
 
 ROLLBACK_WINDOW = timedelta(hours=24)
 """A person's rollback this soon after a promotion went live marks that promotion failed."""
-
-DAY = timedelta(days=1)
-MAX_DAYS = {"day": 366, "week": 3660, "all": 3660}
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # a window's end: no overflow of its arithmetic
-LATEST = datetime(9000, 1, 1, tzinfo=UTC)
-
-
-class Period(StrEnum):
-    """How a window is cut into points: UTC days, ISO weeks (from Monday) or one point."""
-
-    DAY = "day"
-    WEEK = "week"
-    ALL = "all"
-
-
-DEFAULT_DAYS = {Period.DAY: 30, Period.WEEK: 84, Period.ALL: 0}
-"""The window when none is asked for (0: all time)."""
 
 SUCCEEDED = "succeeded"
 FAILED = frozenset({"rolled_back", "rollback_failed"})
@@ -79,53 +65,6 @@ class Deployment:
     @property
     def failure_start(self) -> datetime:
         return self.started_at or self.requested_at
-
-
-@dataclass(frozen=True)
-class Window:
-    """The span measured, ``start <= t < end``, and how it is cut into points."""
-
-    period: Period
-    start: datetime
-    end: datetime
-
-    @property
-    def days(self) -> float:
-        return (self.end - self.start) / DAY
-
-    def holds(self, moment: datetime) -> bool:
-        return self.start <= moment < self.end
-
-    def buckets(self) -> list[tuple[datetime, datetime]]:
-        """The points' spans: UTC days or weeks clipped to the window, or the window."""
-        if self.period is Period.ALL or self.start >= self.end:
-            return [(self.start, self.end)]
-        step = DAY if self.period is Period.DAY else 7 * DAY
-        boundary = _midnight(self.start)
-        if self.period is Period.WEEK:
-            boundary -= boundary.weekday() * DAY
-        spans = []
-        while boundary < self.end:
-            spans.append((max(boundary, self.start), min(boundary + step, self.end)))
-            boundary += step
-        return spans
-
-
-def window(period: str, days: int, end: datetime, first: datetime | None = None) -> Window:
-    """The window of the last ``days`` days before ``end`` (0: the period's default; for
-    ``all``, all time: from the UTC midnight before ``first``, the oldest promotion)."""
-    try:
-        cut = Period(period or Period.DAY)
-    except ValueError:
-        raise InvalidArgument(f"period must be day, week or all, not {period[:20]!r}") from None
-    if days < 0 or days > MAX_DAYS[cut]:
-        raise InvalidArgument(f"days must be between 0 and {MAX_DAYS[cut]} for period {cut}")
-    if not EARLIEST <= end <= LATEST:
-        raise InvalidArgument("until must fall between the years 1970 and 9000")
-    days = days or DEFAULT_DAYS[cut]
-    if days:
-        return Window(cut, end - days * DAY, end)
-    return Window(cut, _midnight(first) if first and first < end else end, end)
 
 
 @dataclass(frozen=True)
@@ -320,7 +259,3 @@ def p90(values: Sequence[float]) -> float | None:
         return None
     ordered = sorted(values)
     return float(ordered[math.ceil(0.9 * len(ordered)) - 1])
-
-
-def _midnight(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
