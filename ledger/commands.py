@@ -119,6 +119,7 @@ class Outcome:
     key_id: str = ""
     job_id: str = ""
     workflow: str = ""
+    target_id: str = ""  # a notification target
 
     def to_record(self) -> dict[str, Any]:
         """What a request record keeps of this outcome: all of it but the position (a

@@ -8,7 +8,8 @@ every entry point refuses exactly what the others refuse, with the same words.
 
 Roles:
 
-- ``admin``: everything on every app, including creating apps and managing keys.
+- ``admin``: everything on every app, including creating apps, managing keys and the
+  notification targets the log is sent to.
 - ``deployer``: on the apps named on its key only: read, build, deploy (promote, roll
   back, cancel), change the env and the app's settings, see env values, run one-off
   commands, manage workflows (a workflow deploying several apps needs all of them). A
@@ -51,6 +52,7 @@ class Action(StrEnum):
     READ_RACK = "read_rack"  # the versions ledgerd ran
     WHO_AM_I = "who_am_i"
     ADMINISTER = "administer"  # anything not named above: admin keys only (fail closed)
+    MANAGE_NOTIFICATIONS = "manage_notifications"  # webhook targets of the log: admins only
 
 
 _EVERY_KEY = frozenset({Action.LIST_APPS, Action.READ_RACK, Action.WHO_AM_I})
@@ -75,7 +77,9 @@ GRANTS: dict[Role, frozenset[Action]] = {
 """The actions each role grants: on every app, or on its key's apps (``Role.every_app``)."""
 
 APP_WIDE = frozenset(
-    {Action.CREATE_APP, Action.AUDIT, Action.MANAGE_KEYS, Action.ADMINISTER} | _EVERY_KEY
+    {Action.CREATE_APP, Action.AUDIT, Action.MANAGE_KEYS, Action.ADMINISTER}
+    | {Action.MANAGE_NOTIFICATIONS}
+    | _EVERY_KEY
 )
 """Actions that concern no single app: the role alone decides."""
 
@@ -99,6 +103,7 @@ VERBS: dict[Action, str] = {
     Action.READ_RACK: "read the rack's versions",
     Action.WHO_AM_I: "ask who it is",
     Action.ADMINISTER: "do what only admin keys may do",
+    Action.MANAGE_NOTIFICATIONS: "manage notifications",
 }
 
 

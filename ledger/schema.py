@@ -14,7 +14,7 @@ schema than its own (``server/infra/schema_check.py``), before writing anything.
 
 from __future__ import annotations
 
-LOG_SCHEMA = 2
+LOG_SCHEMA = 3
 """The schema this version writes, and the highest it reads."""
 
 RACK_VERSION_FIELDS = ("version", "log_schema")

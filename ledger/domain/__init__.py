@@ -11,6 +11,7 @@ from ledger.domain.base import LedgerEvent, Meta, event_type
 from ledger.domain.build import Build
 from ledger.domain.job import Job, JobKind, JobStatus, StepStatus
 from ledger.domain.key import Key
+from ledger.domain.notification import NotificationTarget
 from ledger.domain.promotion import Promotion, PromotionStatus
 from ledger.domain.records import DeliveryRecord, Rack, RequestRecord
 from ledger.domain.release import Release, ReleaseReason
@@ -31,6 +32,7 @@ __all__ = [
     "Key",
     "LedgerEvent",
     "Meta",
+    "NotificationTarget",
     "PromoteMode",
     "Promotion",
     "PromotionStatus",

@@ -15,6 +15,7 @@ from ledger.domain.base import LedgerEvent, event_type
 from ledger.domain.build import Build
 from ledger.domain.job import Job
 from ledger.domain.key import Key
+from ledger.domain.notification import NotificationTarget
 from ledger.domain.promotion import Promotion
 from ledger.domain.records import DeliveryRecord, Rack, RequestRecord
 from ledger.domain.release import Release
@@ -31,6 +32,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     Release,
     RequestRecord,
     Workflow,
+    NotificationTarget,
 )
 NOT_AUDITED: frozenset[type] = frozenset({RequestRecord.Created})
 """Events the audit timeline never shows (idempotency bookkeeping)."""
