@@ -15,7 +15,7 @@ from typing import Any
 from ledger.domain import App, Build, Promotion, Rack, Release, RequestRecord
 from ledger.domain.secrecy import HIDDEN, Mask
 from ledger.views import EventView
-from projections import keys, sql, workflows
+from projections import keys, notifications, sql, workflows
 from projections.audit import Projectable, audit_data, audited, to_json
 from projections.changes import Change, Insert, Update
 from transparency.leaf_v2 import canonical
@@ -291,6 +291,7 @@ _HANDLERS: dict[type[Any], Handler] = {
     Rack.VersionStarted: _rack_version_started,
     **keys.HANDLERS,
     **workflows.HANDLERS,
+    **notifications.HANDLERS,
 }
 AUDIT_ONLY: frozenset[type[Any]] = frozenset(
     {

@@ -29,10 +29,11 @@ from projections import rows, sql
 from projections.deployments import LIST_DEPLOYMENTS, deployment
 from projections.keys import key_view
 from projections.metric_queries import MetricQueries
+from projections.notifications import NotificationQueries
 from projections.workflow_queries import WorkflowReadQueries
 
 
-class ReadQueries(WorkflowReadQueries, MetricQueries, ABC):
+class ReadQueries(WorkflowReadQueries, MetricQueries, NotificationQueries, ABC):
     """The read model's queries; the store supplies transactions, dialect and position.
 
     Those of workflows, jobs and deliveries are in :class:`WorkflowReadQueries`; the

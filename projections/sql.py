@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ledger.domain.promotion import PromotionStatus
-from projections import workflow_sql
+from projections import notification_sql, workflow_sql
 
 # Bump when a table or a projected column changes: the new version's tables (and, through
 # VIEWS_NAME, its tracking) start empty and the worker projects the whole log into them.
@@ -40,6 +40,7 @@ TABLES = (
     *workflow_sql.TABLES,  # workflows, jobs, deliveries: see projections/workflows.py
     "merkle_nodes",  # the Merkle tree of the log: see projections/merkle.py
     "merkle_gaps",
+    *notification_sql.TABLES,  # notification targets: see projections/notifications.py
 )
 TERMINAL_PROMOTION_STATUSES = tuple(s.value for s in PromotionStatus if s.terminal)
 
@@ -111,6 +112,7 @@ SCHEMA = (
     """CREATE TABLE IF NOT EXISTS {merkle_gaps} (
         leaf BIGINT PRIMARY KEY, position BIGINT NOT NULL)""",
     *workflow_sql.SCHEMA,
+    *notification_sql.SCHEMA,
 )
 
 # -- writes: generated from the tables' keys, so each shape is spelled in one place ---------
@@ -128,6 +130,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "rack_releases": ("position",),
     "keys": ("id",),
     **workflow_sql.KEYS,
+    **notification_sql.KEYS,
 }
 
 INSERT_ONLY = frozenset(
