@@ -22,6 +22,7 @@ from ledger.domain import Meta
 from ledger.domain.secrecy import Mask
 from ledger.errors import IntegrityCompromised, Unavailable
 from ledger.keys import KeyService
+from ledger.notifications.service import NotificationService
 from ledger.oneoff import CommandService
 from ledger.promoter import LocalClaims, Promoter
 from ledger.queries import Queries
@@ -54,6 +55,7 @@ from server.infra.settings import Settings
 from server.infra.signing import signing_key
 from server.metrics.registry import Metrics
 from server.metrics.status import Sources
+from server.notify.worker import Notifier
 
 log = logging.getLogger("ledgerd")
 
@@ -113,6 +115,8 @@ class Container:
     commands: CommandService
     poller: Poller
     metrics: Metrics
+    notifications: NotificationService
+    notifier: Notifier
     started: bool = field(default=False)
 
     @property
@@ -143,6 +147,7 @@ class Container:
         self.builder.resume([build.id for build in self.views.builds_in_flight()])
         self.jobs.resume([job.id for job in self.views.jobs_in_flight()])
         self.poller.start()
+        self.notifier.start()
         if self.runtime.keeps_containers:
             try:
                 self.runtime.reconcile(self._idle_apps())
@@ -169,7 +174,9 @@ class Container:
         self.jobs.resume([job.id for job in self.views.jobs_in_flight()])
 
     def close(self) -> None:
-        """Stop jobs, builds and promotions, then projections, then close the stores."""
+        """Stop notifications, jobs, builds and promotions, then projections, then close
+        the stores."""
+        self.notifier.close()
         self.poller.close()
         self.jobs.close()
         self.builder.close()
@@ -239,6 +246,16 @@ def bootstrap(settings: Settings, runtime: Runtime | None = None) -> Container:
     )
     ledger.recorded.append(worker.feed)
     hot.follow(worker)
+    notifications = NotificationService(ledger, views)
+    notifier = Notifier(
+        views,
+        views,
+        views,
+        notifications,
+        claims,
+        give_up_seconds=settings.notify_give_up_seconds,
+        user_agent=f"deploy-ledger/{package_version()} (notifications)",
+    )
     return Container(
         settings=settings,
         ledger=ledger,
@@ -260,6 +277,8 @@ def bootstrap(settings: Settings, runtime: Runtime | None = None) -> Container:
         commands=commands,
         poller=Poller(workflows, views, explain=failure_summary),
         metrics=make_metrics(settings, ledger, views, broadcaster),
+        notifications=notifications,
+        notifier=notifier,
     )
 
 

@@ -73,6 +73,9 @@ class Settings:
     # /metrics: "key" (on the console's port, bearer token of a deploy key), "off", or a
     # host:port serving only /metrics there, without auth (a private network's address).
     metrics: str = METRICS_KEY
+    # How long a notification is retried before it is recorded failed and its target moves
+    # on to the next event. Seconds.
+    notify_give_up_seconds: int = 86400
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -110,6 +113,9 @@ class Settings:
             scrub_at_start=_count(env, "LEDGER_SCRUB_AT_START", cls.scrub_at_start),
             scrub_rate=_count(env, "LEDGER_SCRUB_RATE", cls.scrub_rate),
             metrics=_metrics(env.get("LEDGER_METRICS", ""), console_on=bool(console_listen)),
+            notify_give_up_seconds=_int(
+                env, "LEDGER_NOTIFY_GIVE_UP_SECONDS", cls.notify_give_up_seconds
+            ),
         )
         settings.validate()
         return settings
