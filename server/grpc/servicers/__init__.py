@@ -11,6 +11,7 @@ from server.grpc.servicers.env import EnvServicer
 from server.grpc.servicers.events import EventsServicer
 from server.grpc.servicers.keys import KeysServicer
 from server.grpc.servicers.metrics import MetricsServicer
+from server.grpc.servicers.notifications import NotificationsServicer
 from server.grpc.servicers.releases import ReleasesServicer
 from server.grpc.servicers.tasks import TasksServicer
 from server.grpc.servicers.workflows import WorkflowsServicer
@@ -26,6 +27,7 @@ class LedgerServicer(
     CommandsServicer,
     TasksServicer,
     MetricsServicer,
+    NotificationsServicer,
     ledger_pb2_grpc.LedgerServicer,
 ):
     """Every RPC of ``ledger.v1.Ledger`` on grpc.aio; the parts share one backend."""
