@@ -18,6 +18,7 @@ from cli.client_base import MAX_PAGE_SIZE as MAX_PAGE_SIZE
 from cli.client_base import paginate as paginate
 from cli.client_events import EventCalls
 from cli.client_keys import KeyCalls
+from cli.client_notifications import NotificationCalls
 from cli.client_workflows import WorkflowCalls
 from cli.render import to_timestamp
 from cli.transport import new_request_id
@@ -29,7 +30,7 @@ CHUNK_SIZE = 64 * 1024
 EXPORT_PAGE_SIZE = 500  # the server's largest page (it also stops pages at ~2 MiB)
 
 
-class LedgerClient(EventCalls, KeyCalls, WorkflowCalls):
+class LedgerClient(EventCalls, KeyCalls, WorkflowCalls, NotificationCalls):
     """The CLI's view of the Ledger service: typed calls with the transport's rules.
 
     The calls reading the event log come from :class:`~cli.client_events.EventCalls`,

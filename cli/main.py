@@ -38,6 +38,7 @@ from cli.commands.env import env
 from cli.commands.events import history, watch
 from cli.commands.jobs import jobs
 from cli.commands.keys import keys, whoami
+from cli.commands.notifications import notifications
 from cli.commands.promotions import promotions
 from cli.commands.ps import ps
 from cli.commands.rack import rack
@@ -130,6 +131,7 @@ for _command in (keys, whoami):
     root.add_command(_command)
 for _command in (workflows, jobs, run, ps):
     root.add_command(_command)
+root.add_command(notifications)
 
 
 def main(
