@@ -9,12 +9,12 @@ in the read model; an event it has no sentence for gets a plain one.
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import Any, Protocol
 from uuid import NAMESPACE_URL, uuid5
 
 from ledger.notifications.views import Format
 from ledger.views import BuildView, EventView, PromotionView, ReleaseView
+from transparency.leaf_v2 import rfc3339
 
 MAX_CAUSE = 160
 
@@ -44,7 +44,7 @@ def record(entry: EventView, name: str, delivery: str) -> dict[str, Any]:
         "type": entry.type,
         "app": entry.app,
         "actor": entry.actor,
-        "time": entry.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "time": rfc3339(entry.time),
         "request_id": entry.request_id,
         "data": entry.data,
     }

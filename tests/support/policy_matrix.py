@@ -36,6 +36,7 @@ list_apps         yes    yes       yes      yes
 read_rack         yes    yes       yes      yes
 who_am_i          yes    yes       yes      yes
 administer        yes    -         -        -
+manage_notifications  yes  -       -        -
 """
 
 

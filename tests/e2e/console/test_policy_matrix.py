@@ -88,6 +88,7 @@ NOT_OFFERED = {
     Action.READ_RACK,
     Action.WHO_AM_I,
     Action.ADMINISTER,
+    Action.MANAGE_NOTIFICATIONS,  # ledgerctl notifications only
 }
 
 

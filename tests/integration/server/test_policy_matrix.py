@@ -117,6 +117,9 @@ CALLS: dict[Action, Call] = {
         pb.ListRackReleasesRequest()
     ),
     Action.WHO_AM_I: lambda ledger, keys, world, app: keys.WhoAmI(pb.WhoAmIRequest()),
+    Action.MANAGE_NOTIFICATIONS: lambda ledger, keys, world, app: ledger.ListDeliveries(
+        pb.ListDeliveriesRequest()
+    ),
 }
 
 MORE_CALLS: dict[str, tuple[Action, Call]] = {

@@ -28,7 +28,7 @@ from ledger.commands import (
     UpdateApp,
     UpdateEnv,
 )
-from ledger.domain import Build, Meta, Rack
+from ledger.domain import Build, Meta, NotificationTarget, Rack
 from ledger.domain.base import LedgerEvent, event_type
 from ledger.domain.registry import event_classes
 from ledger.domain.secrecy import MASK, Mask, Secrecy, declared
@@ -91,6 +91,23 @@ def record_every_event_type(ledger: LedgerApplication) -> None:
     created = keys.create_key(CreateKey("ci", "deployer", ("shop",)), Meta("alice"))
     keys.revoke_key(RevokeKey(created.outcome.key_id), Meta("alice"))
     record_every_workflow_event(ledger, "shop", SECRET)
+    record_notification_target_events(ledger)
+
+
+def record_notification_target_events(ledger: LedgerApplication) -> None:
+    """A target whose signing secret is the sentinel: unlisted, it must show nowhere."""
+    meta = Meta("alice (K0000000001)")
+    target = NotificationTarget.create(
+        meta,
+        target_id="NAAAAAAAAAA",
+        url="https://chat.example/hook",
+        events=["promotion.*"],
+        app="shop",
+        format="slack",
+        secret=SECRET,
+    )
+    target.delete(meta)
+    ledger.save(target)
 
 
 def queue_and_cancel(ledger: LedgerApplication, release_id: str) -> None:
