@@ -53,6 +53,7 @@ from ledger.commands import (
     UpdateEnv,
 )
 from ledger.domain import Cause, CauseKind, Hook, Meta, StepKind, WorkflowSettings
+from ledger.notifications.service import CreateNotificationTarget
 from ledger.oneoff import RunCommand
 from ledger.promoter import Promoter
 from ledger.runtime import (
@@ -145,6 +146,22 @@ class Story:
         self.promotions_that_fail()
         self.cancel_and_queue()
         self.workflows()
+        self.notifications()
+
+    # -- notifications ----------------------------------------------------------------
+
+    def notifications(self) -> None:
+        """A target made and deleted (nothing listens at its URL: no delivery matters)."""
+        made = self.c.notifications.create(
+            CreateNotificationTarget(
+                url="http://127.0.0.1:9/hooks/ledger",
+                events=("promotion.*", "build.failed"),
+                app="shop",
+                format="slack",
+            ),
+            self.admin,
+        )
+        self.c.notifications.delete(made.outcome.target_id, self.admin)
 
     # -- keys, apps, builds, env, promotions ------------------------------------------
 
