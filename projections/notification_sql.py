@@ -45,6 +45,7 @@ LIST_TARGETS = _TARGET_COLUMNS + " WHERE t.deleted <= ? ORDER BY t.position"
 LIST_DELIVERIES = (
     "SELECT * FROM {notify_deliveries} ORDER BY last_attempt_at DESC, log_position DESC LIMIT ?"
 )
+SELECT_DELIVERY = "SELECT * FROM {notify_deliveries} WHERE target_id = ? AND log_position = ?"
 TARGET_DELIVERIES = (
     "SELECT * FROM {notify_deliveries} WHERE target_id = ? ORDER BY log_position DESC LIMIT ?"
 )

@@ -105,6 +105,11 @@ class NotificationQueries(ABC):
             found = self._rows(notification_sql.LIST_DELIVERIES, limit)
         return [delivery_view(row) for row in found]
 
+    def notification_delivery(self, target_id: str, log_position: int) -> DeliveryView | None:
+        """The delivery of one event to one target, if an attempt was recorded."""
+        found = self._rows(notification_sql.SELECT_DELIVERY, target_id, log_position)
+        return delivery_view(found[0]) if found else None
+
     def record_attempt(
         self,
         target_id: str,

@@ -29,6 +29,9 @@ class TargetDirectory(Protocol):
 class DeliveryLog(TargetDirectory, Protocol):
     """What the worker records: each attempt, and how far each target got."""
 
+    def notification_delivery(self, target_id: str, log_position: int) -> DeliveryView | None:
+        """The delivery of one event to one target, if an attempt was recorded."""
+
     def record_attempt(
         self,
         target_id: str,

@@ -4,7 +4,7 @@ order, each until delivered or given up, then the next.
 A target's thread reads the audit timeline (the ``events`` view, secrets already
 digested) after the target's position, picks the events its patterns and app select,
 and POSTs each, signed, retrying with :mod:`server.notify.backoff` until a 2xx answer or
-until ``give_up_seconds`` since its first attempt have passed (then it is recorded
+until ``give_up_seconds`` since its first recorded attempt have passed (then it is recorded
 failed and the target moves on). Every attempt is recorded, and the position advanced
 after each event, in the views' database: a ``ledgerd`` killed at any moment resumes
 from the first event not yet delivered (sent again at worst, with the same delivery id).
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -178,15 +177,19 @@ class TargetSender(threading.Thread):
             "X-Ledger-Event": name,
             SIGNATURE_HEADER: signature(self.secret, body),
         }
-        started = time.monotonic()
-        attempt = 0
+        # A delivery begun before a restart goes on where it was: its window and backoff
+        # count from its first recorded attempt.
+        earlier = notifier.records.notification_delivery(target.id, entry.position)
+        started = earlier.first_attempt_at if earlier is not None else datetime.now(UTC)
+        attempt = earlier.attempts if earlier is not None else 0
         while not self._stopped.is_set():
             attempt += 1
             answer = notifier.send(target.url, body, headers, notifier.timeout)
             wait = backoff.delay(attempt)
+            elapsed = (datetime.now(UTC) - started).total_seconds()
             if answer.delivered:
                 status = DeliveryStatus.DELIVERED
-            elif time.monotonic() - started + wait > notifier.give_up_seconds:
+            elif elapsed + wait > notifier.give_up_seconds:
                 status = DeliveryStatus.FAILED
             else:
                 status = DeliveryStatus.RETRYING

@@ -3,6 +3,8 @@ given up, and never a secret value."""
 
 from __future__ import annotations
 
+import socket
+
 from tests.integration.cli.runner import Ledgerctl
 from tests.integration.notifications.conftest import GIVE_UP_SECONDS
 from tests.support.receiver import Received, receiving
@@ -164,3 +166,20 @@ def test_no_delivered_body_holds_a_secret_value(admin: Ledgerctl) -> None:
 
 def created_last(found: list[Received]) -> list[Received]:
     return [r for r in found if r.event == "app.created" and b"last" in r.body]
+
+
+def test_a_receiver_that_never_answers_holds_up_neither_writers_nor_other_targets(
+    admin: Ledgerctl,
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as hole, receiving() as receiver:
+        # Connections to the hole are accepted by the kernel and never answered: its
+        # target's first attempt hangs until the 10 s timeout.
+        dead_id, _ = create(admin, f"http://127.0.0.1:{hole.getsockname()[1]}/", "--events", "*")
+        create(admin, receiver.url, "--events", "app.created")
+        admin.ok("apps", "create", "web")
+
+        (delivered,) = receiver.wait_for(1)
+        dead_deliveries = deliveries(admin, dead_id)
+
+    assert delivered.json["app"] == "web"
+    assert dead_deliveries == []  # still waiting for its first answer
