@@ -256,6 +256,7 @@ def bootstrap(settings: Settings, runtime: Runtime | None = None) -> Container:
         give_up_seconds=settings.notify_give_up_seconds,
         user_agent=f"deploy-ledger/{package_version()} (notifications)",
     )
+    worker.position_listeners.append(notifier.wakeup.saw)
     return Container(
         settings=settings,
         ledger=ledger,

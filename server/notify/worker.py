@@ -35,7 +35,8 @@ from server.notify.signing import SIGNATURE_HEADER, signature
 log = logging.getLogger(__name__)
 
 BATCH = 200  # events read at a time after a target's position
-POLL_SECONDS = 0.2  # how often an idle target looks for new events
+IDLE_SECONDS = 1.0  # an idle target looks again at least this often (events projected
+# by another ledgerd wake no one here); a batch this process projects wakes it at once
 SCAN_SECONDS = 0.5  # how often the targets are listed (created and deleted ones)
 CLAIM_RETRY_SECONDS = 5.0  # another ledgerd delivers to the target: try again after this
 ERROR_PAUSE_SECONDS = 2.0  # the database failed: pause, then resume from the stored position
@@ -52,6 +53,34 @@ class Secrets(Protocol):
     """Where a target's signing secret is read (its aggregate, never a view)."""
 
     def secret(self, target_id: str) -> str: ...
+
+
+class Wakeup:
+    """The newest position the projections reached, for idle senders to wait on."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._position = 0
+
+    @property
+    def position(self) -> int:
+        return self._position
+
+    def saw(self, position: int) -> None:
+        """The projection worker's position listener: a batch up to ``position``."""
+        with self._changed:
+            self._position = max(self._position, position)
+            self._changed.notify_all()
+
+    def kick(self) -> None:
+        """Wake every waiter (one of them is being stopped)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_past(self, position: int, timeout: float, stopped: threading.Event) -> None:
+        """Until the projections pass ``position``, ``stopped`` is set, or ``timeout``."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._position > position or stopped.is_set(), timeout)
 
 
 class Notifier:
@@ -79,6 +108,7 @@ class Notifier:
         self.user_agent = user_agent
         self.send = send
         self.timeout = timeout
+        self.wakeup = Wakeup()
         self._senders: dict[str, TargetSender] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,6 +123,7 @@ class Notifier:
             self._thread.join(timeout=15)
         for sender in self._senders.values():
             sender.stop()
+        self.wakeup.kick()
         for sender in self._senders.values():
             sender.join(timeout=self.timeout + 5)
 
@@ -110,6 +141,7 @@ class Notifier:
         for target_id, sender in list(self._senders.items()):
             if target_id not in live or not sender.is_alive():
                 sender.stop()
+                self.wakeup.kick()
                 del self._senders[target_id]
         for target_id, target in live.items():
             if target_id not in self._senders:
@@ -147,10 +179,12 @@ class TargetSender(threading.Thread):
         records = self.notifier.records
         current = records.notification_target(self.target.id)
         position = current.position if current is not None else self.target.position
+        wakeup = self.notifier.wakeup
         while not self._stopped.is_set():
+            projected = wakeup.position  # the query below sees at least this far
             batch = self.notifier.events.list_events(after_position=position, limit=BATCH)
             if not batch:
-                self._stopped.wait(POLL_SECONDS)
+                wakeup.wait_past(projected, IDLE_SECONDS, self._stopped)
                 continue
             for entry in batch:
                 name = dotted(entry.type)
