@@ -111,8 +111,8 @@ def matches(patterns: Iterable[str], name: str) -> bool:
 
 
 def check_patterns(patterns: Sequence[str]) -> tuple[str, ...]:
-    """The patterns, stripped, unique and sorted; an unknown one is refused with the
-    valid names and families, in one line."""
+    """The patterns, stripped, unique and sorted; an unknown one is refused in one line
+    that lists the valid families, and the names of its own family when it has one."""
     cleaned = sorted({pattern.strip() for pattern in patterns if pattern.strip()})
     if not cleaned:
         raise InvalidArgument("give at least one event name or pattern (--events)")
@@ -121,9 +121,21 @@ def check_patterns(patterns: Sequence[str]) -> tuple[str, ...]:
     valid = {EVERYTHING, *names(), *families()}
     unknown = [pattern for pattern in cleaned if pattern not in valid]
     if unknown:
-        shown = ", ".join(repr(pattern[:40]) for pattern in unknown[:5])
-        raise InvalidArgument(
-            f"unknown event name or pattern {shown}: use one of {', '.join(families())}, "
-            f"{EVERYTHING}, or a name: {', '.join(names())}"
-        )
+        raise InvalidArgument(unknown_pattern(unknown[0], len(unknown) - 1))
     return tuple(cleaned)
+
+
+def unknown_pattern(pattern: str, others: int = 0) -> str:
+    """Why ``pattern`` is refused, and what would be valid (one line, a few hundred
+    characters at most: the whole table is in docs/notifications.md)."""
+    more = f" (and {others} more)" if others else ""
+    shown = f"unknown event name or pattern {pattern[:40]!r}{more}"
+    patterns = f"{', '.join(families())}, {EVERYTHING}"
+    family = pattern.partition(".")[0]
+    members = [name.partition(".")[2] for name in names() if name.startswith(family + ".")]
+    if members:
+        return f"{shown}: the {family} events are {family}.{{{', '.join(members)}}}; or {patterns}"
+    return (
+        f"{shown}: use a family ({patterns}) or a name such as build.failed "
+        "(every name: docs/notifications.md)"
+    )

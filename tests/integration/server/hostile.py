@@ -855,7 +855,55 @@ def unary_rpcs(seed: Seed) -> dict[str, Rpc]:
             st.builds(pb.RerunJobRequest, id=job_ids(seed), request_id=request_ids()),
             mutating=True,
         ),
+        # Notifications.
+        "CreateNotificationTarget": Rpc(
+            st.builds(
+                pb.CreateNotificationTargetRequest,
+                url=notification_urls(),
+                events=event_patterns(),
+                app=optional_app_names(),
+                format=st.one_of(st.sampled_from(["", "json", "slack", "xml"]), junk_text()),
+                request_id=request_ids(),
+            ),
+            mutating=True,
+        ),
+        "ListNotificationTargets": Rpc(st.just(pb.ListNotificationTargetsRequest())),
+        "DeleteNotificationTarget": Rpc(
+            st.builds(
+                pb.DeleteNotificationTargetRequest,
+                id=st.one_of(st.builds(new_id, st.just("N")), junk_text()),
+                request_id=request_ids(),
+            ),
+            mutating=True,
+        ),
+        "ListDeliveries": Rpc(
+            st.builds(
+                pb.ListDeliveriesRequest,
+                target_id=st.one_of(st.just(""), st.builds(new_id, st.just("N")), junk_text()),
+                limit=int32s(),
+            )
+        ),
     }
+
+
+def notification_urls() -> SearchStrategy[str]:
+    """A receiver that refuses at once (port 9), URLs of other schemes or no host, junk."""
+    return st.one_of(
+        st.just("http://127.0.0.1:9/hook"),
+        st.sampled_from(["", "ftp://example.com/", "http://", "https:///x", "example.com"]),
+        junk_text(),
+    )
+
+
+def event_patterns() -> SearchStrategy[list[str]]:
+    return st.lists(
+        st.one_of(
+            st.sampled_from(["*", "app.*", "promotion.succeeded", "build.failed"]),
+            st.sampled_from(["promotion", "deploy.*", "*.*", ""]),
+            junk_text(),
+        ),
+        max_size=3,
+    )
 
 
 def _update_env(expected_version: int | None, **fields: Any) -> pb.UpdateEnvRequest:

@@ -16,6 +16,7 @@ from ledger.notifications.names import (
     families,
     matches,
     names,
+    unknown_pattern,
 )
 
 DOTTED = re.compile(r"[a-z]+\.[a-z_]+")
@@ -66,14 +67,31 @@ def test_patterns_are_stripped_sorted_and_unique() -> None:
     )
 
 
-@pytest.mark.parametrize("pattern", ["promotion.done", "deploy.*", "promotion*", "Build.failed"])
-def test_an_unknown_pattern_is_refused_listing_the_valid_ones(pattern: str) -> None:
+@pytest.mark.parametrize("pattern", ["deploy.*", "promotion*", "Build.failed", "x" * 300])
+def test_an_unknown_pattern_is_refused_in_one_short_line_listing_the_families(
+    pattern: str,
+) -> None:
     with pytest.raises(InvalidArgument) as refused:
         check_patterns(["app.created", pattern])
     message = str(refused.value)
-    assert repr(pattern) in message and "\n" not in message
+    assert repr(pattern[:40]) in message and "\n" not in message and len(message) < 500
     assert all(family in message for family in families())
-    assert all(name in message for name in names())
+
+
+def test_an_unknown_name_of_a_known_family_is_refused_listing_that_family_s_names() -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        check_patterns(["promotion.done", "build.gone"])
+    message = str(refused.value)
+    assert message.startswith("unknown event name or pattern 'build.gone' (and 1 more): ")
+    assert "the build events are build.{created, failed, started, succeeded}" in message
+    assert len(message) < 500
+
+
+def test_the_longest_refusal_stays_short() -> None:
+    longest = max(
+        len(unknown_pattern(f"{name.partition('.')[0]}.{'x' * 40}", 49)) for name in names()
+    )
+    assert longest < 500
 
 
 def test_no_pattern_at_all_is_refused() -> None:
