@@ -128,11 +128,18 @@ class Notifier:
             sender.join(timeout=self.timeout + 5)
 
     def _run(self) -> None:
+        failing = False  # one line when the database fails, one when it is back
         while not self._stop.is_set():
             try:
                 self.scan()
             except Exception as error:  # the views' database is down: try at the next scan
-                log.warning("notifications: cannot list the targets: %s", error)
+                if not failing:
+                    log.warning("notifications: cannot list the targets: %s", error)
+                failing = True
+            else:
+                if failing:
+                    log.info("notifications: the targets can be listed again")
+                failing = False
             self._stop.wait(SCAN_SECONDS)
 
     def scan(self) -> None:
@@ -164,6 +171,7 @@ class TargetSender(threading.Thread):
         self._stopped.set()
 
     def run(self) -> None:
+        paused = False  # said once per failure, not at every try
         while not self._stopped.is_set():
             try:
                 with self.notifier.claims.claim(f"notification:{self.target.id}") as mine:
@@ -172,7 +180,9 @@ class TargetSender(threading.Thread):
                         return
                 self._stopped.wait(CLAIM_RETRY_SECONDS)
             except Exception as error:  # the database: resume from the stored position
-                log.warning("notifications: target %s paused: %s", self.target.id, error)
+                if not paused:
+                    log.warning("notifications: target %s paused: %s", self.target.id, error)
+                paused = True
                 self._stopped.wait(ERROR_PAUSE_SECONDS)
 
     def _deliver_all(self) -> None:
