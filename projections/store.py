@@ -174,7 +174,7 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
             )
 
         with self.merkle.lock:
-            self._write(page.statements, tracking, grow)
+            self._write_batch(page.statements, tracking, grow)
             size, _ = self.merkle.committed()
             self.node_cache.saw_size(size)
 
@@ -191,9 +191,9 @@ class LedgerViews(ReadQueries, TreeQueries, TrackingRecorder, ABC):
         def grow(cursor: Any) -> None:
             self.merkle.append(cursor, self.dialect, items, self.mask, data)
 
-        self._write(pending.statements(), tracking, grow)
+        self._write_batch(pending.statements(), tracking, grow)
 
-    def _write(
+    def _write_batch(
         self,
         statements: Sequence[tuple[str, Sequence[tuple[object, ...]]]],
         tracking: Tracking,
