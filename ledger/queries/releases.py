@@ -12,6 +12,7 @@ from ledger.errors import InvalidArgument
 from ledger.ids import RELEASE
 from ledger.policy import Principal
 from ledger.queries.base import QueriesBase
+from ledger.queries.release_facts import EnvChange, ReleaseIdentity, env_changes, what_it_is
 from ledger.views import ReleaseView
 
 
@@ -120,3 +121,26 @@ class ReleaseQueries(QueriesBase):
             raise InvalidArgument("as_of_position must not be negative")
         release_id, at = self.reader.active_release_as_of(app, position=position, time=time)
         return (self.reader.get_release(release_id) if release_id else None), at
+
+    def identities(self, releases: Iterable[ReleaseView]) -> dict[str, ReleaseIdentity]:
+        """What each release is (:func:`~ledger.queries.release_facts.what_it_is`), by id,
+        with the version each rollback returns to."""
+        shown = list(releases)
+        versions = {view.id: view.version for view in shown}
+        parents = [v.parent_id for v in shown if v.reason == "rollback" and v.parent_id]
+        versions.update(self.release_versions(p for p in parents if p not in versions))
+        return {view.id: what_it_is(view, versions.get(view.parent_id, 0)) for view in shown}
+
+    def env_change(
+        self, principal: Principal, older: ReleaseView, newer: ReleaseView, *, reveal: bool
+    ) -> list[EnvChange]:
+        """The env keys going from ``older`` to ``newer`` adds, changes or removes, with
+        both values (masked unless revealed, by the reveal rule)."""
+        revealed = self.revealing(principal, newer.app, reveal)
+        before = self.ledger.release(older.app, older.id)
+        after = self.ledger.release(newer.app, newer.id)
+        return env_changes(
+            before.diff(after),
+            self.env_values(before.env, revealed),
+            self.env_values(after.env, revealed),
+        )

@@ -7,6 +7,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from markupsafe import Markup
+
+from ledger.queries.app_status import cause_of, failed, outcome
+from ledger.queries.release_facts import action_on
+
 
 def when(value: datetime | None) -> str:
     """``2026-11-27 09:14:03 UTC`` (every time on the console is UTC, like the log)."""
@@ -26,6 +31,28 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
         return ""
     seconds = max(0, int(((now or datetime.now(UTC)) - value).total_seconds()))
     return f"{_span(seconds)} ago"
+
+
+def relative(value: datetime, now: datetime | None = None) -> str:
+    """How long ago, as people say it: ``16 s ago``, ``3 h ago`` within a day, then the
+    day (``on 2 Dec``; ``on 2 Dec 2025`` in another year)."""
+    current = now or datetime.now(UTC)
+    seconds = (current - value).total_seconds()
+    if seconds < 86400:
+        return ago(value, current)
+    day = value.astimezone(UTC)
+    same_year = day.year == current.astimezone(UTC).year
+    return f"on {day.day} {day:%b}" + ("" if same_year else f" {day.year}")
+
+
+def moment(value: datetime | None, now: datetime | None = None) -> Markup:
+    """Every time the console shows: relative (:func:`relative`) inside ``<time>``, with
+    the exact UTC time machine-readable and on hover; an em dash for none."""
+    if value is None:
+        return Markup('<span class="muted">—</span>')
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        iso(value), when(value), relative(value, now)
+    )
 
 
 def duration(start: datetime | None, end: datetime | None) -> str:
@@ -113,9 +140,13 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "when": when,
     "iso": iso,
     "ago": ago,
+    "moment": moment,
     "status_class": status_class,
     "task_class": task_class,
     "first_line": first_line,
     "short_sha": short_sha,
+    "outcome": outcome,
+    "failed": failed,
+    "cause": cause_of,
 }
-GLOBALS: dict[str, Any] = {"duration": duration}
+GLOBALS: dict[str, Any] = {"duration": duration, "action_on": action_on}

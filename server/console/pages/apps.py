@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,9 +14,9 @@ from starlette.routing import BaseRoute, Route
 from ledger import commands
 from ledger.errors import InvalidArgument
 from ledger.policy import Action, Principal
-from ledger.queries import Queries
+from ledger.queries import AppSummary, Queries
 from ledger.views import AppView, PromotionView, ReleaseView
-from server.console.pages.common import form, int_field, signed_in
+from server.console.pages.common import app_context, app_header, form, int_field, signed_in
 
 PAGE_SIZE = 100
 
@@ -27,6 +28,7 @@ class AppRow:
     app: AppView
     release: ReleaseView | None  # live now, or at the moment asked for
     promotion: PromotionView | None  # in flight now (not shown when looking back)
+    summary: AppSummary | None = None  # its status now (not when looking back)
 
 
 def parse_moment(raw: str) -> datetime | None:
@@ -49,7 +51,7 @@ def rows(queries: Queries, visible: list[AppView], at: datetime | None) -> list[
     for view in visible:
         if at is None:
             summary = queries.summarise(view, with_active=True)
-            result.append(AppRow(view, summary.active, summary.promotion))
+            result.append(AppRow(view, summary.active, summary.promotion, summary))
         else:
             release, _ = queries.active_release_as_of(view.name, time=at)
             result.append(AppRow(view, release, None))
@@ -88,6 +90,19 @@ async def apps_fragment(request: Request) -> Response:
     return console.render(request, "_apps_table.html", context, principal=principal)
 
 
+async def header_fragment(request: Request) -> Response:
+    """An app page's header alone (its live region on every app page): the page it sits
+    on is the one htmx names in ``HX-Current-URL``, where its Resume button returns."""
+    console, principal = await signed_in(request)
+    header = await app_header(console, principal, request.path_params["app"])
+    page = urlsplit(request.headers.get("hx-current-url", "")).path
+    own = page.startswith(f"/apps/{header.app.name}/")
+    context = app_context(
+        header, "", page_path=page if own else f"/apps/{header.app.name}/releases"
+    )
+    return console.render(request, "_app_header.html", context, principal=principal)
+
+
 async def create_app(request: Request) -> Response:
     console, principal = await signed_in(request)
     values = await form(request)
@@ -110,4 +125,5 @@ routes: list[BaseRoute] = [
     Route("/apps", apps_fragment, methods=["GET"]),
     Route("/apps", create_app, methods=["POST"]),
     Route("/apps/{app}", app_home, methods=["GET"]),
+    Route("/apps/{app}/header", header_fragment, methods=["GET"]),
 ]

@@ -31,6 +31,7 @@ from server.console.pages.common import (
     app_header,
     form,
     query_number,
+    render_page,
     signed_in,
 )
 
@@ -47,7 +48,8 @@ async def builds_page(request: Request) -> Response:
     shown = found[:PAGE_SIZE]
     more = shown[-1].position if len(found) > PAGE_SIZE else 0
     context = app_context(header, "builds", builds=shown, before=before, more=more)
-    return console.render(request, "builds.html", context, principal=principal)
+    regions = {"builds-list": "_builds_table.html"}
+    return render_page(console, request, "builds.html", context, principal, regions)
 
 
 async def build_page(request: Request) -> Response:
@@ -56,11 +58,7 @@ async def build_page(request: Request) -> Response:
     header = await app_header(console, principal, request.path_params["app"])
     name = header.app.name
     build_id = request.path_params["id"]
-    # The live app header re-renders itself from this URL on every event of the app and
-    # keeps only itself: it needs no log, which may be long (read the build alone).
-    header_only = request.headers.get("hx-target") == "app-header"
-    limit = 0 if header_only else None
-    log: BuildLog = await console.run(console.queries.build_log, name, build_id, limit=limit)
+    log: BuildLog = await console.run(console.queries.build_log, name, build_id)
     context = app_context(header, "builds", build=log.build, log=log)
     return console.render(request, "build.html", context, principal=principal)
 

@@ -1,4 +1,5 @@
-"""Helpers every page module uses: the console of a request, forms, the app header."""
+"""Helpers every page module uses: the console of a request, forms, the app header, and
+rendering a page or only one of its live regions (a fragment)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ledger.errors import InvalidArgument
 from ledger.ids import check_app_name
@@ -30,9 +32,38 @@ def console_of(request: Request) -> Console:
 
 
 async def signed_in(request: Request) -> tuple[Console, Principal]:
-    """The console and the signed-in key (SignInRequired without a live session)."""
+    """The console and the signed-in key (SignInRequired without a live session).
+
+    Also notes, before the page reads anything, the newest log position published to
+    live streams (``request.state.since``): the page's stream starts after it, so an
+    event projected while the page was being read is announced, and no earlier one."""
     console = console_of(request)
+    request.state.since = console.backend.broadcaster.head
     return console, await console.user(request)
+
+
+def fragment_of(request: Request, regions: Mapping[str, str]) -> str:
+    """The template of the live region an htmx request re-fetches (htmx names its target
+    element in ``HX-Target``; every region's element has the id its template is filed
+    under in ``regions``), or '' for a whole page."""
+    if request.headers.get("hx-request") != "true":
+        return ""
+    return regions.get(request.headers.get("hx-target", ""), "")
+
+
+def render_page(
+    console: Console,
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    principal: Principal,
+    regions: Mapping[str, str],
+) -> Response:
+    """The page ``template``, or only the live region asked for (:func:`fragment_of`):
+    the same template the page includes, with the same context, so a region re-rendered
+    live reads exactly as it does on a fresh page."""
+    chosen = fragment_of(request, regions) or template
+    return console.render(request, chosen, context, principal=principal)
 
 
 async def app_header(console: Console, principal: Principal, name: str) -> AppSummary:

@@ -2,7 +2,17 @@
 
 A page subscribes with htmx's SSE extension (``sse-connect``); parts of it that can change
 carry ``hx-trigger="sse:ledger"`` and re-fetch themselves when an event of interest is
-projected, so every live view is rendered by the same server code as the page itself.
+projected, as a fragment rendered by the same template as the page (see
+:func:`~server.console.pages.common.render_page`).
+
+Nothing is missed and nothing is fetched twice: a page asks for its stream with
+``?since=<position>``, the newest log position the console had published when it began
+reading the page (:func:`~server.console.pages.common.signed_in`). On opening, the stream
+first looks for events of interest after that position (those projected between the
+page's reads and the subscription): if there are any, its first message announces them,
+so the regions fetch themselves once; if not, it says nothing and no region asks. Each
+message carries its position as its SSE ``id``, so a browser reconnecting a dropped
+stream sends it back as ``Last-Event-ID`` and catches up only on what it did not see.
 Events come from the same :class:`~server.infra.broadcast.Broadcaster` as ``WatchEvents``
 (after the projections include them, so a re-fetch sees them), filtered to what the key
 may read. The session is checked again every :data:`RECHECK_SECONDS`: a revoked key's
@@ -24,6 +34,7 @@ from starlette.routing import BaseRoute, Route
 
 from ledger.errors import Unauthenticated
 from ledger.policy import Action
+from ledger.queries import EventQuery
 from ledger.views import EventView
 from server.console.context import Console
 from server.console.errors import SIGNED_OUT_EVENT
@@ -31,6 +42,7 @@ from server.console.pages.common import app_header, signed_in
 from server.infra.broadcast import CONSOLE
 
 HEARTBEAT_SECONDS = 5.0
+CATCH_UP_EVENTS = 100  # events read back on opening; a full batch is news enough
 RECHECK_SECONDS = 5.0
 RETRY_MS = 2000  # how soon a browser reconnects a dropped stream
 
@@ -41,19 +53,44 @@ def message(events: list[EventView]) -> str:
         "types": sorted({event.type for event in events}),
         "position": events[-1].position,
     }
-    return f"event: ledger\ndata: {json.dumps(data)}\n\n"
+    return f"event: ledger\nid: {data['position']}\ndata: {json.dumps(data)}\n\n"
+
+
+def since_of(request: Request) -> int:
+    """The newest position the page has seen: its ``since``, or the ``Last-Event-ID`` the
+    browser sends when it reconnects (whichever is newer; 0 when neither is a number)."""
+    seen = [request.query_params.get("since", ""), request.headers.get("last-event-id", "")]
+    return max((int(value) for value in seen if value.isdigit()), default=0)
+
+
+async def missed(
+    console: Console, app: str, since: int, relevant: Callable[[EventView], bool]
+) -> list[EventView]:
+    """Events of interest after ``since`` the page may not show (none when the log has
+    not moved since)."""
+    if console.backend.broadcaster.head <= since:
+        return []
+    query = EventQuery(app=app)
+    events: list[EventView] = await console.run(
+        console.queries.events, query, after_position=since, limit=CATCH_UP_EVENTS
+    )
+    return events if len(events) == CATCH_UP_EVENTS else [e for e in events if relevant(e)]
 
 
 async def stream(
     console: Console, request: Request, app: str, relevant: Callable[[EventView], bool]
 ) -> AsyncIterator[str]:
     """Messages for the events of ``app`` ('' for all) that pass ``relevant``, until the
-    client leaves, the server stops, or the session ends."""
+    client leaves, the server stops, or the session ends; first, those the page missed."""
     broadcaster = console.backend.broadcaster
+    # Subscribed before looking back (stream open): nothing falls between the two.
     subscription = broadcaster.subscribe(app, CONSOLE)
     checked = time.monotonic()
     try:
         yield f"retry: {RETRY_MS}\n\n"
+        behind = await missed(console, app, since_of(request), relevant)
+        if behind:
+            yield message(behind)
         while True:
             events = await subscription.next_events(HEARTBEAT_SECONDS)
             if subscription.closed:

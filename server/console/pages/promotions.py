@@ -25,6 +25,7 @@ from server.console.pages.common import (
     app_header,
     form,
     query_number,
+    render_page,
     signed_in,
 )
 
@@ -76,7 +77,8 @@ async def promotions_page(request: Request) -> Response:
         versions=versions,
         older=shown[-1].position if more and shown else 0,
     )
-    return console.render(request, "promotions.html", context, principal=principal)
+    regions = {"promotions-table": "_promotions_table.html"}
+    return render_page(console, request, "promotions.html", context, principal, regions)
 
 
 async def promotion_page(request: Request) -> Response:
@@ -96,7 +98,8 @@ async def promotion_page(request: Request) -> Response:
         cause=cause_rows(promotion.cause),
         step_class=step_class,
     )
-    return console.render(request, "promotion.html", context, principal=principal)
+    regions = {"promotion": "_promotion.html"}
+    return render_page(console, request, "promotion.html", context, principal, regions)
 
 
 async def cancel(request: Request) -> Response:

@@ -22,6 +22,7 @@ from ledger.errors import NotFound
 from ledger.ids import check_app_name
 from ledger.policy import Action, Principal
 from ledger.queries import Queries, ReleaseDetail
+from ledger.queries.release_facts import EnvChange, ReleaseIdentity
 from ledger.views import ReleaseView
 from server.console.context import Console
 from server.console.pages.common import (
@@ -30,6 +31,7 @@ from server.console.pages.common import (
     form,
     int_field,
     query_number,
+    render_page,
     signed_in,
 )
 
@@ -60,25 +62,22 @@ async def releases_page(request: Request) -> Response:
     before = query_number(request.query_params, "before")
     queries = console.queries
 
-    def load() -> tuple[list[ReleaseView], bool, dict[str, int]]:
+    def load() -> tuple[list[ReleaseView], bool, dict[str, ReleaseIdentity]]:
         found = queries.releases(app, before_version=before, limit=PAGE_SIZE + 1)
         shown = found[:PAGE_SIZE]
-        # Versions of the parents, so the table says "v2" rather than a bare id.
-        versions = {view.id: view.version for view in shown}
-        missing = [view.parent_id for view in shown if view.parent_id not in versions]
-        versions.update(queries.release_versions(missing))
-        return shown, len(found) > PAGE_SIZE, versions
+        return shown, len(found) > PAGE_SIZE, queries.identities(shown)
 
-    shown, more, versions = await console.run(load)
+    shown, more, identities = await console.run(load)
     context = app_context(
         header,
         "releases",
         releases=shown,
-        versions=versions,
+        identities=identities,
         active=header.active,
         older=shown[-1].version if more and shown else 0,
     )
-    return console.render(request, "releases.html", context, principal=principal)
+    regions = {"releases-table": "_releases_table.html"}
+    return render_page(console, request, "releases.html", context, principal, regions)
 
 
 async def release_page(request: Request) -> Response:
@@ -97,24 +96,29 @@ async def release_page(request: Request) -> Response:
         return detail, change(queries, queries.base_of(detail.release), detail.release)
 
     detail, difference = await console.run(load)
+    identity = await console.run(queries.identity, detail.release)
     context = app_context(
         header,
         "releases",
         release=detail.release,
+        identity=identity,
         env=detail.env,
         revealed=not detail.masked,
         may_reveal=console.may(principal, Action.REVEAL_ENV, app),
         change=difference,
         active=header.active,
     )
-    response = console.render(request, "release.html", context, principal=principal)
+    regions = {"release-facts": "_release_facts.html"}
+    response = render_page(console, request, "release.html", context, principal, regions)
     if reveal:
         response.headers["Cache-Control"] = "no-store"  # secrets stay out of caches
     return response
 
 
 async def confirm_page(request: Request) -> Response:
-    """What promoting (or rolling back to) a release will do, before it is done."""
+    """What promoting (or rolling back to) a release will do, before it is done: in one
+    sentence, and as the env change it brings key by key (values masked unless the key
+    may reveal them and asked to)."""
     action = request.path_params["action"]
     if action not in ACTIONS:
         raise NotFound(f"no action {action[:20]!r} on releases")
@@ -122,17 +126,34 @@ async def confirm_page(request: Request) -> Response:
     header = await app_header(console, principal, request.path_params["app"])
     app = header.app.name
     console.allow(principal, ACTIONS[action], app)
+    reveal = request.query_params.get("reveal", "") == "1"
     queries = console.queries
+    active = header.active
 
-    def load() -> tuple[ReleaseView, Change]:
+    def load() -> tuple[ReleaseView, Change, list[EnvChange]]:
         release = queries.release(app, request.path_params["id"])
-        return release, change(queries, header.active, release)
+        changes = []
+        if active is not None:
+            changes = queries.env_change(principal, active, release, reveal=reveal)
+        return release, change(queries, active, release), changes
 
-    release, difference = await console.run(load)
+    release, difference, changes = await console.run(load)
     context = app_context(
-        header, "releases", action=action, release=release, active=header.active, change=difference
+        header,
+        "releases",
+        action=action,
+        release=release,
+        identity=await console.run(queries.identity, release),
+        active=active,
+        change=difference,
+        env_changes=changes,
+        revealed=reveal,
+        may_reveal=console.may(principal, Action.REVEAL_ENV, app),
     )
-    return console.render(request, "confirm.html", context, principal=principal)
+    response = console.render(request, "confirm.html", context, principal=principal)
+    if reveal:
+        response.headers["Cache-Control"] = "no-store"  # secrets stay out of caches
+    return response
 
 
 async def confirm(request: Request) -> Response:

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from ledger.errors import Unavailable
 from ledger.runtime import TaskPlacement
-from server.console.pages.common import app_context, app_header, signed_in
+from server.console.pages.common import app_context, app_header, render_page, signed_in
 
 
 async def tasks_page(request: Request) -> Response:
@@ -27,7 +27,8 @@ async def tasks_page(request: Request) -> Response:
     except Unavailable as error:
         problem = str(error)
     context = app_context(header, "tasks", tasks=tasks, problem=problem)
-    return console.render(request, "tasks.html", context, principal=principal)
+    regions = {"tasks-table": "_tasks_table.html"}
+    return render_page(console, request, "tasks.html", context, principal, regions)
 
 
 routes: list[BaseRoute] = [Route("/apps/{app}/tasks", tasks_page, methods=["GET"])]

@@ -58,11 +58,12 @@ def open_tab(page: Page, name: str) -> None:
 
 
 def confirm(page: Page, version: int, action: str) -> None:
-    """Press Promote or Rollback on release ``version``, then Confirm."""
+    """Press ``action`` ("Promote v3", "Roll back to v2") on release ``version``, then the
+    confirmation's button, which says the same."""
     open_tab(page, "Releases")
     page.locator(f"#releases tr[data-version='{version}']").get_by_role("link", name=action).click()
     expect(page.locator("#confirm")).to_be_visible()
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name=action).click()
     finish_promotion(page)
 
 
@@ -114,13 +115,13 @@ def test_a_newcomer_does_the_seed_story_in_the_console_without_the_cli(
     assert live_version(page) == "3"
 
     # Roll back to v2: a new release v4 (v2's build and env) goes live; v3 stays listed.
-    confirm(page, 2, "Rollback")
+    confirm(page, 2, "Roll back to v2")
     assert live_version(page) == "4"
-    expect(page.locator("#releases tr[data-version='4']")).to_contain_text("rollback")
+    expect(page.locator("#releases tr[data-version='4']")).to_contain_text("Rollback to v2")
     expect(page.locator("#releases tr[data-version='3']")).to_be_visible()
 
     # Roll forward: promote v3 again.
-    confirm(page, 3, "Promote")
+    confirm(page, 3, "Promote v3")
     assert live_version(page) == "3"
 
     # The history tells it all, and time travel shows v2 live after the deploy.

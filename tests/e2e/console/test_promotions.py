@@ -109,8 +109,8 @@ def promote_in_browser(page: Page, app: str, version: int) -> None:
     """Wait (live) for release v``version`` on the Releases tab, then promote it there."""
     page.goto(f"/apps/{app}/releases")
     release = page.locator(f"#releases tr[data-version='{version}']")
-    release.get_by_role("link", name="Promote").click()
-    page.get_by_role("button", name="Confirm").click()
+    release.get_by_role("link", name=f"Promote v{version}").click()
+    page.get_by_role("button", name=f"Promote v{version}").click()
     expect(page).to_have_url(re.compile(rf"/apps/{app}/promotions/P\w+$"))
 
 
@@ -192,14 +192,14 @@ def test_a_promotion_confirmed_during_a_rollout_is_refused_unless_queued_behind_
     first = docker_page.url.rsplit("/", 1)[-1]
     build_source("good", HTTP_APP)
     docker_page.goto(f"/apps/{docker_app}/releases")
-    docker_page.locator("tr[data-version='2']").get_by_role("link", name="Promote").click()
+    docker_page.locator("tr[data-version='2']").get_by_role("link", name="Promote v2").click()
     expect(docker_page.locator("#in-flight-notice")).to_contain_text(first)
 
-    docker_page.get_by_role("button", name="Confirm").click()
+    docker_page.get_by_role("button", name="Promote v2").click()
     expect(docker_page.get_by_role("alert")).to_contain_text("is in flight")
     docker_page.go_back()
     docker_page.get_by_label("Queue behind the rollout in flight").check()
-    docker_page.get_by_role("button", name="Confirm").click()
+    docker_page.get_by_role("button", name="Promote v2").click()
 
     expect(docker_page.locator("#promotion-queued")).to_have_text("queued")
     queued = docker_page.url.rsplit("/", 1)[-1]

@@ -34,19 +34,19 @@ def test_promoting_an_older_release_through_its_confirmation_makes_it_live(
 ) -> None:
     v1, _v2, v3 = shop(api)
     admin_page.goto("/apps/shop/releases")
-    admin_page.locator(f"tr[data-release={v1}]").get_by_role("link", name="Promote").click()
+    admin_page.goto(f"/apps/shop/releases/{v1}/promote")  # the older one, exactly
 
     expect(admin_page.locator("#what")).to_contain_text(
-        f"Promote v1 ({v1}) of shop, replacing the active v3 ({v3})"
+        f"Promote v1 ({v1}) of shop, replacing the live v3 ({v3})"
     )
-    admin_page.get_by_role("button", name="Confirm").click()
+    admin_page.get_by_role("button", name="Promote v1").click()
 
     expect(admin_page).to_have_url(re.compile(r"/apps/shop/promotions/P\w+$"))
     expect(admin_page.locator("#promotion-status")).to_have_text("succeeded")
     expect(admin_page.locator("#active-release")).to_contain_text(v1)  # the header follows
     assert active_id(api) == v1
     admin_page.get_by_role("link", name="Releases").click()
-    expect(admin_page.locator(f"tr[data-release={v1}].active .badge.live")).to_have_text("live")
+    expect(admin_page.locator(f"tr[data-release={v1}].active .badge.live")).to_have_text("● Live")
     expect(admin_page.locator(f"tr[data-release={v3}] .badge.live")).to_have_count(0)
     expect(admin_page.locator(f"tr[data-release={v3}]")).to_contain_text("was live")
 
@@ -75,23 +75,25 @@ def test_the_confirmation_says_what_differs_from_the_active_release(
     admin_page.goto(f"/apps/shop/releases/{v3}/promote")
 
     expect(admin_page.locator("[data-diff=build]")).to_have_text("Same build")
-    expect(admin_page.locator("[data-diff=added]")).to_contain_text("C")
-    expect(admin_page.locator("[data-diff=changed]")).to_contain_text("A")
-    expect(admin_page.locator("[data-diff=removed]")).to_contain_text("B")
-    assert "9" not in admin_page.locator("#diff").inner_text()  # keys, never values
+    changes = admin_page.locator("#env-changes")
+    expect(changes.locator("tr[data-change=added]")).to_have_attribute("data-key", "C")
+    expect(changes.locator("tr[data-change=changed]")).to_have_attribute("data-key", "A")
+    expect(changes.locator("tr[data-change=removed]")).to_have_attribute("data-key", "B")
+    assert "9" not in changes.inner_text()  # values masked until revealed
     admin_page.goto(f"/apps/shop/releases/{v1}/rollback")
     expect(admin_page.locator("#what")).to_contain_text(
         "Roll back shop to v1: creates a new release with v1's build and environment "
         "and promotes it"
     )
+    expect(admin_page.get_by_role("button", name="Roll back to v1")).to_be_visible()
 
 
 def test_cancel_on_the_confirmation_changes_nothing(admin_page: Page, api: LedgerStub) -> None:
     v1, _v2, v3 = shop(api)
     before = promotion_count(api)
     admin_page.goto("/apps/shop/releases")
-    admin_page.locator(f"tr[data-release={v1}]").get_by_role("link", name="Rollback").click()
-    expect(admin_page.get_by_role("button", name="Confirm")).to_be_visible()
+    admin_page.locator(f"tr[data-release={v1}]").get_by_role("link", name="Roll back to v1").click()
+    expect(admin_page.get_by_role("button", name="Roll back to v1")).to_be_visible()
 
     admin_page.get_by_role("link", name="Cancel").click()
 
@@ -106,9 +108,9 @@ def test_rollback_creates_a_release_from_the_target_and_newer_ones_stay_listed(
 ) -> None:
     v1, v2, v3 = shop(api)
     admin_page.goto("/apps/shop/releases")
-    admin_page.locator(f"tr[data-release={v1}]").get_by_role("link", name="Rollback").click()
+    admin_page.locator(f"tr[data-release={v1}]").get_by_role("link", name="Roll back to v1").click()
     admin_page.get_by_label("Description").fill("v3 broke checkout")
-    admin_page.get_by_role("button", name="Confirm").click()
+    admin_page.get_by_role("button", name="Roll back to v1").click()
 
     expect(admin_page.locator("#promotion-status")).to_have_text("succeeded")
     new = api.GetRelease(pb.GetReleaseRequest(app="shop", id=active_id(api)))
@@ -116,12 +118,12 @@ def test_rollback_creates_a_release_from_the_target_and_newer_ones_stay_listed(
     admin_page.get_by_role("link", name="Releases").click()
     live = admin_page.locator("#releases tr.active")
     expect(live).to_have_attribute("data-release", new.id)
-    expect(live).to_contain_text("rollback")
+    expect(live).to_contain_text("Rollback to v1")
     expect(live).to_contain_text("v3 broke checkout")
     for release_id in (v2, v3):
         expect(admin_page.locator(f"tr[data-release={release_id}]")).to_be_visible()
-        promote_link = admin_page.locator(f"tr[data-release={release_id}] a", has_text="Promote")
-        expect(promote_link).to_be_visible()  # roll forward stays possible
+        promote_link = admin_page.locator(f"tr[data-release={release_id}] a", has_text="Promote v")
+        expect(promote_link).to_be_visible()  # rolling forward to v2 or v3 stays possible
 
 
 @pytest.mark.parametrize("role", ["auditor", "reader"])
@@ -133,16 +135,16 @@ def test_read_only_keys_see_no_promote_or_rollback_buttons(
     page.goto("/apps/shop/releases")
     expect(page.locator("#releases tr[data-release]")).to_have_count(3)
     expect(page.get_by_role("link", name="Promote")).to_have_count(0)
-    expect(page.get_by_role("link", name="Rollback")).to_have_count(0)
+    expect(page.get_by_role("link", name="Roll back")).to_have_count(0)
 
 
-def test_a_deployer_sees_promote_on_every_inactive_release_and_rollback_on_older_ones(
+def test_a_deployer_sees_roll_back_on_older_releases_and_promote_on_newer_ones(
     page_as: Callable[..., Page], api: LedgerStub
 ) -> None:
     v1, v2, v3 = shop(api, active=2)
     page = page_as("deployer", "shop")
     page.goto("/apps/shop/releases")
-    for release_id, actions in ((v1, ["Promote", "Rollback"]), (v2, []), (v3, ["Promote"])):
+    for release_id, actions in ((v1, ["Roll back to v1"]), (v2, []), (v3, ["Promote v3"])):
         links = page.locator(f"tr[data-release={release_id}] td.actions a")
         expect(links).to_have_text(actions)
 

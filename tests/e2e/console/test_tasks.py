@@ -39,9 +39,9 @@ def test_the_tasks_tab_shows_each_replica_with_its_node_state_and_release(
     docker_api.CreateBuild(upload(docker_app, source))
     docker_page.goto(f"/apps/{docker_app}/releases")
     docker_page.locator("#releases tr[data-version='1']").get_by_role(
-        "link", name="Promote"
+        "link", name="Promote v1"
     ).click()
-    docker_page.get_by_role("button", name="Confirm").click()
+    docker_page.get_by_role("button", name="Promote v1").click()
     expect(docker_page.locator("#promotion-status")).to_have_text("succeeded")
     release = docker_api.GetApp(pb.GetAppRequest(name=docker_app)).active_release_id
 
