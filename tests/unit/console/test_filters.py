@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server.console.filters import ago, duration, status_class, task_class, when
+from server.console.filters import (
+    ago,
+    duration,
+    moment,
+    relative,
+    status_class,
+    task_class,
+    when,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 
@@ -48,3 +56,25 @@ def test_a_task_s_badge_is_green_running_red_when_it_failed_grey_when_stopped() 
     assert task_class("failed", "task: non-zero exit (3)") == "bad"
     assert task_class("exited", "exit code 137") == "bad"  # a replica is meant to run
     assert task_class("shutdown") == "off"
+
+
+def test_a_time_within_a_day_reads_as_how_long_ago() -> None:
+    assert relative(NOW - timedelta(seconds=16), NOW) == "16 s ago"
+    assert relative(NOW - timedelta(hours=3), NOW) == "3 h ago"
+
+
+def test_an_older_time_reads_as_its_day_and_the_year_only_when_it_differs() -> None:
+    assert relative(datetime(2026, 11, 2, 9, 0, tzinfo=UTC), NOW) == "on 2 Nov"
+    assert relative(datetime(2025, 12, 2, 9, 0, tzinfo=UTC), NOW) == "on 2 Dec 2025"
+
+
+def test_every_time_is_relative_with_the_exact_utc_time_on_hover() -> None:
+    shown = moment(NOW - timedelta(minutes=42), NOW)
+    assert shown == (
+        '<time datetime="2026-11-27T11:18:00+00:00" title="2026-11-27 11:18:00 UTC">'
+        "42 min ago</time>"
+    )
+
+
+def test_no_time_is_a_muted_dash() -> None:
+    assert moment(None) == '<span class="muted">—</span>'
