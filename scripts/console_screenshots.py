@@ -98,6 +98,7 @@ def story(channel: grpc.Channel) -> dict[str, str]:
     return {
         "from": env_release.id,
         "to": second.release_id,
+        "first": first.release_id,
     }
 
 
@@ -190,6 +191,9 @@ def main() -> int:
                 "env": "/apps/shop/env",
                 "history": "/apps/shop/history",
                 "diff": f"/apps/shop/diff?from={ids['from']}&to={ids['to']}",
+                # What a rollback will change, before its button says "Roll back to v1".
+                "confirm-rollback": f"/apps/shop/releases/{ids['first']}/rollback",
+                "release": f"/apps/shop/releases/{ids['to']}",
                 "keys": "/keys",
                 "metrics": "/apps/shop/metrics?days=7",
             }

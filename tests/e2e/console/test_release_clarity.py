@@ -11,13 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
+from tests.support.browser import TIMEOUT_MS, sign_in
 from tests.support.builds import upload
 from tests.support.console import WAIT_SECONDS, image_build, promote, settle, shop
 from tests.support.docker import EXITING_APP, HTTP_APP, write_context
+from tests.support.ledgerd import InProcessLedgerd
 
 EXACT_UTC = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
 RELATIVE = re.compile(r"^(\d+ (s|min|h)( \d+ s)? ago|on \d{1,2} [A-Z][a-z]{2}( \d{4})?)$")
@@ -79,6 +81,26 @@ def test_rolling_back_shows_the_env_change_first_and_the_button_says_roll_back_t
     live = admin_page.locator("#releases tr.active")
     expect(live).to_have_attribute("data-version", "3")
     expect(live.locator("td.what .reason")).to_have_text("Rollback to v1")
+
+
+def test_rolling_back_works_without_javascript(
+    browser: Browser, console_ledgerd: InProcessLedgerd, api: LedgerStub
+) -> None:
+    v1, _v2 = shop(api, releases=2)
+    context = browser.new_context(base_url=console_ledgerd.console_url, java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    sign_in(page, console_ledgerd.token)
+    page.goto("/apps/shop/releases")
+
+    page.locator(f"tr[data-release={v1}]").get_by_role("link", name="Roll back to v1").click()
+    page.get_by_role("button", name="Roll back to v1").click()
+
+    expect(page).to_have_url(re.compile(r"/apps/shop/promotions/P\w+$"))
+    settle(api, "shop", page.url.rsplit("/", 1)[-1])
+    page.goto("/apps/shop/releases")  # no live region without JavaScript: read it again
+    expect(page.locator("#releases tr.active td.what .reason")).to_have_text("Rollback to v1")
+    context.close()
 
 
 @pytest.mark.parametrize("tab", ["releases", "promotions", "builds", "release", "promotion"])
