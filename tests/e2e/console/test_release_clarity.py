@@ -17,7 +17,14 @@ from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from tests.support.browser import TIMEOUT_MS, sign_in
 from tests.support.builds import upload
-from tests.support.console import WAIT_SECONDS, image_build, promote, settle, shop
+from tests.support.console import (
+    WAIT_SECONDS,
+    create_workflow,
+    image_build,
+    promote,
+    settle,
+    shop,
+)
 from tests.support.docker import EXITING_APP, HTTP_APP, write_context
 from tests.support.ledgerd import InProcessLedgerd
 
@@ -81,6 +88,23 @@ def test_rolling_back_shows_the_env_change_first_and_the_button_says_roll_back_t
     live = admin_page.locator("#releases tr.active")
     expect(live).to_have_attribute("data-version", "3")
     expect(live.locator("td.what .reason")).to_have_text("Rollback to v1")
+
+
+def test_the_apps_list_shows_paused_automatic_promotion_as_the_app_s_status(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    v1, _v2, _v3 = shop(api)
+    api.CreateApp(pb.CreateAppRequest(name="blog"))
+    create_workflow(api, "shop-main", "https://git.example.com/acme/shop.git", "shop")
+    rollback = api.RollbackRelease(pb.RollbackReleaseRequest(app="shop", release_id=v1))
+    settle(api, "shop", rollback.promotion.id)  # a person rolled back: workflows pause
+
+    admin_page.goto("/")
+
+    shop_status = admin_page.locator("#apps tr[data-app=shop] td.status")
+    expect(shop_status).to_have_text("Auto-deploy paused · v4 live")
+    expect(shop_status.locator(".status-pill")).to_have_attribute("title", re.compile("v1"))
+    expect(admin_page.locator("#apps tr[data-app=blog] td.status")).to_have_text("No release live")
 
 
 def test_rolling_back_works_without_javascript(
