@@ -27,9 +27,8 @@ from tests.support.console import (
 )
 from tests.support.docker import EXITING_APP, HTTP_APP, write_context
 from tests.support.ledgerd import InProcessLedgerd
+from tests.support.live import EXACT_UTC, LOG_LIVE, RELATIVE
 
-EXACT_UTC = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
-RELATIVE = re.compile(r"^(\d+ (s|min|h)( \d+ s)? ago|on \d{1,2} [A-Z][a-z]{2}( \d{4})?)$")
 LISTEN = """(url) => new Promise((opened) => {
   window.messages = [];
   const source = new EventSource(url);
@@ -37,20 +36,6 @@ LISTEN = """(url) => new Promise((opened) => {
   source.onopen = () => opened(true);
 })"""
 FIRST = "() => window.messages.length > 0"
-LOG_LIVE = """(() => {
-  window.liveLog = [];
-  const Original = window.EventSource;
-  window.EventSource = class extends Original {
-    constructor(url, options) {
-      super(url, options);
-      this.addEventListener("open", () => window.liveLog.push({kind: "open"}));
-      this.addEventListener("ledger", (event) => window.liveLog.push(
-        {kind: "message", position: JSON.parse(event.data).position}));
-    }
-  };
-  document.addEventListener("htmx:beforeRequest", (event) => window.liveLog.push(
-    {kind: "request", path: event.detail.requestConfig.path}), true);
-})()"""
 
 
 def test_the_releases_tab_says_what_each_release_is_and_which_one_is_live(
