@@ -9,8 +9,8 @@ may filter by one of its apps instead). Filters and paging are in the URL (see
 :mod:`~server.console.pages.history_query`): filters select events, and the lines group
 the events selected; a page holds up to ``PAGE_SIZE`` actions and never ends inside one
 (``Queries.actions``). Without filters the lines are a live region that re-renders as
-events arrive. Release diffs and time travel, reached from the rows,
-are in :mod:`~server.console.pages.history_diff` and
+events arrive, fetching only itself (``REGIONS``). Release diffs and time travel,
+reached from the rows, are in :mod:`~server.console.pages.history_diff` and
 :mod:`~server.console.pages.history_travel`; their routes are served from here.
 """
 
@@ -29,7 +29,7 @@ from ledger.queries import Queries
 from ledger.queries.history import SCAN_LIMIT
 from ledger.views import AppView
 from server.console.pages import history_diff, history_travel
-from server.console.pages.common import app_context, app_header, signed_in
+from server.console.pages.common import app_context, app_header, render_page, signed_in
 from server.console.pages.history_actions import Line, lines
 from server.console.pages.history_query import (
     PAGE_SIZE,
@@ -39,6 +39,8 @@ from server.console.pages.history_query import (
 )
 
 APPS_IN_FILTER = 200  # apps offered by the global page's app filter
+REGIONS = {"history-rows": "_history_lines.html"}
+"""The live region of both pages (the lines, when no filter narrows them) and its template."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,8 @@ async def app_history(request: Request) -> Response:
     chosen = parse_filter(request.query_params, app=name)
     path = f"/apps/{name}/history"
     page: HistoryPage = await console.run(load, console.queries, chosen, path)
-    context = app_context(header, "history", **filter_context(chosen, path, page))
-    return console.render(request, "history.html", context, principal=principal)
+    context = app_context(header, "history", show_app=False, **filter_context(chosen, path, page))
+    return render_page(console, request, "history.html", context, principal, REGIONS)
 
 
 async def all_history(request: Request) -> Response:
@@ -100,8 +102,8 @@ async def all_history(request: Request) -> Response:
         return page, queries.visible_apps(principal, "", APPS_IN_FILTER)
 
     page, apps = await console.run(read, principal)
-    context = {**filter_context(chosen, "/history", page), "apps": apps}
-    return console.render(request, "history_all.html", context, principal=principal)
+    context = {**filter_context(chosen, "/history", page), "apps": apps, "show_app": True}
+    return render_page(console, request, "history_all.html", context, principal, REGIONS)
 
 
 routes: list[BaseRoute] = [

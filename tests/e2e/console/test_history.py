@@ -18,6 +18,13 @@ from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
 from tests.support.auth import bearer, create_key
 from tests.support.console import image_build, promote, set_env, settle
+from tests.support.live import (
+    assert_fragments_only,
+    assert_nothing_fetched_before_the_next_event,
+    assert_times_relative,
+    newest_position,
+    open_live,
+)
 
 SECRET = "s3cr3t-Value-9f2c71e4"
 
@@ -204,6 +211,50 @@ def test_a_line_opened_stays_open_when_an_event_arrives(admin_page: Page, api: L
 
     expect(admin_page.locator("#actions > li[data-kind=env]")).to_have_count(2)
     expect(change.locator("tr[data-type=EnvChanged]")).to_be_visible()
+
+
+def test_the_history_tab_fetches_only_its_lines_live_and_nothing_when_its_stream_opens(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    asked = open_live(admin_page, "/apps/shop/history")
+    head = newest_position(api)
+
+    set_env(api, "shop", FRESH="1")
+
+    expect(admin_page.locator("#actions > li").first).to_have_attribute("data-kind", "env")
+    assert_nothing_fetched_before_the_next_event(admin_page, head)
+    assert "history-rows" in {request.headers.get("hx-target") for request in asked}
+    assert_fragments_only(asked, {"history-rows", "app-header"})
+
+
+def test_the_global_history_fetches_only_its_lines_live_and_nothing_when_its_stream_opens(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    asked = open_live(admin_page, "/history")
+    assert "since=" in (admin_page.locator("#history-live").get_attribute("sse-connect") or "")
+    head = newest_position(api)
+
+    api.CreateApp(pb.CreateAppRequest(name="cart"))
+
+    expect(admin_page.locator("#actions > li").first).to_have_attribute("data-app", "cart")
+    assert_nothing_fetched_before_the_next_event(admin_page, head)
+    assert_fragments_only(asked, {"history-rows"})
+
+
+def test_every_history_time_reads_how_long_ago_with_the_exact_utc_time_on_hover(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    set_env(api, "shop", A="1")
+
+    for path in ("/apps/shop/history", "/history"):
+        admin_page.goto(path)
+        expect(admin_page.locator("#actions > li[data-app=shop]")).to_have_count(2)
+
+        # each line's time and each of its events' (inside the closed lines)
+        assert assert_times_relative(admin_page, "#actions time") >= 4
 
 
 def test_env_values_never_appear_in_the_history_page(admin_page: Page, api: LedgerStub) -> None:
