@@ -28,7 +28,14 @@ from ledger.policy import Action, Principal
 from ledger.queries import AppSummary, EnvPreview, EnvState
 from server.console.context import Console
 from server.console.errors import status_of
-from server.console.pages.common import app_context, app_header, form, int_field, signed_in
+from server.console.pages.common import (
+    app_context,
+    app_header,
+    form,
+    fragment_of,
+    int_field,
+    signed_in,
+)
 from server.console.pages.env_edit import Draft, command_of, draft_of
 from server.console.pages.env_text import KEY_RULE, env_text, multiline_keys
 
@@ -36,6 +43,12 @@ HISTORY_SIZE = 50
 CHANGED_MEANWHILE = (
     "The environment changed since you opened it (now version {version}): review and apply again."
 )
+REGIONS = {
+    "env-view": "_env_view.html",
+    "env-watch": "_env_watch.html",
+    "env-history": "_env_history.html",
+}
+"""The tab's live regions and their templates, each rendered alone when htmx asks for it."""
 # Edits refused for what they say (re-rendered with the person's input); anything else,
 # a refusal by the rules above all, goes to the error boundary.
 REFUSALS = (InvalidArgument, Conflict, FailedPrecondition, NotFound)
@@ -125,7 +138,9 @@ async def render_env(
         notice="" if refusal else notice_of(request),
         history_size=HISTORY_SIZE,
     )
-    return console.render(request, "env.html", context, status, principal)
+    # A live region is re-rendered alone (render_page, with this page's status).
+    template = fragment_of(request, REGIONS) or "env.html"
+    return console.render(request, template, context, status, principal)
 
 
 async def env_page(request: Request) -> Response:

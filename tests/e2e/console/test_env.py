@@ -15,6 +15,13 @@ from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from tests.support.browser import sign_in
 from tests.support.console import active_now, image_build, promote
 from tests.support.ledgerd import InProcessLedgerd
+from tests.support.live import (
+    assert_fragments_only,
+    assert_nothing_fetched_before_the_next_event,
+    assert_times_relative,
+    newest_position,
+    open_live,
+)
 
 IMAGE = "registry.example/shop:1"
 SECRET = "s3cr3t-hunter2"
@@ -387,3 +394,44 @@ def test_the_history_lists_each_version_with_its_keys_but_no_values(
     expect(rows.nth(1)).to_contain_text("first values")
     expect(rows.nth(1)).to_contain_text("admin")
     assert SECRET not in admin_page.content()
+
+
+def test_the_keys_and_history_fetch_only_themselves_live_and_nothing_when_the_stream_opens(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    make_app(api, {"SIZE": "M"})
+    asked = open_live(admin_page, "/apps/shop/env")
+    head = newest_position(api)
+
+    api.UpdateEnv(pb.UpdateEnvRequest(app="shop", set={"COLOUR": "red"}))
+
+    expect(admin_page.locator("#env-version")).to_have_text("2")
+    expect(admin_page.locator("#env-history-table tbody tr")).to_have_count(2)
+    assert_nothing_fetched_before_the_next_event(admin_page, head)
+    assert {"env-view", "env-history"} <= {r.headers.get("hx-target") for r in asked}
+    assert_fragments_only(asked, {"env-view", "env-history", "app-header"})
+
+
+def test_the_stale_warning_of_an_open_editor_fetches_only_itself(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    make_app(api, {"SIZE": "M"})
+    asked = open_live(admin_page, "/apps/shop/env?edit=SIZE")
+
+    api.UpdateEnv(pb.UpdateEnvRequest(app="shop", set={"SIZE": "L"}))
+
+    expect(admin_page.locator("#env-watch [data-stale]")).to_have_attribute("data-stale", "2")
+    expect(admin_page.get_by_label("Value of SIZE")).to_have_value("M")  # the editor stays
+    assert "env-watch" in {r.headers.get("hx-target") for r in asked}
+    assert_fragments_only(asked, {"env-watch", "env-history", "app-header"})
+
+
+def test_the_history_times_read_how_long_ago_with_the_exact_utc_time_on_hover(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    make_app(api, {"SIZE": "M"})
+    api.UpdateEnv(pb.UpdateEnvRequest(app="shop", set={"SIZE": "L"}))
+
+    admin_page.goto("/apps/shop/env")
+
+    assert assert_times_relative(admin_page, "#env-history-table time") == 2
