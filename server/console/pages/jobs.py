@@ -20,7 +20,7 @@ from ledger.ids import JOB, check_id
 from ledger.policy import Action, Principal
 from ledger.views import EventView, JobView
 from server.console.context import Console
-from server.console.pages.common import form, signed_in
+from server.console.pages.common import form, render_page, signed_in
 from server.console.pages.live import sse, stream
 from server.console.pages.workflows import allow_all, allow_read, may_all
 
@@ -51,7 +51,7 @@ async def job_page(request: Request) -> Response:
         "ended": ended(job),
         "may_rerun": may_all(principal, Action.BUILD, job.apps),
     }
-    return console.render(request, "job.html", context, principal=principal)
+    return render_page(console, request, "job.html", context, principal, {"job": "_job.html"})
 
 
 async def rerun(request: Request) -> Response:

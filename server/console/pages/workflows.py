@@ -31,7 +31,7 @@ from ledger.workflows.commands import CreateWorkflow
 from server.backend import meta_of
 from server.console.context import Console
 from server.console.errors import status_of
-from server.console.pages.common import form, query_number, signed_in
+from server.console.pages.common import form, query_number, render_page, signed_in
 from server.console.pages.live import sse, stream
 from server.console.pages.workflow_form import WorkflowDraft
 
@@ -98,7 +98,8 @@ async def workflows_page(request: Request) -> Response:
         "more": more,
         "may_create": policy.grants(principal, Action.MANAGE_WORKFLOWS),
     }
-    return console.render(request, "workflows.html", context, principal=principal)
+    regions = {"workflows-table": "_workflows_table.html"}
+    return render_page(console, request, "workflows.html", context, principal, regions)
 
 
 async def new_workflow_page(request: Request) -> Response:
@@ -175,7 +176,8 @@ async def workflow_page(request: Request) -> Response:
         "may_manage": may_all(principal, Action.MANAGE_WORKFLOWS, view.apps),
         "may_run": may_all(principal, Action.BUILD, view.apps),
     }
-    return console.render(request, "workflow.html", context, principal=principal)
+    regions = {"workflow-paused": "_workflow_paused.html", "workflow-jobs": "_workflow_jobs.html"}
+    return render_page(console, request, "workflow.html", context, principal, regions)
 
 
 async def workflow_live(request: Request) -> Response:

@@ -15,8 +15,15 @@ from playwright.sync_api import Browser, Page, expect
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from tests.support.browser import TIMEOUT_MS, sign_in
-from tests.support.console import create_workflow, git_origin, job_ended, settle, shop
+from tests.support.console import create_workflow, git_origin, job_ended, set_env, settle, shop
 from tests.support.ledgerd import InProcessLedgerd
+from tests.support.live import (
+    assert_fragments_only,
+    assert_nothing_fetched_before_the_next_event,
+    assert_times_relative,
+    newest_position,
+    open_live,
+)
 
 REPOSITORY = "https://git.example/acme/shop.git"
 JOB_URL = re.compile(r"/jobs/J\w+$")
@@ -193,6 +200,49 @@ def test_a_job_page_shows_its_failed_build_step_and_cause_and_reruns_it(
     expect(rows.first).to_have_attribute("data-job", second)
     expect(rows.first.locator(".trigger")).to_contain_text(f"manual {sha[:7]} by admin")
     expect(rows.first.locator(".badge")).to_have_text("failed")
+
+
+@pytest.mark.parametrize(
+    ("path", "paused", "regions", "times"),
+    [  # the list shows a workflow's latest job's time: it has none yet
+        ("/workflows", "tr[data-workflow=shop-main] .paused-badge", {"workflows-table"}, 0),
+        ("/workflows/shop-main", ".paused[data-app=shop]", {"workflow-paused", "workflow-jobs"}, 2),
+    ],
+)
+def test_a_workflow_page_fetches_only_its_live_regions_and_nothing_when_its_stream_opens(
+    admin_page: Page, api: LedgerStub, path: str, paused: str, regions: set[str], times: int
+) -> None:
+    v1, _v2, _v3 = shop(api)
+    create_workflow(api, "shop-main", REPOSITORY, "shop")
+    asked = open_live(admin_page, path)
+    assert "?since=" in (admin_page.locator("[sse-connect]").get_attribute("sse-connect") or "")
+    head = newest_position(api)
+
+    rollback = api.RollbackRelease(pb.RollbackReleaseRequest(app="shop", release_id=v1))
+    settle(api, "shop", rollback.promotion.id)
+
+    expect(admin_page.locator(paused)).to_be_visible()
+    assert_nothing_fetched_before_the_next_event(admin_page, head)
+    assert_fragments_only(asked, regions)
+    assert assert_times_relative(admin_page) == times
+
+
+def test_a_job_page_fetches_only_its_card_live_and_nothing_when_its_stream_opens(
+    admin_page: Page, api: LedgerStub, tmp_path: Path
+) -> None:
+    api.CreateApp(pb.CreateAppRequest(name="shop"))
+    url, _sha = git_origin(tmp_path / "git", "Add the shop", {"ledger.yml": ""})
+    create_workflow(api, "shop-main", url, "shop")
+    job = job_ended(api, api.RunWorkflow(pb.RunWorkflowRequest(name="shop-main")).id)
+    asked = open_live(admin_page, f"/jobs/{job.id}")
+    head = newest_position(api)
+
+    with admin_page.expect_response(lambda r: r.request.headers.get("hx-target") == "job"):
+        set_env(api, "shop", A="1")  # an event of the job's app
+
+    assert_nothing_fetched_before_the_next_event(admin_page, head)
+    assert_fragments_only(asked, {"job"})
+    assert assert_times_relative(admin_page) >= 3  # queued, started, ended
 
 
 def test_the_workflow_pages_work_without_javascript(
