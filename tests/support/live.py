@@ -43,7 +43,9 @@ def open_live(page: Page, path: str) -> list[Request]:
     page.on("request", from_this_page)
     page.add_init_script(LOG_LIVE)
     page.goto(path)
-    page.wait_for_function("window.liveLog.some((entry) => entry.kind === 'open')")
+    # A function, not an expression: polling an expression evals it, which the page's CSP
+    # forbids (an error whenever the stream is not open at the first look).
+    page.wait_for_function("() => window.liveLog.some((entry) => entry.kind === 'open')")
     return asked
 
 

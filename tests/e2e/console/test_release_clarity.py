@@ -158,7 +158,7 @@ def test_a_live_region_fetches_only_itself_and_nothing_when_its_stream_opens(
     admin_page.on("request", from_this_page)
     admin_page.add_init_script(LOG_LIVE)
     admin_page.goto("/apps/shop/releases")
-    admin_page.wait_for_function("window.liveLog.some((entry) => entry.kind === 'open')")
+    admin_page.wait_for_function("() => window.liveLog.some((entry) => entry.kind === 'open')")
     head = api.ListEvents(pb.ListEventsRequest(newest_first=True, page_size=1)).events[0]
 
     promote(api, "shop", v1)
