@@ -3,7 +3,9 @@
 Starts a throw-away ``ledgerd`` with the screenshots' story (scripts/console_screenshots.py),
 opens 17 pages in headless Chromium, each left until its event stream is open, and counts
 the requests htmx sends (``HX-Request``) and their bytes; then promotes a release while the
-Releases tab is open and counts what it fetches to show it. Run from the repository root
+Releases tab is open and counts what it fetches to show it; last, on the Environment and
+History tabs, the global History and the Workflows list, what opening the page and then
+one env change seen live fetch. Run from the repository root
 with the project's venv: ``python scripts/console_live_requests.py``.
 """
 
@@ -63,6 +65,23 @@ def report(what: str, asked: Asked) -> None:
         print(f"  /{path} [{target}] {size} bytes")
 
 
+ENV_CHANGE_PAGES = ("/apps/shop/env", "/apps/shop/history", "/history", "/workflows")
+
+
+def env_changes(page: Page, api: LedgerStub, asked: Asked) -> None:
+    """On each of ``ENV_CHANGE_PAGES``: what opening it, then one env change, fetch."""
+    for number, url in enumerate(ENV_CHANGE_PAGES):
+        asked.clear()
+        with page.expect_response(lambda response: "/live" in response.url):
+            page.goto(url)
+        page.wait_for_timeout(SETTLE_MS)
+        report(f"opening {url}", asked)
+        asked.clear()
+        api.UpdateEnv(pb.UpdateEnvRequest(app="shop", set={f"SEEN_{number}": "1"}))
+        page.wait_for_timeout(SETTLE_MS)
+        report(f"one env change seen live on {url}", asked)
+
+
 def main() -> int:
     path = chromium_path()
     if path is None:
@@ -94,6 +113,7 @@ def main() -> int:
                 story.settled(api, api.PromoteRelease(request))
                 page.wait_for_timeout(SETTLE_MS)
                 report("one promotion seen live on the Releases tab", asked)
+                env_changes(page, api, asked)
                 context.close()
     return 0
 
