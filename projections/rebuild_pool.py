@@ -13,6 +13,9 @@ A worker process starts fresh (``spawn``: nothing of the parent's threads, conne
 locks comes with it) and decodes with an application of the ledger's class on in-memory
 persistence, made from the ledger's env: the same transcoder, cipher and compressor, and
 no database. Records and prepared pages cross as plain data (bytes, strings, numbers).
+As with any use of ``spawn``, a worker imports the main module of the program that started
+it: a program that rebuilds must keep its work under ``if __name__ == "__main__":``
+(``ledgerd``, pytest and every script of the project do).
 """
 
 from __future__ import annotations
