@@ -7,8 +7,11 @@ are always sent, even when ignored: without them there is nothing to build.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import posixpath
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,11 +35,19 @@ class PackedSource:
 
 
 def pack(directory: Path, into: IO[bytes]) -> PackedSource:
-    """Write the source of ``directory`` into ``into`` as a gzipped tarball."""
+    """Write the source of ``directory`` into ``into`` as a gzipped tarball: the same
+    files (names, contents, modes, times) give the same bytes."""
     from docker.utils.build import create_archive  # costly import: only when building
 
     files = source_files(directory)
-    create_archive(str(directory.resolve()), files=files, fileobj=into, gzip=True)
+    with tempfile.TemporaryFile() as plain:
+        create_archive(str(directory.resolve()), files=files, fileobj=plain, gzip=False)
+        plain.seek(0)
+        # A gzip header holds a time, the moment of compression unless given: 0 makes the
+        # same directory pack to the same bytes, so a build sent again with the same
+        # request id is the same request (and its digest names its content alone).
+        with gzip.GzipFile(filename="", mode="wb", fileobj=into, mtime=0) as zipped:
+            shutil.copyfileobj(plain, zipped, READ_SIZE)
     into.seek(0)
     digest = hashlib.sha256()
     size = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+import time
 from pathlib import Path
 
 from cli.source import UploadProgress, pack
@@ -101,6 +102,17 @@ def test_the_size_and_digest_are_those_of_the_tarball_sent(tmp_path: Path) -> No
     assert (packed.size, packed.digest) == (len(data), hashlib.sha256(data).hexdigest())
     assert packed.files == 2
     assert buffer.tell() == 0  # ready to be streamed
+
+
+def test_the_same_directory_packed_a_second_later_gives_the_same_bytes(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    first = io.BytesIO()
+    packed = pack(tmp_path, first)
+    time.sleep(1.1)  # a gzip header records the second it was written unless told otherwise
+    again = io.BytesIO()
+
+    assert pack(tmp_path, again) == packed
+    assert again.getvalue() == first.getvalue()
 
 
 def test_upload_progress_without_a_terminal_is_one_line_at_the_start_and_one_at_the_end() -> None:
