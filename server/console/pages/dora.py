@@ -21,7 +21,16 @@ from starlette.routing import BaseRoute, Route
 from ledger.policy import Action
 from ledger.queries.dora import Figure, Metrics
 from server.console.charts import Sample, bars, line
-from server.console.pages.common import app_context, app_header, query_number, signed_in
+from server.console.pages.common import (
+    app_context,
+    app_header,
+    query_number,
+    render_page,
+    signed_in,
+)
+
+# The Metrics tab's live region, served alone when htmx asks for it (see pages/common.py).
+REGIONS = {"dora-live": "_dora_live.html"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +142,7 @@ async def app_metrics_page(request: Request) -> Response:
         console.queries.deploy_metrics, principal, header.app.name, period=period, days=days
     )
     context = app_context(header, "metrics", metrics=metrics, panels=panels(metrics))
-    return console.render(request, "dora.html", context, principal=principal)
+    return render_page(console, request, "dora.html", context, principal, REGIONS)
 
 
 async def overall_metrics_page(request: Request) -> Response:

@@ -13,6 +13,12 @@ from playwright.sync_api import Page, expect
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import LedgerStub
 from tests.integration.server.helpers import create_app, deploy, wait_promotion
+from tests.support.live import (
+    assert_fragments_only,
+    assert_nothing_fetched_before_the_next_event,
+    newest_position,
+    open_live,
+)
 
 CHARTS = ("chart-frequency", "chart-lead-time", "chart-failure-rate", "chart-restore")
 
@@ -120,3 +126,19 @@ def test_the_metrics_tab_follows_promotions_as_they_end(admin_page: Page, api: L
     deploy(api, "shop", "shop:2")
 
     expect(admin_page.locator("#metric-frequency .detail")).to_have_text("2 successful promotions")
+
+
+def test_the_metrics_tab_fetches_only_its_charts_live_and_nothing_when_its_stream_opens(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    create_app(api, "shop")
+    deploy(api, "shop", "shop:1")
+    asked = open_live(admin_page, "/apps/shop/metrics")
+    head = newest_position(api)
+
+    deploy(api, "shop", "shop:2")
+
+    expect(admin_page.locator("#metric-frequency .detail")).to_have_text("2 successful promotions")
+    assert_nothing_fetched_before_the_next_event(admin_page, head)
+    assert "dora-live" in {request.headers.get("hx-target") for request in asked}
+    assert_fragments_only(asked, {"dora-live", "app-header"})
