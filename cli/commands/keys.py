@@ -108,11 +108,8 @@ def keys_create(session: Session, name: str, role: str, apps: tuple[str, ...]) -
             f"key {key.id} was created but its token was lost with the first answer: "
             f"revoke it (ledgerctl keys revoke {key.id}) and create another"
         )
-    if session.json:
-        session.out(render.dumps({"key": key_json(key), "token": created.token}))
-    else:
-        session.out(f"created key {key.name} ({key.id}): {scope(key)}")
-        session.out(created.token)
+    data = {"key": key_json(key), "token": created.token}
+    session.emit(data, lambda: f"created key {key.name} ({key.id}): {scope(key)}\n{created.token}")
     session.err(f"warning: {ONCE}")
 
 

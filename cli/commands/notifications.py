@@ -124,11 +124,10 @@ def notifications_create(
             f"target {target.id} was created but its secret was lost with the first answer: "
             f"delete it (ledgerctl notifications delete {target.id}) and create another"
         )
-    if session.json:
-        session.out(render.dumps({"target": target_json(target), "secret": created.secret}))
-    else:
-        session.out(f"created notification target {target.id}: {target.url}")
-        session.out(created.secret)
+    data = {"target": target_json(target), "secret": created.secret}
+    session.emit(
+        data, lambda: f"created notification target {target.id}: {target.url}\n{created.secret}"
+    )
     session.err(f"warning: {ONCE}")
 
 
