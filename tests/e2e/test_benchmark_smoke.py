@@ -137,3 +137,22 @@ def test_the_quick_swarm_benchmark_gives_every_figure(
     assert [row["figure"] for row in figures] == [*SWARM_FIGURES.values(), SWARM_TARGET]
     numbers = [row[key] for row in figures for key in ("value", "p99") if key in row]
     assert all(isinstance(n, int | float) and math.isfinite(n) for n in numbers)
+
+
+@pytest.mark.timeout(300)
+def test_the_in_process_write_benchmark_gives_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "inprocess.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.inprocess", "--commands", "20", "--threads", "1,2",
+         "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    runs = json.loads(out.read_text())
+    assert [run["threads"] for run in runs] == [1, 2]
+    assert all(math.isfinite(value) and value >= 0 for run in runs for value in run.values())
