@@ -29,7 +29,7 @@ from server.console.pages.common import (
     signed_in,
 )
 
-# The Metrics tab's live region, served alone when htmx asks for it (see pages/common.py).
+# The Metrics pages' live region, served alone when htmx asks for it (see pages/common.py).
 REGIONS = {"dora-live": "_dora_live.html"}
 
 
@@ -153,7 +153,7 @@ async def overall_metrics_page(request: Request) -> Response:
         console.queries.deploy_metrics, principal, period=period, days=days
     )
     context = {"metrics": metrics, "panels": panels(metrics)}
-    return console.render(request, "dora_all.html", context, principal=principal)
+    return render_page(console, request, "dora_all.html", context, principal, REGIONS)
 
 
 routes: list[BaseRoute] = [

@@ -142,3 +142,20 @@ def test_the_metrics_tab_fetches_only_its_charts_live_and_nothing_when_its_strea
     assert_nothing_fetched_before_the_next_event(admin_page, head)
     assert "dora-live" in {request.headers.get("hx-target") for request in asked}
     assert_fragments_only(asked, {"dora-live", "app-header"})
+
+
+def test_the_overall_page_follows_promotions_of_every_app_fetching_only_its_charts(
+    admin_page: Page, api: LedgerStub
+) -> None:
+    for app in ("shop", "blog"):
+        create_app(api, app)
+        deploy(api, app, f"{app}:1")
+    asked = open_live(admin_page, "/dora")
+    head = newest_position(api)
+    expect(admin_page.locator("#metric-frequency .detail")).to_have_text("2 successful promotions")
+
+    deploy(api, "blog", "blog:2")
+
+    expect(admin_page.locator("#metric-frequency .detail")).to_have_text("3 successful promotions")
+    assert_nothing_fetched_before_the_next_event(admin_page, head)
+    assert_fragments_only(asked, {"dora-live"})
