@@ -24,6 +24,7 @@ from starlette.templating import Jinja2Templates
 from server.console import filters, metrics
 from server.console.context import Console
 from server.console.errors import handlers
+from server.console.measured import measured, routed
 from server.console.pages import PAGES
 from server.hooks.endpoint import HookEndpoint
 from server.infra.settings import METRICS_KEY
@@ -75,7 +76,7 @@ def create_app(console: Console) -> Any:
     app = Starlette(routes=routes, exception_handlers=handlers(console))
     app.state.console = console
     protected = asgi_csrf(
-        app,
+        routed(app),
         cookie_name=CSRF_COOKIE,
         signing_secret=secrets.token_hex(32),
         always_protect={"/sign-in"},
@@ -83,7 +84,10 @@ def create_app(console: Console) -> Any:
         cookie_secure=console.secure_cookies,
         cookie_samesite="Strict",
     )
-    return with_headers(protected, SECURITY_HEADERS)
+    # Outermost, so that requests refused before routing (CSRF) are counted too.
+    return measured(
+        with_headers(protected, SECURITY_HEADERS), console.backend.container.metrics.requests
+    )
 
 
 def with_headers(app: Any, headers: list[tuple[bytes, bytes]]) -> Any:

@@ -1,4 +1,5 @@
-"""Requests served by this process, by method and status code, and how long they took."""
+"""Requests served by this process (gRPC calls, the console's HTTP requests), by method or
+route and status code, and how long they took."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 
 
 class RequestMetrics:
-    """gRPC calls counted when they end; unary-response calls also timed.
+    """gRPC calls and console HTTP requests counted when they end; those with one answer
+    also timed.
 
-    A response stream (WatchEvents, StreamBuildLogs) is counted when it ends but not timed:
-    it lives as long as its client wants, so its length says nothing of the server's speed
-    (``ledger_watchers`` counts those open).
+    A response stream (WatchEvents, StreamBuildLogs, a console page's live stream) is
+    counted when it ends but not timed: it lives as long as its client wants, so its length
+    says nothing of the server's speed (``ledger_watchers`` counts those open).
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -31,6 +33,29 @@ class RequestMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+
+        self.http_requests = Counter(
+            "ledger_http_requests",
+            "Console HTTP requests answered, by route (its template: /apps/{app}/releases),"
+            " method and status code",
+            ["route", "method", "code"],
+            registry=registry,
+        )
+        self.http_durations = Histogram(
+            "ledger_http_request_duration_seconds",
+            "Time from a console HTTP request's arrival to its whole answer, by route (live"
+            " streams are not timed)",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+    def served(self, route: str, method: str, code: int, seconds: float | None) -> None:
+        """A console request for ``route`` (a template) ended with status ``code`` after
+        ``seconds`` (None: a stream, not timed)."""
+        self.http_requests.labels(route, method, str(code)).inc()
+        if seconds is not None:
+            self.http_durations.labels(route).observe(seconds)
 
     def ended(self, method: str, code: str, seconds: float | None) -> None:
         """A call of ``method`` ended with ``code`` after ``seconds`` (None: not timed)."""

@@ -9,10 +9,15 @@ PostgreSQL database answer the same.
 from __future__ import annotations
 
 import base64
+import http.cookiejar
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -353,3 +358,79 @@ def test_ledgerd_refuses_to_start_on_a_bad_metrics_setting_in_one_line(tmp_path:
         " without auth (like 127.0.0.1:9464)"
     ]
     assert not (tmp_path / "ledger").exists()
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def console_get(opener: urllib.request.OpenerDirector, url: str | urllib.request.Request) -> int:
+    """The status of a GET (redirects not followed)."""
+    try:
+        with opener.open(url, timeout=10) as answer:
+            answer.read()
+            return int(answer.status)
+    except urllib.error.HTTPError as refused:
+        return int(refused.code)
+
+
+def signed_in(server: InProcessLedgerd) -> urllib.request.OpenerDirector:
+    """A client with the console's session cookie of the admin key."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirects)
+    with opener.open(server.console_url + "sign-in", timeout=10) as page:
+        form = page.read().decode()
+    csrf = re.search(r'name="csrftoken" value="([^"]+)"', form)
+    assert csrf is not None
+    body = urllib.parse.urlencode({"csrftoken": csrf.group(1), "token": server.token}).encode()
+    assert console_get(opener, urllib.request.Request(server.console_url + "sign-in", body)) == 303
+    return opener
+
+
+def test_console_requests_are_counted_by_route_template_method_and_status(
+    told: tuple[InProcessLedgerd, Story],
+) -> None:
+    server, _ = told
+    anonymous = urllib.request.build_opener(_NoRedirects)
+    base = server.console_url
+
+    statuses = [
+        console_get(anonymous, base + "apps/shop/releases"),  # to the sign-in page
+        console_get(anonymous, base + "no/such/page"),
+        console_get(signed_in(server), urllib.request.Request(base + "apps", b"name=x")),
+    ]  # the last one without its CSRF token
+    answer = scrape(metrics_url(server), server.token)
+
+    assert statuses == [303, 404, 403]
+    http_requests = "ledger_http_requests_total"
+    assert (
+        answer.value(http_requests, route="/apps/{app}/releases", method="GET", code="303") == 1.0
+    )
+    assert answer.value(http_requests, route="(unrouted)", method="GET", code="404") == 1.0
+    assert answer.value(http_requests, route="(unrouted)", method="POST", code="403") == 1.0
+    assert answer.value(http_requests, route="/sign-in", method="GET", code="200") == 1.0
+    assert answer.value(http_requests, route="/sign-in", method="POST", code="303") == 1.0
+    assert answer.value("ledger_http_request_duration_seconds_count", route="/sign-in") == 2.0
+    routes = {dict(labels).get("route") for _, labels in answer.named("ledger_http_requests")}
+    assert not any(route and "shop" in route for route in routes)
+
+
+def test_a_console_live_stream_is_counted_when_it_ends_but_not_timed(
+    told: tuple[InProcessLedgerd, Story],
+) -> None:
+    server, _ = told
+    opener = signed_in(server)
+
+    with opener.open(server.console_url + "live?since=0", timeout=10) as stream:
+        assert stream.headers.get("content-type", "").startswith("text/event-stream")
+        stream.read1(1)
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while (answer := scrape(metrics_url(server), server.token)).value(
+        "ledger_http_requests_total", route="/live", method="GET", code="200"
+    ) != 1.0:
+        assert time.monotonic() < deadline, "the closed stream was never counted"
+        time.sleep(0.05)
+
+    assert answer.value("ledger_http_request_duration_seconds_count", route="/live") is None
+    assert answer.value("ledger_http_request_duration_seconds_count", route="/sign-in") == 2.0
