@@ -53,6 +53,7 @@ from server.infra.persistence import (
 from server.infra.schema_check import check_event_types, check_log_schema
 from server.infra.settings import Settings
 from server.infra.signing import signing_key
+from server.metrics.lag import first_after
 from server.metrics.registry import Metrics
 from server.metrics.status import Sources
 from server.notify.worker import Notifier
@@ -293,6 +294,10 @@ def make_metrics(
         "runtime": settings.runtime,
     }
     sources = Sources(
-        head=ledger.head, projected=views.position, streams=broadcaster.open_streams, info=info
+        head=ledger.head,
+        projected=views.position,
+        streams=broadcaster.open_streams,
+        info=info,
+        first_after=first_after(ledger),
     )
     return Metrics(views, sources)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
@@ -33,6 +34,8 @@ class Sources:
     projected: Callable[[], int]  # the views' tracking position
     streams: Callable[[], Mapping[str, int]]  # open live streams, by kind
     info: Mapping[str, str]  # version, backend, runtime
+    # When the first event after a position was recorded (see server.metrics.lag).
+    first_after: Callable[[int], datetime | None] | None = None
     integrity: Finder | None = None
     scrub: Walker | None = None
 
@@ -62,6 +65,11 @@ class StatusCollector(Collector):
             "Events in the log not yet in the read views (head minus projection position)",
             max(head - projected, 0),
         )
+        yield GaugeMetricFamily(
+            "ledger_projection_lag_seconds",
+            "How long the oldest event not yet in the read views has waited (0: caught up)",
+            self._waited(head, projected),
+        )
         watchers = GaugeMetricFamily(
             "ledger_watchers",
             "Live streams open on this ledgerd, by stream (watch: WatchEvents, build_logs:"
@@ -72,6 +80,15 @@ class StatusCollector(Collector):
             watchers.add_metric([stream], count)
         yield watchers
         yield from self._integrity()
+
+    def _waited(self, head: int, projected: int) -> float:
+        first_after = self.sources.first_after
+        if head <= projected or first_after is None:
+            return 0.0
+        recorded = first_after(projected)
+        if recorded is None:  # projected meanwhile
+            return 0.0
+        return max((datetime.now(UTC) - recorded).total_seconds(), 0.0)
 
     def _integrity(self) -> Iterator[Metric]:
         sources = self.sources

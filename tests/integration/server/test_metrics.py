@@ -25,6 +25,8 @@ from pathlib import Path
 import grpc
 import pytest
 
+from ledger.commands import CreateApp
+from ledger.domain import Meta
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1.ledger_pb2_grpc import KeysStub, LedgerStub
 from server.infra.settings import Settings
@@ -434,3 +436,22 @@ def test_a_console_live_stream_is_counted_when_it_ends_but_not_timed(
 
     assert answer.value("ledger_http_request_duration_seconds_count", route="/live") is None
     assert answer.value("ledger_http_request_duration_seconds_count", route="/sign-in") == 2.0
+
+
+def test_projection_lag_is_reported_in_seconds_while_the_views_are_behind(
+    settings: Settings,
+) -> None:
+    with InProcessLedgerd(settings, runtime()) as server:
+        container = server.container
+        container.worker.stop()
+        container.service.create_app(CreateApp(name="late"), Meta(actor="test@metrics"))
+        time.sleep(0.3)
+        behind = scrape(metrics_url(server), server.token)
+        container.worker.start()
+        assert container.worker.wait_for(container.ledger.head(), SETTLE_SECONDS)
+        caught_up = scrape(metrics_url(server), server.token)
+
+    assert (behind.value("ledger_projection_lag_events") or 0.0) >= 1.0
+    assert (behind.value("ledger_projection_lag_seconds") or 0.0) >= 0.3
+    assert caught_up.value("ledger_projection_lag_events") == 0.0
+    assert caught_up.value("ledger_projection_lag_seconds") == 0.0
