@@ -4,10 +4,14 @@ given up, and never a secret value."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
+from server.infra.settings import Settings
 from tests.integration.cli.runner import Ledgerctl
 from tests.integration.notifications.conftest import GIVE_UP_SECONDS
+from tests.support.ledgerd import InProcessLedgerd
 from tests.support.receiver import Received, receiving
+from tests.support.runtimes import FailingRuntime
 
 SECRET_VALUE = "s3cr3t-database-password"
 
@@ -183,3 +187,20 @@ def test_a_receiver_that_never_answers_holds_up_neither_writers_nor_other_target
 
     assert delivered.json["app"] == "web"
     assert dead_deliveries == []  # still waiting for its first answer
+
+
+def test_a_slack_target_reads_why_a_promotion_was_rolled_back(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "ledger", listen="127.0.0.1:0", console_listen="")
+    with InProcessLedgerd(settings, FailingRuntime({"shop:bad"})) as server, receiving() as got:
+        ctl = Ledgerctl(server.address, server.token)
+        ctl.ok("apps", "create", "shop")
+        create(ctl, got.url, "--events", "promotion.rolled_back", "--format", "slack")
+        ctl.ok("-a", "shop", "deploy", "--image", "shop:1", "--wait")
+        failed = ctl("-a", "shop", "deploy", "--image", "shop:bad", "--wait")
+
+        (line,) = got.wait_for(1)
+
+    assert failed.code != 0
+    assert line.json == {
+        "text": "Promotion of shop v2 failed: web exited with code 3 — rolled back to v1"
+    }
