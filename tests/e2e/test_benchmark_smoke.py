@@ -140,10 +140,11 @@ def test_the_quick_swarm_benchmark_gives_every_figure(
 
 
 @pytest.mark.timeout(300)
-def test_the_in_process_write_benchmark_gives_every_figure(tmp_path: Path) -> None:
-    out = tmp_path / "inprocess.json"
+@pytest.mark.parametrize("benchmark", ["bench.inprocess", "bench.split_projection"])
+def test_the_in_process_write_benchmarks_give_every_figure(benchmark: str, tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
     done = subprocess.run(
-        [sys.executable, "-m", "bench.inprocess", "--commands", "20", "--threads", "1,2",
+        [sys.executable, "-m", benchmark, "--commands", "20", "--threads", "1,2",
          "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
