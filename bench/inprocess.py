@@ -123,8 +123,15 @@ def deployed(c: Container, names: list[str], meta: Callable[[], Meta]) -> None:
             time.sleep(0.005)
 
 
-def run(c: Container, apps: list[str], commands: int, meta: Callable[[], Meta]) -> Result:
-    """``commands`` UpdateEnv split over one thread per app, each awaiting its projection."""
+def run(
+    c: Container,
+    apps: list[str],
+    commands: int,
+    meta: Callable[[], Meta],
+    projected: Callable[[int], None],
+) -> Result:
+    """``commands`` UpdateEnv split over one thread per app, each followed by
+    ``projected(position)``, which returns once the views have it."""
     latencies: list[float] = []
     each = commands // len(apps)
 
@@ -132,9 +139,7 @@ def run(c: Container, apps: list[str], commands: int, meta: Callable[[], Meta]) 
         for n in range(each):
             started = time.perf_counter()
             change = UpdateEnv(app=app, set_values={"K": str(n)})
-            outcome = c.service.update_env(change, meta())
-            if not c.worker.wait_for(outcome.position):
-                raise TimeoutError(f"position {outcome.position} was not projected")
+            projected(c.service.update_env(change, meta()).position)
             latencies.append(time.perf_counter() - started)
 
     threads = [threading.Thread(target=writer, args=(app,)) for app in apps]
@@ -148,39 +153,54 @@ def run(c: Container, apps: list[str], commands: int, meta: Callable[[], Meta]) 
     return Result(len(apps), each * len(apps), seconds, cpu, latencies, probe.lateness)
 
 
+def metas(actor: str) -> Callable[[], Meta]:
+    """Each call: the request metadata of a new request (a fresh request id)."""
+    serial = itertools.count()
+    return lambda: Meta(actor=f"bench@{actor}", request_id=f"{actor}-{next(serial)}")
+
+
 def measure(data_dir: Path, commands: int, thread_counts: list[int]) -> list[Result]:
     container = bootstrap(Settings(data_dir=data_dir, runtime="record", build_workers=0))
+    meta = metas("inprocess")
+
+    def projected(position: int) -> None:
+        if not container.worker.wait_for(position):
+            raise TimeoutError(f"position {position} was not projected")
+
     try:
         container.worker.start()
-        serial = itertools.count()
-
-        def meta() -> Meta:
-            return Meta(actor="bench@inprocess", request_id=f"inprocess-{next(serial)}")
-
         results = []
         for count in thread_counts:
             apps = [f"inproc-{count}-{n}" for n in range(count)]
             deployed(container, apps, meta)
-            results.append(run(container, apps, commands, meta))
+            results.append(run(container, apps, commands, meta, projected))
         return results
     finally:
         container.worker.stop()
         container.close()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+Measure = Callable[[Path, int, list[int]], list[Result]]
+
+
+def cli(doc: str, measure: Measure, argv: list[str] | None) -> None:
+    """The command line of an in-process write benchmark (``doc``: its module's doc)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--commands", type=int, default=2000)
     parser.add_argument("--threads", default="1,8", help="comma-separated thread counts")
     parser.add_argument("--out", type=Path, help="also write the figures there, as JSON")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.threads.split(",")]
-    with tempfile.TemporaryDirectory(prefix="ledger-inprocess-") as data_dir:
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as data_dir:
         results = measure(Path(data_dir), args.commands, counts)
     for result in results:
         print(result.line(), flush=True)
     if args.out is not None:
         args.out.write_text(json.dumps([result.figures() for result in results], indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli(__doc__ or "", measure, argv)
 
 
 if __name__ == "__main__":

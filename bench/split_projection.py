@@ -15,31 +15,22 @@ on the worker are left out here: this measures the projection's share alone).
 
 from __future__ import annotations
 
-import argparse
-import itertools
-import json
 import multiprocessing
-import tempfile
 import threading
-import time
-from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from bench.inprocess import Probe, Result, deployed
+from bench.inprocess import Result, cli, deployed, metas, run
 from ledger.application import LedgerApplication
-from ledger.commands import UpdateEnv
-from ledger.domain import Meta
 from ledger.domain.secrecy import Mask
 from projections import ProjectionWorker, open_views
-from server.bootstrap import Container, bootstrap
+from server.bootstrap import bootstrap
 from server.infra.cipher import audit_digest_key, cipher_key
 from server.infra.persistence import ledger_env, views_env
 from server.infra.settings import Settings
 
 STOP = -1
 WAIT_SECONDS = 30.0
-Metas = Callable[[], Meta]
 
 
 def project(data_dir: Path, pipe: Connection) -> None:
@@ -94,34 +85,9 @@ class Projected:
                 raise TimeoutError(f"position {position} was not projected")
 
 
-def run(c: Container, projected: Projected, apps: list[str], commands: int, meta: Metas) -> Result:
-    latencies: list[float] = []
-    each = commands // len(apps)
-
-    def writer(app: str) -> None:
-        for n in range(each):
-            started = time.perf_counter()
-            outcome = c.service.update_env(UpdateEnv(app=app, set_values={"K": str(n)}), meta())
-            projected.wait_for(outcome.position)
-            latencies.append(time.perf_counter() - started)
-
-    threads = [threading.Thread(target=writer, args=(app,)) for app in apps]
-    with Probe() as probe:
-        started, cpu = time.perf_counter(), time.process_time()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return Result(len(apps), each * len(apps), seconds, cpu, latencies, probe.lateness)
-
-
 def measure(data_dir: Path, commands: int, thread_counts: list[int]) -> list[Result]:
     container = bootstrap(Settings(data_dir=data_dir, runtime="record", build_workers=0))
-    serial = itertools.count()
-
-    def meta() -> Meta:
-        return Meta(actor="bench@split", request_id=f"split-{next(serial)}")
+    meta = metas("split")
 
     try:
         container.worker.start()
@@ -129,14 +95,13 @@ def measure(data_dir: Path, commands: int, thread_counts: list[int]) -> list[Res
         deployed(container, [app for group in groups for app in group], meta)
         container.worker.stop()  # from here on, the child projects
         container.ledger.recorded.remove(container.worker.feed)
-        ours, theirs = multiprocessing.get_context("spawn").Pipe()
-        child = multiprocessing.get_context("spawn").Process(
-            target=project, args=(data_dir, theirs), name="projection"
-        )
+        spawn = multiprocessing.get_context("spawn")  # the child imports this module afresh
+        ours, theirs = spawn.Pipe()
+        child = spawn.Process(target=project, args=(data_dir, theirs), name="projection")
         child.start()
         projected = Projected(ours)
         try:
-            return [run(container, projected, apps, commands, meta) for apps in groups]
+            return [run(container, apps, commands, meta, projected.wait_for) for apps in groups]
         finally:
             projected.wake(STOP)
             child.join(WAIT_SECONDS)
@@ -145,18 +110,7 @@ def measure(data_dir: Path, commands: int, thread_counts: list[int]) -> list[Res
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--commands", type=int, default=2000)
-    parser.add_argument("--threads", default="1,8", help="comma-separated thread counts")
-    parser.add_argument("--out", type=Path, help="also write the figures there, as JSON")
-    args = parser.parse_args(argv)
-    counts = [int(n) for n in args.threads.split(",")]
-    with tempfile.TemporaryDirectory(prefix="ledger-split-") as data_dir:
-        results = measure(Path(data_dir), args.commands, counts)
-    for result in results:
-        print(result.line(), flush=True)
-    if args.out is not None:
-        args.out.write_text(json.dumps([result.figures() for result in results], indent=1))
+    cli(__doc__ or "", measure, argv)
 
 
 if __name__ == "__main__":
