@@ -15,6 +15,7 @@ unique app name per test; its containers and images are removed after the test).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -168,12 +169,16 @@ def remove_app(client: docker.DockerClient, app: str) -> None:
     """Remove the app's managed containers and the images tagged ``<app>:…`` (or
     ``<registry>/<app>/…``)."""
     labels = [f"{MANAGED}=true", f"ledger.app={app}"]
-    for container in client.containers.list(all=True, filters={"label": labels}):
-        container.remove(force=True)
+    # Sparse: no inspection per container, which fails for one removed meanwhile (Swarm
+    # removes the containers of tasks it replaces on its own schedule).
+    for container in client.containers.list(all=True, sparse=True, filters={"label": labels}):
+        with contextlib.suppress(docker.errors.NotFound):
+            container.remove(force=True)
     for image in client.images.list():
         for tag in image.tags:
             if tag.startswith(f"{app}:") or f"/{app}/" in tag:  # also as pushed to a registry
-                client.images.remove(tag, force=True)
+                with contextlib.suppress(docker.errors.NotFound):
+                    client.images.remove(tag, force=True)
 
 
 @pytest.fixture(scope="session")
