@@ -4,8 +4,9 @@
 The route is the matched route's template (``/apps/{app}/releases``), never the path a
 client sent: app names and ids would make a series per value. A request no route took
 (an unknown path, a form refused for its CSRF token before routing) counts as
-``(unrouted)``. Live streams (``text/event-stream``) are counted when they end but not
-timed: they last as long as the page is open.
+``(unrouted)``; a method outside HTTP's usual ones counts as ``OTHER`` (a client must not
+make a series per invented name). Live streams (``text/event-stream``) are counted when
+they end but not timed: they last as long as the page is open.
 
 Two layers: :func:`measured` outermost (it sees every answer, refusals included) and
 :func:`routed` right around the router, which tells it the route: the layers between
@@ -22,6 +23,7 @@ from server.metrics.requests import RequestMetrics
 UNROUTED = "(unrouted)"
 STREAM = b"text/event-stream"
 ANSWER = "ledger.answer"  # the scope key of what :func:`measured` learns of the request
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def measured(app: Any, metrics: RequestMetrics) -> Any:
@@ -48,7 +50,8 @@ def measured(app: Any, metrics: RequestMetrics) -> Any:
             await app(scope, receive, send_seen)
         finally:
             seconds = None if answer["stream"] else time.perf_counter() - started
-            metrics.served(_template(answer["route"]), scope["method"], answer["status"], seconds)
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            metrics.served(_template(answer["route"]), method, answer["status"], seconds)
 
     return wrapped
 

@@ -401,10 +401,11 @@ def test_console_requests_are_counted_by_route_template_method_and_status(
         console_get(anonymous, base + "apps/shop/releases"),  # to the sign-in page
         console_get(anonymous, base + "no/such/page"),
         console_get(signed_in(server), urllib.request.Request(base + "apps", b"name=x")),
-    ]  # the last one without its CSRF token
+        console_get(anonymous, urllib.request.Request(base, method="BREW")),
+    ]  # the POST without its CSRF token
     answer = scrape(metrics_url(server), server.token)
 
-    assert statuses == [303, 404, 403]
+    assert statuses == [303, 404, 403, 405]
     http_requests = "ledger_http_requests_total"
     assert (
         answer.value(http_requests, route="/apps/{app}/releases", method="GET", code="303") == 1.0
@@ -413,6 +414,7 @@ def test_console_requests_are_counted_by_route_template_method_and_status(
     assert answer.value(http_requests, route="(unrouted)", method="POST", code="403") == 1.0
     assert answer.value(http_requests, route="/sign-in", method="GET", code="200") == 1.0
     assert answer.value(http_requests, route="/sign-in", method="POST", code="303") == 1.0
+    assert answer.value(http_requests, route="/", method="OTHER", code="405") == 1.0
     assert answer.value("ledger_http_request_duration_seconds_count", route="/sign-in") == 2.0
     routes = {dict(labels).get("route") for _, labels in answer.named("ledger_http_requests")}
     assert not any(route and "shop" in route for route in routes)
