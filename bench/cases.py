@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import json
@@ -14,11 +15,12 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
-from bench import procstat
+from bench import procstat, profile
 from bench.client import Client, channel, ts_seconds
 from bench.load import Busy, LoadResult, closed_loop, percentile, sequential
 from bench.report import Row, Target, at_least, at_most
@@ -76,6 +78,13 @@ class Context:
     rows: list[Row] = field(default_factory=list)
     postgres: Postgres | None = None
     serial: itertools.count[int] = field(default_factory=itertools.count)
+    profile_dir: Path | None = None  # --profile: each measured window sampled by py-spy
+
+    def profiling(self, pid: int, label: str) -> contextlib.AbstractContextManager[Path | None]:
+        """Sample ``pid`` during the block when ``--profile`` was given (else nothing)."""
+        if self.profile_dir is None:
+            return contextlib.nullcontext()
+        return profile.sampling(pid, self.profile_dir / f"{label}-{next(self.serial)}.txt")
 
     def emit(self, row: Row) -> Row:
         self.rows.append(row)
@@ -129,14 +138,15 @@ class Bed:
         run: Callable[[], Awaitable[T]],
         client_pids: list[int] | None = None,
         retry: bool = True,
-    ) -> tuple[T, dict[str, float]]:
-        """Run one timed measurement, after waiting for a quiet machine; CPU use attached.
+    ) -> tuple[T, dict[str, Any]]:
+        """Run one timed measurement, after waiting for a quiet machine; CPU use attached
+        (and, with ``--profile``, where the server's CPU went: ``bench/profile.py``).
 
         With ``quiet_wait`` set and ``retry``, a run during which other processes used
         more than ``FOREIGN_LIMIT`` cores is run again (at most twice more); the least
         disturbed run is kept.
         """
-        best: tuple[T, dict[str, float]] | None = None
+        best: tuple[T, dict[str, Any]] | None = None
         attempts = 3 if retry and self.ctx.quiet_wait else 1
         for attempt in range(1, attempts + 1):
             if self.ctx.quiet_wait:
@@ -144,9 +154,15 @@ class Bed:
                     procstat.wait_quiet, 0.4, self.ctx.quiet_wait, self.server_pids()
                 )
             meter = procstat.CpuMeter(pids=self.server_pids(), client_pids=client_pids or [])
-            with meter:
+            with self.ctx.profiling(self.srv.pid, self.backend) as sampled, meter:
+                t0 = time.perf_counter()
                 result = await run()
-            cpu = meter.as_dict()
+                wall = time.perf_counter() - t0
+            cpu: dict[str, Any] = dict(meter.as_dict())
+            if sampled is not None:
+                cpu["profile"] = profile.summary(
+                    sampled, getattr(result, "ops", 0), meter.server_cores * wall
+                )
             cpu["server_rss_mb"] = round(self.srv.rss_kb() / 1024, 1)
             if best is None or cpu["foreign_cores"] < best[1]["foreign_cores"]:
                 best = (result, cpu)

@@ -54,7 +54,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="wait up to N s for other processes to go quiet before each load (20; quick 0)",
     )
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sample ledgerd with py-spy in every measured window; profiles go to DIR",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="LEDGER_X=V",
+        help="a setting for the ledgerd under test, as an A/B switch (LEDGER_EVENT_LOOP=asyncio)",
+    )
     args = p.parse_args(argv)
+    settings = [item.partition("=") for item in args.set]
+    if any(not key.startswith("LEDGER_") or not eq for key, eq, _ in settings):
+        p.error("--set takes LEDGER_NAME=VALUE")
+    args.settings = {key: value for key, _, value in settings}
     args.backends = [b for b in args.backends.split(",") if b]
     args.cases = [c for c in args.cases.split(",") if c]
     unknown = set(args.backends) - set(BACKENDS) | set(args.cases) - {"ceilings", *CASES, *OPT_IN}
@@ -141,11 +159,12 @@ async def measure_ceilings(ctx: Context, backends: list[str], runs: int) -> None
 
 
 async def run_backend(
-    ctx: Context, backend: str, cases: list[str], out: Path, keep: bool
+    ctx: Context, backend: str, cases: list[str], out: Path, keep: bool, settings: dict[str, str]
 ) -> dict[str, object]:
-    """Start one ledgerd on ``backend`` and run the cases against it, in order."""
+    """Start one ledgerd on ``backend`` (with ``settings`` on top of its defaults) and run
+    the cases against it, in order."""
     url = ctx.postgres.database("ledger_bench") if backend == "postgres" and ctx.postgres else ""
-    srv = Ledgerd(database_url=url)
+    srv = Ledgerd(database_url=url, extra_env=settings)
     started = await asyncio.to_thread(srv.start)
     sign_in(srv.token())
     print(f"[{backend}] ledgerd pid {srv.pid} on {srv.target}, up in {started:.2f} s", flush=True)
@@ -184,7 +203,10 @@ async def main_async(args: argparse.Namespace) -> int:
         secs=args.secs,
         sizes=Sizes.quick() if args.quick else Sizes(),
         quiet_wait=args.quiet_wait,
+        profile_dir=args.profile,
     )
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -196,7 +218,9 @@ async def main_async(args: argparse.Namespace) -> int:
             await measure_ceilings(ctx, args.backends, 1 if args.quick else 3)
         cases = [c for c in args.cases if c != "ceilings" and c not in OPT_IN]
         for backend in args.backends if cases else []:
-            servers[backend] = await run_backend(ctx, backend, cases, out, args.keep)
+            servers[backend] = await run_backend(
+                ctx, backend, cases, out, args.keep, args.settings
+            )
         if "deploy" in args.cases:
             await asyncio.to_thread(run_deploy, ctx, args.quick, out)
     finally:

@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 from ledger.errors import InvalidArgument
 
 RUNTIMES = ("record", "docker", "swarm")
+EVENT_LOOPS = ("uvloop", "asyncio")
 REGISTRY = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 MIN_MESSAGE_BYTES = 128 * 1024
 MAX_SECONDS = 3600
@@ -76,6 +77,9 @@ class Settings:
     # How long a notification is retried before it is recorded failed and its target moves
     # on to the next event. Seconds.
     notify_give_up_seconds: int = 86400
+    # The event loop serving gRPC and the console: "uvloop" (libuv, the default: the
+    # loop's own work per call is a large part of a call here), or Python's "asyncio".
+    event_loop: str = "uvloop"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +93,7 @@ class Settings:
             console_listen=console_listen,
             public_url=env.get("LEDGER_PUBLIC_URL", "").strip(),
             runtime=env.get("LEDGER_RUNTIME", cls.runtime),
+            event_loop=env.get("LEDGER_EVENT_LOOP", cls.event_loop).strip().lower(),
             promotion_deadline_seconds=_int(env, "LEDGER_PROMOTION_DEADLINE", 600),
             snapshot_interval=_int(env, "LEDGER_SNAPSHOT_INTERVAL", 100),
             aggregate_cache_size=_int(env, "LEDGER_AGGREGATE_CACHE", 1000),
@@ -124,6 +129,10 @@ class Settings:
         if self.runtime not in RUNTIMES:
             raise InvalidArgument(
                 f"LEDGER_RUNTIME={self.runtime!r} is not one of {', '.join(RUNTIMES)}"
+            )
+        if self.event_loop not in EVENT_LOOPS:
+            raise InvalidArgument(
+                f"LEDGER_EVENT_LOOP={self.event_loop!r} is not one of {', '.join(EVENT_LOOPS)}"
             )
         if self.registry and not REGISTRY.fullmatch(self.registry):
             raise InvalidArgument(

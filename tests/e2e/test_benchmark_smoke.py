@@ -157,3 +157,28 @@ def test_the_in_process_write_benchmarks_give_every_figure(benchmark: str, tmp_p
     runs = json.loads(out.read_text())
     assert [run["threads"] for run in runs] == [1, 2]
     assert all(math.isfinite(value) and value >= 0 for run in runs for value in run.values())
+
+
+@pytest.mark.timeout(300)
+def test_a_profiled_write_run_says_where_ledgerds_cpu_went_in_every_window(
+    tmp_path: Path,
+) -> None:
+    out, profiles = tmp_path / "write.json", tmp_path / "profiles"
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--quick", "--backends", "sqlite", "--cases", "write",
+         "--profile", str(profiles), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+
+    assert out.exists(), f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    sampled = [row["detail"]["profile"] for row in json.loads(out.read_text())["rows"]]
+    assert len(sampled) == 3  # the write case's three figures
+    for profile in sampled:
+        assert Path(profile["file"]).exists()
+        assert profile["samples"] > 0
+        assert profile["layers"]["command: save (eventsourcing, SQL, cipher)"] > 0
+        assert 0 < profile["cpu_ms_per_command"] < 1000

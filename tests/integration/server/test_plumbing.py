@@ -63,8 +63,21 @@ def test_ledgerd_announces_itself_serves_and_stops_cleanly_on_sigterm(
     process = ledgerd_process()
     announce = next(line for line in process.output if "listening on" in line)
     assert re.fullmatch(
-        r"ledgerd \S+ listening on 127\.0\.0\.1:\d+ \(sqlite, runtime record\)\n", announce
+        r"ledgerd \S+ listening on 127\.0\.0\.1:\d+ \(sqlite, runtime record, uvloop\)\n",
+        announce,
     )
+    with process.channel() as channel:
+        assert create_app(LedgerStub(channel), "web").name == "web"
+
+    assert process.stop() == 0
+
+
+def test_ledgerd_serves_on_pythons_own_event_loop_when_told(
+    ledgerd_process: Callable[..., LedgerdProcess],
+) -> None:
+    process = ledgerd_process({"LEDGER_EVENT_LOOP": "asyncio"})
+    announce = next(line for line in process.output if "listening on" in line)
+    assert announce.endswith("(sqlite, runtime record, asyncio)\n")
     with process.channel() as channel:
         assert create_app(LedgerStub(channel), "web").name == "web"
 

@@ -76,3 +76,15 @@ def test_a_request_waits_five_seconds_for_the_database_by_default_or_as_told() -
 def test_a_database_timeout_that_is_not_a_positive_bounded_number_is_refused(value: str) -> None:
     with pytest.raises(InvalidArgument, match="LEDGER_DATABASE_TIMEOUT"):
         Settings.from_env({"LEDGER_DATABASE_TIMEOUT": value})
+
+
+def test_ledgerd_serves_on_uvloop_by_default_or_on_pythons_asyncio_loop_when_told() -> None:
+    assert Settings.from_env({}).event_loop == "uvloop"
+    assert Settings.from_env({"LEDGER_EVENT_LOOP": " AsyncIO "}).event_loop == "asyncio"
+
+
+@pytest.mark.parametrize("value", ["trio", "", "uv loop"])
+def test_an_event_loop_that_is_neither_uvloop_nor_asyncio_is_refused(value: str) -> None:
+    refused = r"LEDGER_EVENT_LOOP=.* is not one of uvloop, asyncio"
+    with pytest.raises(InvalidArgument, match=refused):
+        Settings.from_env({"LEDGER_EVENT_LOOP": value})
