@@ -52,9 +52,11 @@ def compile_echo(out: Path) -> tuple[ModuleType, ModuleType]:
 
 
 class EchoServer:
-    """bench/echo_server.py in a subprocess; stopped by its own pid."""
+    """bench/echo_server.py in a subprocess (on uvloop if ``loop`` says so); stopped by its
+    own pid."""
 
-    def __init__(self) -> None:
+    def __init__(self, loop: str = "asyncio") -> None:
+        self.loop = loop
         self.gen = Path(tempfile.mkdtemp(prefix="bench-echo-"))
         self.pb2, self.pb2_grpc = compile_echo(self.gen)
         self.port = free_port()
@@ -67,7 +69,7 @@ class EchoServer:
     def __enter__(self) -> EchoServer:
         script = HERE / "echo_server.py"
         self.proc = subprocess.Popen(
-            [sys.executable, str(script), str(self.gen), str(self.port)],
+            [sys.executable, str(script), str(self.gen), str(self.port), self.loop],
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -1,7 +1,8 @@
 """The bare grpc.aio echo server of the ceiling, run as its own process.
 
-Usage: python echo_server.py GEN_DIR PORT  (GEN_DIR holds the generated echo_pb2*).
-Prints ``ready`` when it serves.
+Usage: python echo_server.py GEN_DIR PORT [uvloop]  (GEN_DIR holds the generated
+echo_pb2*; ``uvloop``: serve on uvloop, as ``ledgerd`` does by default, instead of
+Python's own event loop). Prints ``ready`` when it serves.
 """
 
 from __future__ import annotations
@@ -36,4 +37,9 @@ async def serve(port: int) -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, sys.argv[1])
-    asyncio.run(serve(int(sys.argv[2])))
+    if sys.argv[3:] == ["uvloop"]:
+        import uvloop
+
+        uvloop.run(serve(int(sys.argv[2])))
+    else:
+        asyncio.run(serve(int(sys.argv[2])))

@@ -4,13 +4,14 @@
     .venv/bin/python -m bench.profile FILE [--commands N --cpu-seconds S]   # one profile
 
 `py-spy <https://github.com/benfred/py-spy>`_ samples the running ``ledgerd`` from outside
-(no code in the server, no slowdown worth counting at 200 samples/s), keeping only the
-samples in which a thread holds the interpreter lock: on this server the lock is the
-resource every thread queues for, so those samples are where its CPU goes. Each sample's
-stack is put in the first layer of ``LAYERS`` whose marker it contains, innermost work
-first (the Merkle tree is part of projecting, a save is part of a command), so the layers
-add up to 100 %. Given the commands run and the CPU the window used, each layer's share is
-also said in ms of CPU per command.
+without pausing it (no code in the server; a stack read while it changes lands in "other":
+a few samples in a hundred here), keeping only the samples in which a thread holds the
+interpreter lock: on this server the lock is the resource every thread queues for, so
+those samples are where its CPU goes. Each sample's stack is put in the first layer of
+``LAYERS`` whose marker it contains, innermost work first (the Merkle tree is part of
+projecting, a save is part of a command), so the layers add up to 100 %. Given the
+commands run and the CPU the window used, each layer's share is also said in ms of CPU per
+command.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reads (queries, console, metrics)", ("(ledger/queries/", "(projections/", "(server/console/",
                                            "(server/metrics/")),
     ("command: decide (ledger)", ("(ledger/",)),
+    ("hand-offs between the loop and threads", ("(concurrent/futures/", "Backend._start",
+                                                "ProjectedPositions.")),
     ("gRPC, asyncio and handlers", ("(grpc/", "(asyncio/", "(server/grpc/", "(grpc_", "(uvloop/")),
 )  # fmt: skip
 OTHER = "other"
@@ -111,7 +114,7 @@ def sampling(pid: int, out: Path) -> Iterator[Path]:
     exe = available()
     if exe is None:
         raise RuntimeError("py-spy is not installed: pip install -e '.[dev]'")
-    command = [exe, "record", "--pid", str(pid), "--gil", "--nolineno"]
+    command = [exe, "record", "--pid", str(pid), "--gil", "--nolineno", "--nonblocking"]
     command += ["--rate", str(RATE), "--format", "raw", "--output", str(out)]
     spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(0.3)  # attached before the window opens

@@ -32,7 +32,13 @@ from bench.report import Row  # noqa: E402
 from bench.server import Ledgerd, Postgres  # noqa: E402
 
 BACKENDS = ("sqlite", "postgres")
-CEILINGS = ("echo-unary", "echo-stream", "es-save-sqlite", "es-save-postgres")
+CEILINGS = (
+    "echo-unary",
+    "echo-stream",
+    "echo-unary-uvloop",
+    "es-save-sqlite",
+    "es-save-postgres",
+)
 OPT_IN = ("deploy",)  # run only when named in --cases, once, after the backends
 
 
@@ -138,6 +144,18 @@ async def measure_ceilings(ctx: Context, backends: list[str], runs: int) -> None
         figure = f"bare aio server stream, {ctx.sizes.stream_messages:,} messages"
         ctx.emit(Row("ceiling", "grpcio", figure, r["rate"], "msg/s", note=note(r), detail=r))
 
+    # For reference only (ratios use the bare server above): ledgerd serves on uvloop.
+    with ceilings.EchoServer(loop="uvloop") as echo:
+        assert echo.proc is not None
+        pids = [echo.proc.pid]
+
+        async def unary_uvloop() -> dict[str, Any]:
+            return (await ceilings.echo_unary(echo, 64, ctx.secs)).summary()
+
+        r = await median("echo-unary-uvloop", unary_uvloop, pids)
+        figure = "bare aio echo on uvloop (reference), unary, 64 in flight"
+        ctx.emit(Row("ceiling", "grpcio", figure, r["rate"], "calls/s", note=note(r), detail=r))
+
     for backend in backends:
         tmp = Path(tempfile.mkdtemp(prefix="bench-es-"))
 
@@ -218,9 +236,7 @@ async def main_async(args: argparse.Namespace) -> int:
             await measure_ceilings(ctx, args.backends, 1 if args.quick else 3)
         cases = [c for c in args.cases if c != "ceilings" and c not in OPT_IN]
         for backend in args.backends if cases else []:
-            servers[backend] = await run_backend(
-                ctx, backend, cases, out, args.keep, args.settings
-            )
+            servers[backend] = await run_backend(ctx, backend, cases, out, args.keep, args.settings)
         if "deploy" in args.cases:
             await asyncio.to_thread(run_deploy, ctx, args.quick, out)
     finally:

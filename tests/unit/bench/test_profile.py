@@ -41,6 +41,12 @@ def test_a_read_of_the_views_counts_as_a_read_and_projecting_them_as_projecting(
     }
 
 
+def test_handing_a_call_to_a_thread_counts_as_a_hand_off_not_as_grpc() -> None:
+    submit = f"{HANDLER};Backend._start (server/backend.py);submit (concurrent/futures/thread.py)"
+
+    assert parse(f"{submit} 1\n").layers == {"hand-offs between the loop and threads": 1}
+
+
 def test_the_table_gives_each_layers_share_of_the_cpu_per_command() -> None:
     profile = parse(f"{COMMAND};decide (ledger/releasing.py) 1\n{HANDLER} 3\n")
 
