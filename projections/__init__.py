@@ -26,10 +26,11 @@ from eventsourcing.utils import Environment
 
 from ledger.domain.secrecy import Mask
 from projections import sql
+from projections.databases import PostgresLedgerViews, SQLiteLedgerViews
 from projections.env import POPO, SQLITE, postgres_env, sqlite_env, views_env
 from projections.rebuild import REBUILD_PAGE
 from projections.rebuild import rebuild as rebuild_views
-from projections.store import LedgerViews, PostgresLedgerViews, SQLiteLedgerViews
+from projections.store import LedgerViews
 from projections.worker import ProjectionWorker
 
 # Env prefix and PostgreSQL tracking table prefix; versioned with the tables.

@@ -26,7 +26,7 @@ from eventsourcing.utils import Environment
 from ledger.application import LedgerApplication
 from ledger.errors import FailedPrecondition, Unavailable
 from projections import VIEWS_NAME, LedgerViews
-from projections.store import PostgresLedgerViews, SQLiteLedgerViews
+from projections.databases import PostgresLedgerViews, SQLiteLedgerViews
 from server.backup.format import BackupWriter, Header, Record
 from server.backup.stores import Bounds, EventTable, StoredRecord, leaf_hashes
 from server.infra.persistence import events_env, views_env
