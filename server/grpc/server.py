@@ -17,7 +17,8 @@ import logging
 import random
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2
+from grpc_health.v1.health_pb2_grpc import add_HealthServicer_to_server as add_health_to_server
 from grpc_reflection.v1alpha import reflection
 
 from ledger_api.v1 import ledger_pb2, ledger_pb2_grpc
@@ -25,6 +26,7 @@ from server.backend import Backend
 from server.grpc.interceptor import AuthInterceptor
 from server.grpc.limits import RateLimiter, RateLimitInterceptor
 from server.grpc.metrics import MetricsInterceptor
+from server.grpc.registration import add_generic
 from server.grpc.servicers import KeysServicer, LedgerServicer
 from server.grpc.watch_wire import register_ledger
 from server.infra.settings import Settings
@@ -85,8 +87,9 @@ class GrpcServer:
             ],
         )
         register_ledger(LedgerServicer(backend), self._server)  # WatchEvents sends bytes
-        ledger_pb2_grpc.add_KeysServicer_to_server(KeysServicer(backend), self._server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
+        keys, health_adder = ledger_pb2_grpc.add_KeysServicer_to_server, add_health_to_server
+        add_generic(keys, KeysServicer(backend), self._server)
+        add_generic(health_adder, self.health, self._server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, KEYS_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
             self._server,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import grpc
@@ -22,6 +22,7 @@ from ledger.views import EventView
 from ledger_api.v1 import ledger_pb2 as pb
 from ledger_api.v1 import ledger_pb2_grpc
 from server.grpc import convert
+from server.grpc.registration import add_generic
 
 MESSAGE_CACHE = 20_000  # API messages of recent events, shared by the watchers
 WATCH_METHOD = "WatchEvents"
@@ -64,31 +65,14 @@ def raw_or_serialized(response: bytes | Any) -> bytes:
     return serialized
 
 
-def register_ledger(servicer: Any, server: Any) -> None:
-    """Register the Ledger service as the generated code does, but with WatchEvents'
-    responses taken as wire bytes."""
-    captured = _Captured()
-    ledger_pb2_grpc.add_LedgerServicer_to_server(servicer, captured)
-    handlers = dict(captured.handlers)
-    watch = handlers[WATCH_METHOD]
-    handlers[WATCH_METHOD] = watch._replace(response_serializer=raw_or_serialized)
-    generic = grpc.method_handlers_generic_handler(captured.service, handlers)
-    server.add_generic_rpc_handlers((generic,))
-    server.add_registered_method_handlers(captured.service, handlers)
+def register_ledger(servicer: Any, server: grpc.aio.Server) -> None:
+    """Register the Ledger service (as a generic handler: :mod:`server.grpc.registration`),
+    with WatchEvents' responses taken as wire bytes."""
 
+    def watch_sends_bytes(
+        handlers: dict[str, grpc.RpcMethodHandler],
+    ) -> dict[str, grpc.RpcMethodHandler]:
+        watch = handlers[WATCH_METHOD]
+        return {**handlers, WATCH_METHOD: watch._replace(response_serializer=raw_or_serialized)}
 
-class _Captured:
-    """Stands for the server while the generated code registers a service."""
-
-    def __init__(self) -> None:
-        self.service = ""
-        self.handlers: Mapping[str, grpc.RpcMethodHandler] = {}
-
-    def add_generic_rpc_handlers(self, handlers: Any) -> None:
-        pass  # remade by register_ledger from the method handlers
-
-    def add_registered_method_handlers(
-        self, service: str, handlers: Mapping[str, grpc.RpcMethodHandler]
-    ) -> None:
-        self.service = service
-        self.handlers = handlers
+    add_generic(ledger_pb2_grpc.add_LedgerServicer_to_server, servicer, server, watch_sends_bytes)
