@@ -783,6 +783,8 @@ async def case_replay(bed: Bed) -> None:
     ctx, srv = bed.ctx, bed.srv
     events = await filled(bed)
     srv.stop()
+    if ctx.quiet_wait:  # as before every timed load: the filling's writes settle first
+        await asyncio.to_thread(procstat.wait_quiet, 0.4, ctx.quiet_wait, [])
     try:
         secs, output = await asyncio.to_thread(srv.run_cli, "projections", "rebuild")
     finally:
