@@ -32,17 +32,22 @@ ROOT = Path(__file__).resolve().parents[2]
 REFUSALS = ("UNAUTHENTICATED", "PERMISSION_DENIED")
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("bench") / "latest.json"
-    done = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick", "--out", str(out)],
+def run_bench(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run a benchmark program with this interpreter from the project's root."""
+    return subprocess.run(
+        [sys.executable, *argv],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("bench") / "latest.json"
+    done = run_bench("bench/run.py", "--quick", "--out", str(out), timeout=900)
     assert out.exists(), (
         f"the benchmark wrote no results:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
     )
@@ -101,14 +106,7 @@ def test_every_watch_stream_of_the_quick_benchmark_is_admitted(
 @pytest.mark.timeout(600)
 def test_the_quick_workflow_benchmark_gives_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "workflows.json"
-    done = subprocess.run(
-        [sys.executable, "bench/workflows.py", "--quick", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run_bench("bench/workflows.py", "--quick", "--out", str(out), timeout=600)
     assert done.returncode == 0, f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
     figures = json.loads(out.read_text())["figures"]
     names = [row["figure"] for row in figures]
@@ -124,14 +122,7 @@ def test_the_quick_swarm_benchmark_gives_every_figure(
     docker_client: docker.DockerClient, tmp_path: Path
 ) -> None:
     out = tmp_path / "swarm.json"
-    done = subprocess.run(
-        [sys.executable, "bench/swarm.py", "--quick", "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run_bench("bench/swarm.py", "--quick", "--out", str(out), timeout=600)
     assert done.returncode == 0, f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
     figures = json.loads(out.read_text())["figures"]
     assert [row["figure"] for row in figures] == [*SWARM_FIGURES.values(), SWARM_TARGET]
@@ -143,15 +134,7 @@ def test_the_quick_swarm_benchmark_gives_every_figure(
 @pytest.mark.parametrize("benchmark", ["bench.inprocess", "bench.split_projection"])
 def test_the_in_process_write_benchmarks_give_every_figure(benchmark: str, tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
-    done = subprocess.run(
-        [sys.executable, "-m", benchmark, "--commands", "20", "--threads", "1,2",
-         "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )  # fmt: skip
+    done = run_bench("-m", benchmark, "--commands", "20", "--threads", "1,2", "--out", str(out))
 
     assert done.returncode == 0, f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
     runs = json.loads(out.read_text())
@@ -164,14 +147,9 @@ def test_a_profiled_write_run_says_where_ledgerds_cpu_went_in_every_window(
     tmp_path: Path,
 ) -> None:
     out, profiles = tmp_path / "write.json", tmp_path / "profiles"
-    done = subprocess.run(
-        [sys.executable, "bench/run.py", "--quick", "--backends", "sqlite", "--cases", "write",
-         "--profile", str(profiles), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = run_bench(
+        "bench/run.py", "--quick", "--backends", "sqlite", "--cases", "write",
+        "--profile", str(profiles), "--out", str(out),
     )  # fmt: skip
 
     assert out.exists(), f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
