@@ -87,9 +87,8 @@ class GrpcServer:
             ],
         )
         register_ledger(LedgerServicer(backend), self._server)  # WatchEvents sends bytes
-        keys, health_adder = ledger_pb2_grpc.add_KeysServicer_to_server, add_health_to_server
-        add_generic(keys, KeysServicer(backend), self._server)
-        add_generic(health_adder, self.health, self._server)
+        add_generic(ledger_pb2_grpc.add_KeysServicer_to_server, KeysServicer(backend), self._server)
+        add_generic(add_health_to_server, self.health, self._server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, KEYS_SERVICE_NAME, HEALTH_SERVICE_NAME, reflection.SERVICE_NAME),
             self._server,
