@@ -155,14 +155,11 @@ class Bed:
                 )
             meter = procstat.CpuMeter(pids=self.server_pids(), client_pids=client_pids or [])
             with self.ctx.profiling(self.srv.pid, self.backend) as sampled, meter:
-                t0 = time.perf_counter()
                 result = await run()
-                wall = time.perf_counter() - t0
             cpu: dict[str, Any] = dict(meter.as_dict())
             if sampled is not None:
-                cpu["profile"] = profile.summary(
-                    sampled, getattr(result, "ops", 0), meter.server_cores * wall
-                )
+                ops = getattr(result, "ops", 0)
+                cpu["profile"] = profile.summary(sampled, ops, meter.server_seconds)
             cpu["server_rss_mb"] = round(self.srv.rss_kb() / 1024, 1)
             if best is None or cpu["foreign_cores"] < best[1]["foreign_cores"]:
                 best = (result, cpu)

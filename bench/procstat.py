@@ -65,6 +65,7 @@ class CpuMeter:
     server_cores: float = 0.0
     client_cores: float = 0.0
     foreign_cores: float = 0.0
+    server_seconds: float = 0.0  # CPU the server(s) used in all
     _t0: float = 0.0
     _start: tuple[int, int, int] = (0, 0, 0)
 
@@ -84,6 +85,7 @@ class CpuMeter:
         d_busy = busy - self._start[0]
         d_server = server - self._start[1]
         d_client = client - self._start[2]
+        self.server_seconds = d_server / HZ
         self.server_cores = round(d_server / HZ / wall, 2)
         self.client_cores = round(d_client / HZ / wall, 2)
         self.foreign_cores = round(max(0, d_busy - d_server - d_client) / HZ / wall, 2)

@@ -60,7 +60,7 @@ class Profile:
     def table(self, commands: int = 0, cpu_seconds: float = 0.0, top: int = 8) -> str:
         """The layers as a Markdown table (with ms of CPU per command when both are known),
         then the functions that held the lock most."""
-        per = cpu_seconds * 1000 / commands if commands and cpu_seconds else 0.0
+        per = ms_per_command(commands, cpu_seconds) or 0.0
         lines = ["| layer | share of CPU | ms per command |", "|---|---|---|"]
         for layer in [name for name, _ in LAYERS] + [OTHER]:
             ms = f"{self.share(layer) * per:.2f}" if per else "-"
@@ -78,6 +78,11 @@ class Profile:
             "layers": {k: round(self.share(k), 4) for k in self.layers},
             "top": dict(self.functions.most_common(15)),
         }
+
+
+def ms_per_command(commands: int, cpu_seconds: float) -> float | None:
+    """CPU per command in ms; None unless both are known."""
+    return cpu_seconds * 1000 / commands if commands and cpu_seconds else None
 
 
 def layer_of(frames: list[str]) -> str:
@@ -132,7 +137,7 @@ def summary(path: Path, commands: int = 0, cpu_seconds: float = 0.0) -> dict[str
     sampled = parse(path.read_text())
     print(f"  profile {path}:", flush=True)
     print("    " + sampled.table(commands, cpu_seconds).replace("\n", "\n    "), flush=True)
-    per = cpu_seconds * 1000 / commands if commands else None
+    per = ms_per_command(commands, cpu_seconds)
     return {"file": str(path), "cpu_ms_per_command": per, **sampled.as_dict()}
 
 
